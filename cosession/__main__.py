@@ -1,0 +1,5 @@
+import sys
+
+from cosession.cli import main
+
+sys.exit(main())

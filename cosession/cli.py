@@ -1,0 +1,125 @@
+"""``cosession`` command line: ``serve`` runs a node, ``room create`` makes a room on one."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+from cosession.config import Settings, from_env
+
+
+def _serve_parser(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run a cosession server (embedded SQLite by default)")
+    p.add_argument("--host", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 8080)")
+    p.add_argument("--database-url", help="SQLAlchemy URL (default sqlite:///cosession.db)")
+    p.add_argument("--secret", help="token signing secret (default: generated, kept beside the SQLite file)")
+    p.add_argument("--public-url", help="base URL used in invite links (default http://HOST:PORT)")
+    p.add_argument("--log-format", choices=["auto", "json", "console"])
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--max-frame-bytes", type=int)
+    p.add_argument("--ops-per-second", type=float)
+    p.add_argument("--ops-burst", type=int)
+    p.add_argument("--max-members", type=int, help="distinct members online per room")
+    p.add_argument("--send-queue-bytes", type=int, help="per-connection send queue bound")
+    p.add_argument("--history-events", type=int, help="replay window for resume, in events")
+    p.add_argument("--snapshot-every", type=int)
+    p.add_argument("--presence-grace", type=float)
+    p.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"])
+    p.add_argument("--no-direct-send", action="store_true", help="use plain ASGI send (for comparison)")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    settings = from_env(Settings())
+    changes = {}
+    for f in dataclasses.fields(Settings):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            changes[f.name] = value
+    return dataclasses.replace(settings, **changes)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from cosession.app import create_app
+    from cosession.gateway.uvicorn_direct import DirectWebSocketProtocol
+    from cosession.logs import configure
+
+    settings = settings_from_args(args)
+    configure(settings.log_format, settings.log_level)
+    app = create_app(settings)
+    base = app.state.services.settings.base_url
+    print(
+        f"cosession serving on {base}  (database: {settings.database_url})\n"
+        f"  create a room:  cosession room create --server {base}\n"
+        f'  or:             curl -X POST {base}/v1/rooms -d \'{{"name": "Weekend shopping"}}\'',
+        file=sys.stderr,
+        flush=True,
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio" if args.no_direct_send else DirectWebSocketProtocol,
+        ws_max_size=settings.max_frame_bytes,
+        ws_per_message_deflate=False,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def room_create(args: argparse.Namespace) -> int:
+    body = json.dumps({"name": args.name, "owner_name": args.owner_name}).encode()
+    request = urllib.request.Request(
+        args.server.rstrip("/") + "/v1/rooms", data=body, headers={"content-type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            data = json.load(response)
+    except urllib.error.HTTPError as exc:
+        print(f"error {exc.code}: {exc.read().decode(errors='replace')}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot reach {args.server}: {exc} (is `cosession serve` running?)", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"room:        {data['room']}")
+    print(f"invite link: {data['invite']['url']}")
+    print(f"owner token: {data['token']}")
+    print(f"join:        cosession-client join {data['invite']['url']} --name YOURNAME")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cosession", description="collaborative shopping rooms server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(sub)
+    room = sub.add_parser("room", help="manage rooms on a running server")
+    room_sub = room.add_subparsers(dest="room_command", required=True)
+    create = room_sub.add_parser("create", help="create a room; prints an invite link and the owner token")
+    create.add_argument("--server", default="http://127.0.0.1:8080")
+    create.add_argument("--name", default="Shopping together")
+    create.add_argument("--owner-name", default="Owner")
+    create.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return room_create(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Server settings: one frozen dataclass, filled from CLI flags and ``COSESSION_*`` env vars."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from protocol.messages import Limits
+from protocol.reducer import RoomLimits
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = "sqlite:///cosession.db"
+    secret: str = ""  # HMAC key for tokens; empty = generated and kept beside the SQLite file
+    public_url: str = ""  # base URL printed in invite links; default http://host:port
+    # limits
+    max_frame_bytes: int = 64 * 1024
+    ops_per_second: float = 20.0
+    ops_burst: int = 40
+    max_members: int = 2000  # distinct members online in one room
+    max_chat_chars: int = 2000
+    max_cart_lines: int = 200
+    send_queue_bytes: int = 1024 * 1024
+    hello_timeout: float = 10.0
+    # rooms
+    history_events: int = 1000  # replay window for resume
+    idempotency_events: int = 10_000  # (member, ref) retries recognised within this many events
+    snapshot_every: int = 500  # events between stored snapshots
+    presence_grace: float = 3.0  # seconds before "left" is shown
+    room_idle_unload: float = 300.0  # seconds without connections before a room leaves memory
+    token_ttl: float = 30 * 24 * 3600.0
+    # storage
+    sqlite_synchronous: str = "FULL"  # FULL: an ack survives power loss; NORMAL: survives a process crash
+    log_format: str = "auto"  # auto | json | console
+    log_level: str = "info"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http", "ws", 1) + "/v1/ws"
+
+    def room_limits(self) -> RoomLimits:
+        return RoomLimits(max_cart_lines=self.max_cart_lines, max_chat_chars=self.max_chat_chars)
+
+    def wire_limits(self) -> Limits:
+        return Limits(
+            max_frame_bytes=self.max_frame_bytes,
+            ops_per_second=self.ops_per_second,
+            ops_burst=self.ops_burst,
+            max_members=self.max_members,
+            max_chat_chars=self.max_chat_chars,
+            max_cart_lines=self.max_cart_lines,
+        )
+
+
+ENV_PREFIX = "COSESSION_"
+
+
+def from_env(base: Settings | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Overlay ``COSESSION_<FIELD>`` environment variables onto ``base``."""
+    env = os.environ if environ is None else environ
+    base = base or Settings()
+    changes: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = env.get(ENV_PREFIX + f.name.upper())
+        if raw is None or f.name == "extra":
+            continue
+        current = getattr(base, f.name)
+        changes[f.name] = (
+            type(current)(raw) if not isinstance(current, bool) else raw.lower() in ("1", "true")
+        )
+    return replace(base, **changes)
+
+
+def resolve_secret(settings: Settings) -> Settings:
+    """Use the configured secret, or one generated once and kept beside the SQLite file."""
+    if settings.secret:
+        return settings
+    path = Path(".cosession-secret")
+    if settings.database_url.startswith("sqlite:///") and settings.database_url != "sqlite:///:memory:":
+        db = Path(settings.database_url.removeprefix("sqlite:///"))
+        path = db.with_name(db.name + ".secret")
+    if path.exists():
+        secret = path.read_text().strip()
+    else:
+        secret = secrets.token_urlsafe(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secret + "\n")
+        path.chmod(0o600)
+    return replace(settings, secret=secret)

@@ -1,0 +1,1 @@
+"""WebSocket sessions: handshake, hello/welcome, dispatch, rate limits and the send path."""

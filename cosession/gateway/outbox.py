@@ -1,0 +1,264 @@
+"""Per-connection bounded send queues.
+
+Fan-out calls :meth:`Outbox.push` for each member; ``push`` never awaits, so a slow or
+dead client can never slow its room. Each outbox is bounded in bytes: the push that
+would exceed the bound calls ``on_overflow`` once, synchronously, and the outbox closes
+its connection with ``CloseCode.SLOW_CONSUMER`` (4008); the client resumes on reconnect.
+
+Two implementations:
+
+- :class:`DirectOutbox`, when uvicorn runs :class:`DirectWebSocketProtocol`: the queue
+  *is* the transport's write buffer, drained by the event loop; no task at all.
+- :class:`AsgiOutbox`, anywhere else: a deque drained by one writer task through the
+  ASGI ``send`` callable.
+
+:func:`open_outbox` picks one from the connection's scope. See docs/backpressure.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any, Protocol
+
+from starlette.websockets import WebSocketDisconnect
+
+from cosession.gateway.framing import OutFrame, truncate_close_reason
+from cosession.gateway.uvicorn_direct import DirectChannel, direct_channel
+from protocol.errors import CloseCode
+
+__all__ = ["AsgiOutbox", "AsgiSend", "DirectOutbox", "Outbox", "open_outbox"]
+
+logger = logging.getLogger(__name__)
+
+#: An ASGI ``send`` callable: the raw one, or Starlette's ``WebSocket.send`` (preferred in a
+#: Starlette route, since it keeps the ``WebSocket`` object's state in step).
+AsgiSend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+_SLOW_REASON = "slow consumer"
+
+
+class Outbox(Protocol):
+    """A connection's bounded send queue. No method awaits."""
+
+    @property
+    def closed(self) -> bool:
+        """True once the outbox accepts no more frames (closed, overflowed, or disconnected)."""
+        ...
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes accepted but not yet handed to the kernel."""
+        ...
+
+    def push(self, frame: OutFrame) -> bool:
+        """Queue ``frame``; False if the outbox is closed or this push overflowed it.
+
+        On overflow ``on_overflow`` runs first, inside this call (it must not, for
+        instance, mutate a collection the caller is iterating), then the outbox closes
+        itself with ``CloseCode.SLOW_CONSUMER``.
+        """
+        ...
+
+    def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        """Close the connection after the frames already queued (best effort). Idempotent."""
+        ...
+
+
+class DirectOutbox:
+    """An outbox whose queue is the transport's write buffer (uvicorn direct path).
+
+    ``limit_bytes`` bounds what the transport holds for this client; it must exceed the
+    largest single frame the server sends, since a frame that alone exceeds it overflows
+    even an empty buffer. After an overflow the close frame is queued behind the data
+    already buffered, and the transport is aborted ``slow_abort_after`` seconds later if
+    the client has not read its way to the close by then.
+    """
+
+    __slots__ = ("_channel", "_closed", "_limit", "_on_overflow", "_slow_abort_after")
+
+    def __init__(
+        self,
+        channel: DirectChannel,
+        limit_bytes: int,
+        on_overflow: Callable[[], None],
+        slow_abort_after: float = 5.0,
+    ) -> None:
+        if limit_bytes <= 0:
+            raise ValueError("limit_bytes must be positive")
+        self._channel = channel
+        self._limit = limit_bytes
+        self._on_overflow = on_overflow
+        self._slow_abort_after = slow_abort_after
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or self._channel.closed
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._channel.buffered()
+
+    def push(self, frame: OutFrame) -> bool:
+        if self._closed:
+            return False
+        channel = self._channel
+        if channel.closed:
+            self._closed = True
+            return False
+        wire = frame.wire
+        if channel.buffered() + len(wire) > self._limit:
+            self._overflow()
+            return False
+        channel.write(wire)
+        return True
+
+    def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        if self._closed:
+            return
+        self._closed = True
+        # The abort timer bounds the close too: a client that has not read up to the
+        # close frame within that time is a slow consumer.
+        self._channel.close(code, reason, abort_after=self._slow_abort_after)
+
+    def _overflow(self) -> None:
+        self._closed = True
+        try:
+            self._on_overflow()
+        finally:
+            self._channel.close(CloseCode.SLOW_CONSUMER, _SLOW_REASON, abort_after=self._slow_abort_after)
+
+
+class AsgiOutbox:
+    """An outbox drained through ASGI ``send`` by one writer task (the fallback path).
+
+    The writer starts on :meth:`start` or on the first push or close (which then must
+    happen inside a running event loop); :meth:`aclose` stops it. ``queued_bytes``
+    counts payload bytes waiting in the deque, not what the server holds below ``send``.
+    On overflow the queue is dropped and ``websocket.close`` is sent once the frame
+    currently being sent, if any, has gone.
+    """
+
+    def __init__(self, send: AsgiSend, limit_bytes: int, on_overflow: Callable[[], None]) -> None:
+        if limit_bytes <= 0:
+            raise ValueError("limit_bytes must be positive")
+        self._send = send
+        self._limit = limit_bytes
+        self._on_overflow = on_overflow
+        self._frames: deque[OutFrame] = deque()
+        self._queued = 0
+        self._closed = False
+        self._close_with: tuple[int, str] | None = None
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued
+
+    async def start(self) -> None:
+        """Start the writer task now (optional: the first push or close starts it)."""
+        self._ensure_writer()
+
+    def push(self, frame: OutFrame) -> bool:
+        if self._closed:
+            return False
+        size = len(frame.payload)
+        if self._queued + size > self._limit:
+            self._overflow()
+            return False
+        self._frames.append(frame)
+        self._queued += size
+        self._ensure_writer()
+        self._wakeup.set()
+        return True
+
+    def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._close_with = (code, truncate_close_reason(reason))
+        self._ensure_writer()
+        self._wakeup.set()
+
+    async def aclose(self) -> None:
+        """Stop the writer task, dropping whatever is still queued. Idempotent."""
+        self._closed = True
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            # asyncio.wait() neither raises the task's CancelledError nor swallows our own.
+            await asyncio.wait((task,))
+        self._drop()
+
+    def _overflow(self) -> None:
+        self._closed = True
+        self._drop()
+        self._close_with = (CloseCode.SLOW_CONSUMER, _SLOW_REASON)
+        try:
+            self._on_overflow()
+        finally:
+            self._ensure_writer()
+            self._wakeup.set()
+
+    def _drop(self) -> None:
+        self._frames.clear()
+        self._queued = 0
+
+    def _ensure_writer(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="cosession-outbox-writer")
+
+    async def _run(self) -> None:
+        send = self._send
+        frames = self._frames
+        try:
+            while True:
+                while frames:
+                    frame = frames.popleft()
+                    self._queued -= len(frame.payload)
+                    if frame.text:
+                        await send({"type": "websocket.send", "text": frame.payload.decode()})
+                    else:
+                        await send({"type": "websocket.send", "bytes": frame.payload})
+                if self._close_with is not None:
+                    code, reason = self._close_with
+                    await send({"type": "websocket.close", "code": code, "reason": reason})
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+        except (OSError, WebSocketDisconnect):
+            pass  # the client went away (uvicorn raises ClientDisconnected, Starlette converts it)
+        except RuntimeError:
+            # ASGI state errors: the app closed the connection through another path.
+            logger.debug("outbox writer stopped", exc_info=True)
+        except Exception:
+            logger.exception("outbox writer failed")
+        finally:
+            self._closed = True
+            self._drop()
+
+
+def open_outbox(
+    scope: Mapping[str, Any],
+    send: AsgiSend,
+    *,
+    limit_bytes: int,
+    on_overflow: Callable[[], None],
+    slow_abort_after: float = 5.0,
+) -> Outbox:
+    """A :class:`DirectOutbox` when the server offers the direct channel, else an :class:`AsgiOutbox`.
+
+    Call it after ``websocket.accept``.
+    """
+    channel = direct_channel(scope)
+    if channel is not None:
+        return DirectOutbox(channel, limit_bytes, on_overflow, slow_abort_after)
+    return AsgiOutbox(send, limit_bytes, on_overflow)

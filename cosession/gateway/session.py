@@ -1,0 +1,228 @@
+"""One WebSocket session on ``/v1/ws``: handshake, hello → welcome, then dispatch.
+
+The session reads frames, enforces the frame-rate limit, decodes with the subprotocol's
+codec and hands ops and signals to its room. Everything it sends goes through the
+connection's bounded outbox (direct transport writes when our uvicorn protocol is in
+use, a single writer task otherwise); nothing here awaits a client socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from typing import Any
+
+import structlog
+from starlette.websockets import WebSocket
+
+from cosession.auth import Claims, TokenError
+from cosession.gateway.framing import OutFrame
+from cosession.gateway.outbox import AsgiOutbox, DirectOutbox, Outbox
+from cosession.gateway.ratelimit import TokenBucket
+from cosession.rooms.room import JoinRefused, Room
+from cosession.services import Services
+from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, Codec, codec_for
+from protocol.errors import CloseCode, ErrorCode, ProtocolError
+from protocol.messages import (
+    Device,
+    Error,
+    Focus,
+    Follow,
+    Hello,
+    Op,
+    Ping,
+    Pong,
+    Role,
+    ServerMessage,
+    Typing,
+)
+
+log = structlog.get_logger("cosession.gateway")
+_conn_ids = itertools.count(1)
+
+
+class Connection:
+    """A member's connection as a room sees it (implements ``RoomConnection``)."""
+
+    def __init__(self, codec: Codec, outbox: Outbox, claims: Claims, device: Device) -> None:
+        self.id = next(_conn_ids)
+        self.codec = codec
+        self.outbox = outbox
+        self.member = claims.member
+        self.name = claims.name
+        self.role: Role = claims.role
+        self.device: Device = device
+
+    def send(self, message: ServerMessage) -> None:
+        self.outbox.push(OutFrame(self.codec.encode(message), text=not self.codec.binary))
+
+    def send_frame(self, frame: OutFrame) -> None:
+        self.outbox.push(frame)
+
+    def close(self, code: int, reason: str) -> None:
+        self.outbox.close(code, reason)
+
+
+def choose_subprotocol(offered: list[str]) -> str | None:
+    """msgpack when offered or when nothing is offered; json when only json is offered."""
+    if MSGPACK_SUBPROTOCOL in offered:
+        return MSGPACK_SUBPROTOCOL
+    if JSON_SUBPROTOCOL in offered:
+        return JSON_SUBPROTOCOL
+    return None
+
+
+class Session:
+    def __init__(self, websocket: WebSocket, services: Services) -> None:
+        self.ws = websocket
+        self.services = services
+        self.settings = services.settings
+        self.codec: Codec = codec_for(None)
+        self.outbox: Outbox | None = None
+        self.conn: Connection | None = None
+        self.room: Room | None = None
+        self.log = log
+
+    # ---- sending before the connection joined ----------------------------------------
+
+    def _send(self, message: ServerMessage) -> None:
+        assert self.outbox is not None
+        self.outbox.push(OutFrame(self.codec.encode(message), text=not self.codec.binary))
+
+    def _fail(self, code: ErrorCode, message: str, close: CloseCode) -> None:
+        self._send(Error(code=code, message=message))
+        assert self.outbox is not None
+        self.outbox.close(close, code.value)
+
+    def _on_overflow(self) -> None:
+        self.services.metrics.slow_closes += 1
+        self.log.warning("send queue overflow: closing slow consumer")
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        ws = self.ws
+        subprotocol = choose_subprotocol(list(ws.scope.get("subprotocols", [])))
+        self.codec = codec_for(subprotocol)
+        await ws.accept(subprotocol=subprotocol)
+        channel = ws.scope.get("extensions", {}).get("cosession.direct")
+        limit = self.settings.send_queue_bytes
+        asgi_outbox: AsgiOutbox | None = None
+        if channel is not None:
+            self.outbox = DirectOutbox(channel, limit, self._on_overflow)
+        else:
+            asgi_outbox = AsgiOutbox(ws.send, limit, self._on_overflow)
+            self.outbox = asgi_outbox
+        self.services.metrics.connections += 1
+        try:
+            if await self._handshake():
+                await self._serve()
+        finally:
+            self.services.metrics.connections -= 1
+            if self.room is not None and self.conn is not None:
+                self.room.leave(self.conn)
+            if asgi_outbox is not None:
+                await asgi_outbox.aclose()
+
+    async def _receive(self) -> bytes | str | None:
+        message: Any = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        data: bytes | None = message.get("bytes")
+        if data is not None:
+            return data
+        text: str = message.get("text") or ""
+        return text
+
+    async def _handshake(self) -> bool:
+        try:
+            async with asyncio.timeout(self.settings.hello_timeout):
+                data = await self._receive()
+        except TimeoutError:
+            self._fail(ErrorCode.HELLO_EXPECTED, "no hello in time", CloseCode.HELLO_TIMEOUT)
+            return False
+        if data is None:
+            return False
+        try:
+            hello = self.codec.decode_client(data)
+        except ProtocolError as exc:
+            self._fail(exc.code, exc.message, CloseCode.PROTOCOL_ERROR)
+            return False
+        if not isinstance(hello, Hello):
+            self._fail(ErrorCode.HELLO_EXPECTED, "the first message must be hello", CloseCode.PROTOCOL_ERROR)
+            return False
+        try:
+            claims = self.services.signer.verify(hello.token)
+        except TokenError as exc:
+            if exc.kind == "expired":
+                self._fail(ErrorCode.TOKEN_EXPIRED, str(exc), CloseCode.TOKEN_EXPIRED)
+            else:
+                self._fail(ErrorCode.UNAUTHORIZED, str(exc), CloseCode.UNAUTHORIZED)
+            return False
+        room = await self.services.registry.get(claims.room)
+        if room is None:
+            self._fail(ErrorCode.ROOM_NOT_FOUND, "no such room", CloseCode.ROOM_NOT_FOUND)
+            return False
+        assert self.outbox is not None
+        conn = Connection(self.codec, self.outbox, claims, hello.device)
+        self.log = log.bind(room=room.id, member=conn.member, conn=conn.id)
+        try:
+            await room.join(conn, hello.resume)
+        except JoinRefused as exc:
+            self._fail(exc.code, exc.message, exc.close_code)
+            return False
+        self.room, self.conn = room, conn
+        self.services.metrics.joins += 1
+        if hello.resume is not None:
+            self.services.metrics.resumes += 1
+        self.log.info("joined", resume=hello.resume is not None, head=room.head)
+        return True
+
+    async def _serve(self) -> None:
+        assert self.room is not None and self.conn is not None and self.outbox is not None
+        room, conn, outbox = self.room, self.conn, self.outbox
+        bucket = TokenBucket(self.settings.ops_per_second, self.settings.ops_burst, time.monotonic())
+        metrics = self.services.metrics
+        while not outbox.closed:
+            data = await self._receive()
+            if data is None:
+                return
+            now = time.monotonic()
+            if not bucket.take(now):
+                metrics.rate_limited += 1
+                if bucket.flooding(now):
+                    self.log.warning("flood: closing")
+                    self._fail(ErrorCode.RATE_LIMITED, "too many messages", CloseCode.RATE_LIMITED)
+                    return
+                self._send(Error(code=ErrorCode.RATE_LIMITED, message="slow down"))
+                continue
+            try:
+                msg = self.codec.decode_client(data)
+            except ProtocolError as exc:
+                metrics.bad_frames += 1
+                self._send(Error(code=exc.code, message=exc.message))
+                continue
+            if isinstance(msg, Op):
+                metrics.ops += 1
+                room.submit(conn, msg.ref, msg.op)
+            elif isinstance(msg, Focus):
+                room.focus(conn, msg.product)
+            elif isinstance(msg, Typing):
+                room.typing(conn, msg.on)
+            elif isinstance(msg, Follow):
+                rejection = room.follow(conn, msg.member)
+                if rejection is not None:
+                    self._send(Error(code=rejection.code, message=rejection.message))
+            elif isinstance(msg, Ping):
+                self._send(Pong(nonce=msg.nonce))
+            elif isinstance(msg, Hello):
+                self._send(Error(code=ErrorCode.ALREADY_JOINED, message="this connection already joined"))
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    if services.draining:
+        await websocket.close(code=CloseCode.GOING_AWAY, reason="draining")
+        return
+    await Session(websocket, services).run()

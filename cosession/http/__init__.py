@@ -1,0 +1,1 @@
+"""REST API under /v1 and health endpoints."""

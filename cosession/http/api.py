@@ -1,0 +1,287 @@
+"""REST under ``/v1``: rooms, invites, member tokens, snapshots; plus health and metrics.
+
+Request bodies are msgspec structs (validated on decode); every error is JSON
+``{"error": {"code": ..., "message": ...}}`` with a stable code.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+from msgspec import Meta
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from cosession.auth import Claims, TokenError, new_id
+from cosession.services import Services
+from cosession.store.store import Invite, InviteError
+from protocol.messages import RoomState
+
+T = TypeVar("T")
+
+Name = Annotated[str, Meta(min_length=1, max_length=100)]
+
+
+class CreateRoom(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name = "Shopping together"
+    owner_name: Name = "Owner"
+
+
+class CreateInvite(msgspec.Struct, forbid_unknown_fields=True):
+    role: Literal["member", "associate", "viewer"] = "member"
+    expires_in: Annotated[int, Meta(ge=60, le=90 * 24 * 3600)] | None = 7 * 24 * 3600
+    max_uses: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+
+
+class AcceptInvite(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def _body(request: Request, kind: type[T]) -> T:
+    raw = await request.body()
+    if len(raw) > 16 * 1024:
+        raise ApiError(413, "too_large", "request body over 16 KiB")
+    try:
+        return msgspec.json.decode(raw or b"{}", type=kind)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, "invalid_field", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "bad_json", str(exc)) from None
+
+
+def _bearer(request: Request, services: Services) -> Claims:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "an Authorization: Bearer <token> header is required")
+    try:
+        return services.signer.verify(token.strip())
+    except TokenError as exc:
+        raise ApiError(401, "token_expired" if exc.kind == "expired" else "unauthorized", str(exc)) from None
+
+
+def _invite_url(services: Services, code: str) -> str:
+    return f"{services.settings.base_url}/r/{code}"
+
+
+def _invite_json(services: Services, invite: Invite) -> dict[str, Any]:
+    return {
+        "code": invite.code,
+        "url": _invite_url(services, invite.code),
+        "room": invite.room_id,
+        "role": invite.role,
+        "expires_at": invite.expires_at,
+        "max_uses": invite.max_uses,
+        "uses": invite.uses,
+    }
+
+
+async def _new_invite(
+    services: Services, room_id: str, created_by: str, role: str, expires_in: int | None, max_uses: int | None
+) -> Invite:
+    now = int(time.time() * 1000)
+    invite = Invite(
+        code=new_id("i", 12),
+        room_id=room_id,
+        role=role,
+        created_by=created_by,
+        created_at=now,
+        expires_at=None if expires_in is None else now + expires_in * 1000,
+        max_uses=max_uses,
+        uses=0,
+    )
+    await services.store.create_invite(invite)
+    return invite
+
+
+async def create_room(request: Request) -> Response:
+    services = _services(request)
+    body = await _body(request, CreateRoom)
+    owner = new_id("m")
+    room = await services.registry.create(body.name, owner, body.owner_name)
+    token = services.signer.issue(
+        room=room.id, member=owner, role="owner", name=body.owner_name, ttl=services.settings.token_ttl
+    )
+    invite = await _new_invite(services, room.id, owner, "member", 7 * 24 * 3600, None)
+    return JSONResponse(
+        {
+            "room": room.id,
+            "member": owner,
+            "role": "owner",
+            "token": token,
+            "invite": _invite_json(services, invite),
+            "ws_url": services.settings.ws_url,
+        },
+        status_code=201,
+    )
+
+
+async def create_invite(request: Request) -> Response:
+    services = _services(request)
+    claims = _bearer(request, services)
+    room_id = request.path_params["room"]
+    if claims.room != room_id:
+        raise ApiError(403, "forbidden", "this token is for another room")
+    body = await _body(request, CreateInvite)
+    if claims.role == "viewer":
+        raise ApiError(403, "forbidden", "viewers cannot invite")
+    if body.role == "associate" and claims.role != "owner":
+        raise ApiError(403, "forbidden", "only the owner can invite a store associate")
+    room = await services.registry.get(room_id)
+    if room is None:
+        raise ApiError(404, "room_not_found", "no such room")
+    member = room.committed.members.get(claims.member)
+    if member is not None and member.kicked:
+        raise ApiError(403, "kicked", "you were removed from this room")
+    invite = await _new_invite(services, room_id, claims.member, body.role, body.expires_in, body.max_uses)
+    return JSONResponse(_invite_json(services, invite), status_code=201)
+
+
+async def get_invite(request: Request) -> Response:
+    services = _services(request)
+    invite = await services.store.get_invite(request.path_params["code"])
+    if invite is None:
+        raise ApiError(404, "invite_not_found", "no such invite")
+    room = await services.registry.get(invite.room_id)
+    data = _invite_json(services, invite)
+    data["name"] = room.committed.name if room is not None else ""
+    return JSONResponse(data)
+
+
+async def accept_invite(request: Request) -> Response:
+    services = _services(request)
+    body = await _body(request, AcceptInvite)
+    try:
+        invite = await services.store.use_invite(request.path_params["code"], int(time.time() * 1000))
+    except InviteError as exc:
+        raise ApiError(404 if exc.code == "invite_not_found" else 410, exc.code, str(exc)) from None
+    member = new_id("m")
+    role: Literal["member", "associate", "viewer"] = invite.role  # type: ignore[assignment]
+    token = services.signer.issue(
+        room=invite.room_id, member=member, role=role, name=body.name, ttl=services.settings.token_ttl
+    )
+    return JSONResponse(
+        {
+            "room": invite.room_id,
+            "member": member,
+            "role": role,
+            "token": token,
+            "ws_url": services.settings.ws_url,
+        },
+        status_code=201,
+    )
+
+
+async def room_snapshot(request: Request) -> Response:
+    services = _services(request)
+    claims = _bearer(request, services)
+    room_id = request.path_params["room"]
+    if claims.room != room_id:
+        raise ApiError(403, "forbidden", "this token is for another room")
+    room = await services.registry.get(room_id)
+    if room is None:
+        raise ApiError(404, "room_not_found", "no such room")
+    state: RoomState = room.committed
+    body = msgspec.json.encode({"room": room.id, "epoch": room.epoch, "seq": room.head, "state": state})
+    return Response(body, media_type="application/json")
+
+
+async def room_page(request: Request) -> Response:
+    """The invite landing page (the full mobile room page is served by the JS client)."""
+    services = _services(request)
+    code = request.path_params["code"]
+    invite = await services.store.get_invite(code)
+    if invite is None:
+        return HTMLResponse("<h1>This invite does not exist.</h1>", status_code=404)
+    room = await services.registry.get(invite.room_id)
+    name = html.escape(room.committed.name if room is not None else "a shopping room")
+    link = html.escape(_invite_url(services, code))
+    return HTMLResponse(
+        f"<!doctype html><meta name=viewport content='width=device-width'><title>{name}</title>"
+        f"<h1>You're invited to {name}</h1>"
+        f"<p>Join from a terminal: <code>cosession-client join {link} --name YOURNAME</code></p>"
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    services = _services(request)
+    problems = []
+    if services.draining:
+        problems.append("draining")
+    if not services.hub.ready:
+        problems.append("hub not ready")
+    if not services.committer.healthy:
+        problems.append("database writes failing")
+    try:
+        await services.store.ping()
+    except Exception as exc:
+        problems.append(f"database unreachable: {exc}")
+    if problems:
+        return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+async def metrics(request: Request) -> Response:
+    services = _services(request)
+    m = services.metrics
+    lines = [
+        "# TYPE cosession_connections gauge",
+        f"cosession_connections {m.connections}",
+        "# TYPE cosession_rooms_loaded gauge",
+        f"cosession_rooms_loaded {len(services.registry.rooms)}",
+    ]
+    for name, value in (
+        ("joins", m.joins),
+        ("resumes", m.resumes),
+        ("ops", m.ops),
+        ("bad_frames", m.bad_frames),
+        ("rate_limited", m.rate_limited),
+        ("slow_closes", m.slow_closes),
+        ("commit_batches", services.committer.batches),
+        ("events_committed", services.committer.committed),
+    ):
+        lines += [f"# TYPE cosession_{name}_total counter", f"cosession_{name}_total {value}"]
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+routes = [
+    Route("/v1/rooms", create_room, methods=["POST"]),
+    Route("/v1/rooms/{room}/invites", create_invite, methods=["POST"]),
+    Route("/v1/rooms/{room}/snapshot", room_snapshot, methods=["GET"]),
+    Route("/v1/invites/{code}", get_invite, methods=["GET"]),
+    Route("/v1/invites/{code}/accept", accept_invite, methods=["POST"]),
+    Route("/r/{code}", room_page, methods=["GET"]),
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]
+
+
+async def api_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message)

@@ -1,0 +1,1 @@
+"""Fan-out backends behind one interface (``hub.Hub``): in-memory now, Redis for clusters."""

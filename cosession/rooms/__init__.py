@@ -1,0 +1,1 @@
+"""Rooms: sequencing, committed state, replay window, presence and the room registry."""

@@ -1,0 +1,128 @@
+"""The rooms this process has in memory: create, load on first use, unload when idle.
+
+Loading is single-flight per room (concurrent joins share one load), and a room leaves
+memory only when it has no connections and nothing waiting for a commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import msgspec
+import structlog
+
+from cosession.auth import new_id
+from cosession.config import Settings
+from cosession.hub.hub import Hub
+from cosession.rooms.room import Room, now_ms
+from cosession.store.committer import GroupCommitter
+from cosession.store.store import LoadedRoom, PendingEvent, RoomRecord, Store
+from protocol.codec import JSON, MSGPACK
+from protocol.messages import Event, RoomCreate, RoomState
+from protocol.reducer import apply
+
+log = structlog.get_logger("cosession.rooms")
+_encoder = msgspec.msgpack.Encoder()
+
+
+class RoomRegistry:
+    def __init__(self, settings: Settings, store: Store, hub: Hub, committer: GroupCommitter) -> None:
+        self.settings = settings
+        self.store = store
+        self.hub = hub
+        self.committer = committer
+        self.rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Task[Room | None]] = {}
+        self._unload_timers: dict[str, asyncio.TimerHandle] = {}
+
+    async def create(self, name: str, owner: str, owner_name: str) -> Room:
+        room_id = new_id("r")
+        record = RoomRecord(id=room_id, epoch=secrets.token_hex(8), created_at=now_ms())
+        first = Event(
+            seq=1, ts=record.created_at, by="", op=RoomCreate(name=name, owner=owner, owner_name=owner_name)
+        )
+        await self.store.create_room(
+            record, PendingEvent(room_id=room_id, event=first, ref=None, body=_encoder.encode(first))
+        )
+        state = apply(RoomState(), first)
+        room = self._install(LoadedRoom(record=record, state=state, head=1, history=[first], refs=[]))
+        self._schedule_unload(room)
+        return room
+
+    async def get(self, room_id: str) -> Room | None:
+        room = self.rooms.get(room_id)
+        if room is not None:
+            self._cancel_unload(room_id)
+            return room
+        task = self._loading.get(room_id)
+        if task is None:
+            task = asyncio.create_task(self._load(room_id))
+            self._loading[room_id] = task
+            task.add_done_callback(lambda _t: self._loading.pop(room_id, None))
+        room = await asyncio.shield(task)
+        if room is not None:
+            self._cancel_unload(room_id)
+        return room
+
+    async def _load(self, room_id: str) -> Room | None:
+        loaded = await self.store.load_room(
+            room_id, history=self.settings.history_events, idempotency=self.settings.idempotency_events
+        )
+        if loaded is None:
+            return None
+        existing = self.rooms.get(room_id)
+        if existing is not None:  # pragma: no cover - guarded by single-flight
+            return existing
+        room = self._install(loaded)
+        log.info("room loaded", room=room_id, head=room.head)
+        self._schedule_unload(room)
+        return room
+
+    def _install(self, loaded: LoadedRoom) -> Room:
+        room = Room(
+            loaded,
+            settings=self.settings,
+            hub=self.hub,
+            committer=self.committer,
+            codecs=(MSGPACK, JSON),
+            on_empty=self._schedule_unload,
+        )
+        self.rooms[room.id] = room
+        return room
+
+    def _schedule_unload(self, room: Room) -> None:
+        self._cancel_unload(room.id)
+        loop = asyncio.get_running_loop()
+        self._unload_timers[room.id] = loop.call_later(
+            self.settings.room_idle_unload, self._try_unload, room.id
+        )
+
+    def _cancel_unload(self, room_id: str) -> None:
+        timer = self._unload_timers.pop(room_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _try_unload(self, room_id: str) -> None:
+        self._unload_timers.pop(room_id, None)
+        room = self.rooms.get(room_id)
+        if room is None:
+            return
+        if not room.idle:
+            self._schedule_unload(room)
+            return
+        room.unload()
+        del self.rooms[room_id]
+        log.info("room unloaded", room=room_id)
+
+    def close_all(self, code: int, reason: str) -> None:
+        for room in self.rooms.values():
+            room.close_all(code, reason)
+
+    def stop(self) -> None:
+        for timer in self._unload_timers.values():
+            timer.cancel()
+        self._unload_timers.clear()
+        for room in self.rooms.values():
+            room.unload()
+        self.rooms.clear()

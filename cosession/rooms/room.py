@@ -1,0 +1,347 @@
+"""One loaded room: sequencing, the committed state, the replay window, and fan-out.
+
+The op path never awaits. ``submit`` checks the op against the *sequenced* state (which
+includes events still waiting for their group commit), gives it the next ``seq``, folds
+it into that state and hands it to the committer. Only when the batch is durable does
+``_committed`` fold it into the *committed* state that clients see, publish it through
+the hub (one encoding per wire format, the same bytes to every member) and ack it. So no
+client ever sees an event that could vanish, and every member sees the same order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+import msgspec
+import structlog
+
+from cosession.config import Settings
+from cosession.gateway.framing import OutFrame
+from cosession.hub.hub import Hub
+from cosession.rooms.presence import Change, Presence
+from cosession.store.committer import GroupCommitter
+from cosession.store.store import LoadedRoom, PendingEvent, SnapshotWrite
+from protocol.codec import Codec
+from protocol.errors import CloseCode, ErrorCode
+from protocol.messages import (
+    Ack,
+    ClientOpBody,
+    Device,
+    Error,
+    Event,
+    EventBody,
+    FocusSignal,
+    FollowSignal,
+    MemberJoin,
+    MemberKick,
+    PresenceUpdate,
+    Product,
+    Resume,
+    Role,
+    ServerMessage,
+    TypingSignal,
+    Welcome,
+)
+from protocol.reducer import Rejection, apply, check_limits, check_rules, copy_state
+
+log = structlog.get_logger("cosession.room")
+
+_event_encoder = msgspec.msgpack.Encoder()
+_state_encoder = msgspec.msgpack.Encoder()
+
+
+class RoomConnection(Protocol):
+    """What a room needs of a member's connection (the gateway implements it)."""
+
+    id: int
+    member: str
+    name: str
+    role: Role
+    device: Device
+    codec: Codec
+
+    def send(self, message: ServerMessage) -> None: ...
+
+    def send_frame(self, frame: OutFrame) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class JoinRefused(Exception):
+    def __init__(self, code: ErrorCode, close: CloseCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.close_code = close
+        self.message = message
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Room:
+    def __init__(
+        self,
+        loaded: LoadedRoom,
+        *,
+        settings: Settings,
+        hub: Hub,
+        committer: GroupCommitter,
+        codecs: Iterable[Codec],
+        on_empty: Callable[[Room], None],
+    ) -> None:
+        self.id = loaded.record.id
+        self.epoch = loaded.record.epoch
+        self.settings = settings
+        self.limits = settings.room_limits()
+        self._hub = hub
+        self._committer = committer
+        self._codecs = tuple(codecs)
+        self._on_empty = on_empty
+        self.committed = loaded.state  # what clients see
+        self.state = copy_state(loaded.state)  # sequenced: committed + waiting for commit
+        self.head = loaded.head
+        self.next_seq = loaded.head + 1
+        self.history: deque[Event] = deque(loaded.history, maxlen=max(1, settings.history_events))
+        self._refs: OrderedDict[tuple[str, str], int] = OrderedDict(((m, r), s) for m, r, s in loaded.refs)
+        self._waiting: dict[tuple[str, str], list[RoomConnection]] = {}
+        self._joining: dict[str, asyncio.Future[None]] = {}
+        self._commit_waiters: dict[int, asyncio.Future[None]] = {}
+        self.connections: dict[int, RoomConnection] = {}
+        self.presence = Presence()
+        self._grace_timers: dict[str, asyncio.TimerHandle] = {}
+        self._since_snapshot = 0
+        self._log = log.bind(room=self.id)
+        hub.attach(self.id, self._deliver)
+
+    # ---- sequencing ------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        return self.next_seq - 1 - self.head
+
+    def _sequence(self, by: str, ref: str | None, body: EventBody) -> Event:
+        event = Event(seq=self.next_seq, ts=now_ms(), by=by, op=body)
+        self.next_seq += 1
+        apply(self.state, event)
+        item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event))
+        self._committer.enqueue(item, lambda: self._committed(event, ref))
+        return event
+
+    def submit(self, conn: RoomConnection, ref: str, body: ClientOpBody) -> None:
+        """A member's op: ack, error, or (once durable) ack. Never awaits."""
+        key = (conn.member, ref)
+        seq = self._refs.get(key)
+        if seq is not None:
+            conn.send(Ack(ref=ref, seq=seq))
+            return
+        waiting = self._waiting.get(key)
+        if waiting is not None:  # the same op is in flight (retry racing the original)
+            waiting.append(conn)
+            return
+        rejection = check_rules(self.state, conn.member, body) or check_limits(self.state, body, self.limits)
+        if rejection is not None:
+            conn.send(Error(code=rejection.code, message=rejection.message, ref=ref))
+            return
+        self._waiting[key] = [conn]
+        self._sequence(conn.member, ref, body)
+
+    def _committed(self, event: Event, ref: str | None) -> None:
+        apply(self.committed, event)
+        self.head = event.seq
+        self.history.append(event)
+        self._hub.publish(self.id, event)
+        if ref is not None:
+            key = (event.by, ref)
+            self._refs[key] = event.seq
+            if len(self._refs) > self.settings.idempotency_events:
+                self._refs.popitem(last=False)
+            ack = Ack(ref=ref, seq=event.seq)
+            for conn in self._waiting.pop(key, ()):
+                conn.send(ack)
+        waiter = self._commit_waiters.pop(event.seq, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if isinstance(event.op, MemberKick):
+            self._kick_connections(event.op.member)
+        self._since_snapshot += 1
+        if self._since_snapshot >= self.settings.snapshot_every:
+            self._since_snapshot = 0
+            self._committer.enqueue_snapshot(
+                SnapshotWrite(room_id=self.id, seq=self.head, state=_state_encoder.encode(self.committed))
+            )
+
+    async def _await_commit(self, seq: int) -> None:
+        if self.head >= seq:
+            return
+        fut = self._commit_waiters.get(seq)
+        if fut is None:
+            fut = asyncio.get_running_loop().create_future()
+            self._commit_waiters[seq] = fut
+        await fut
+
+    # ---- fan-out ---------------------------------------------------------------------
+
+    def _deliver(self, message: ServerMessage) -> None:
+        """Hub sink: encode once per wire format in use, push the same bytes to all."""
+        if not self.connections:
+            return
+        frames: dict[str, OutFrame] = {}
+        for conn in list(self.connections.values()):
+            codec = conn.codec
+            frame = frames.get(codec.format)
+            if frame is None:
+                frame = OutFrame(codec.encode(message), text=not codec.binary)
+                frames[codec.format] = frame
+            conn.send_frame(frame)
+
+    def broadcast(self, message: ServerMessage) -> None:
+        self._hub.publish(self.id, message)
+
+    # ---- joining and leaving ---------------------------------------------------------
+
+    def refusal(self, member: str) -> JoinRefused | None:
+        info = self.state.members.get(member)
+        if info is not None and info.kicked:
+            return JoinRefused(ErrorCode.KICKED, CloseCode.FORBIDDEN, "you were removed from this room")
+        if info is None and self.state.locked:
+            return JoinRefused(ErrorCode.ROOM_LOCKED, CloseCode.FORBIDDEN, "the room is locked")
+        if member not in self.presence and len(self.presence) >= self.settings.max_members:
+            return JoinRefused(ErrorCode.ROOM_FULL, CloseCode.ROOM_FULL, "the room is full")
+        return None
+
+    async def join(self, conn: RoomConnection, resume: Resume | None) -> None:
+        """Admit ``conn``: welcome it, then stream every later event to it. Raises
+        ``JoinRefused``. After the membership step, nothing awaits until the connection
+        is registered, so no event can fall between the welcome and the stream."""
+        refusal = self.refusal(conn.member)
+        if refusal is not None:
+            raise refusal
+        if conn.member not in self.state.members:
+            await self._add_member(conn)
+        else:
+            # the member exists in the sequenced state; wait until that is committed
+            await self._await_commit(self.state.seq)
+        refusal = self.refusal(conn.member)  # the room may have changed while we waited
+        if refusal is not None:
+            raise refusal
+        # ---- no await below this line ----
+        welcome = self._welcome(conn, resume)
+        conn.send(welcome)
+        self.connections[conn.id] = conn
+        self._cancel_grace(conn.member)
+        kind, entry = self.presence.connect(
+            conn.member, conn.id, name=conn.name, role=conn.role, device=conn.device
+        )
+        self.broadcast(PresenceUpdate(kind=kind, member=entry))
+
+    async def _add_member(self, conn: RoomConnection) -> None:
+        pending = self._joining.get(conn.member)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_future()
+            self._joining[conn.member] = pending
+            event = self._sequence("", None, MemberJoin(member=conn.member, name=conn.name, role=conn.role))
+            try:
+                await self._await_commit(event.seq)
+            finally:
+                self._joining.pop(conn.member, None)
+                if not pending.done():
+                    pending.set_result(None)
+        else:
+            await asyncio.shield(pending)
+
+    def _welcome(self, conn: RoomConnection, resume: Resume | None) -> Welcome:
+        common = {
+            "room": self.id,
+            "member": conn.member,
+            "role": conn.role,
+            "epoch": self.epoch,
+            "seq": self.head,
+            "presence": self.presence.online(),
+            "limits": self.settings.wire_limits(),
+            "server": "cosession",
+        }
+        if resume is not None and resume.epoch == self.epoch and resume.seq <= self.head:
+            missed = self.head - resume.seq
+            if missed == 0:
+                return Welcome(recovered=True, events=[], **common)  # type: ignore[arg-type]
+            if missed <= len(self.history) and self.history[-missed].seq == resume.seq + 1:
+                events = list(self.history)[-missed:]
+                return Welcome(recovered=True, events=events, **common)  # type: ignore[arg-type]
+        return Welcome(recovered=False, snapshot=self.committed, **common)  # type: ignore[arg-type]
+
+    def leave(self, conn: RoomConnection) -> None:
+        if self.connections.pop(conn.id, None) is None:
+            return
+        change = self.presence.disconnect(conn.member, conn.id)
+        if change is not None:
+            self.broadcast(PresenceUpdate(kind=change[0], member=change[1]))
+        elif self.presence.in_grace(conn.member):
+            loop = asyncio.get_running_loop()
+            self._grace_timers[conn.member] = loop.call_later(
+                self.settings.presence_grace, self._grace_over, conn.member
+            )
+        if not self.connections:
+            self._on_empty(self)
+
+    def _grace_over(self, member: str) -> None:
+        self._grace_timers.pop(member, None)
+        change = self.presence.expire(member)
+        if change is not None:
+            self.broadcast(PresenceUpdate(kind=change[0], member=change[1]))
+
+    def _cancel_grace(self, member: str) -> None:
+        timer = self._grace_timers.pop(member, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _kick_connections(self, member: str) -> None:
+        self._cancel_grace(member)
+        for conn in [c for c in self.connections.values() if c.member == member]:
+            self.connections.pop(conn.id, None)
+            conn.send(Error(code=ErrorCode.KICKED, message="you were removed from this room"))
+            conn.close(CloseCode.FORBIDDEN, "kicked")
+        change = self.presence.remove(member)
+        if change is not None:
+            self.broadcast(PresenceUpdate(kind=change[0], member=change[1]))
+        if not self.connections:
+            self._on_empty(self)
+
+    # ---- ephemeral signals -----------------------------------------------------------
+
+    def focus(self, conn: RoomConnection, product: Product | None) -> None:
+        self.presence.set_focus(conn.member, product)
+        self.broadcast(FocusSignal(member=conn.member, product=product))
+
+    def typing(self, conn: RoomConnection, on: bool) -> None:
+        self.broadcast(TypingSignal(member=conn.member, on=on))
+
+    def follow(self, conn: RoomConnection, target: str | None) -> Rejection | None:
+        if target is not None and target not in self.presence:
+            return Rejection(ErrorCode.NOT_FOUND, f"member {target} is not here")
+        self.presence.set_following(conn.member, target)
+        self.broadcast(FollowSignal(member=conn.member, target=target))
+        return None
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        return not self.connections and self.pending == 0 and not self._joining
+
+    def close_all(self, code: int, reason: str) -> None:
+        for conn in list(self.connections.values()):
+            conn.close(code, reason)
+
+    def unload(self) -> None:
+        for timer in self._grace_timers.values():
+            timer.cancel()
+        self._grace_timers.clear()
+        self._hub.detach(self.id)
+
+
+PresenceChange = Change

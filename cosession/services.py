@@ -1,0 +1,37 @@
+"""The server's long-lived parts, wired together once per process and shared by handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cosession.auth import TokenSigner
+from cosession.config import Settings
+from cosession.hub.hub import Hub
+from cosession.rooms.registry import RoomRegistry
+from cosession.store.committer import GroupCommitter
+from cosession.store.store import Store
+
+
+@dataclass
+class Metrics:
+    """Counters exposed on /metrics (Prometheus text format)."""
+
+    connections: int = 0
+    joins: int = 0
+    resumes: int = 0
+    ops: int = 0
+    bad_frames: int = 0
+    rate_limited: int = 0
+    slow_closes: int = 0
+
+
+@dataclass
+class Services:
+    settings: Settings
+    signer: TokenSigner
+    store: Store
+    hub: Hub
+    committer: GroupCommitter
+    registry: RoomRegistry
+    metrics: Metrics = field(default_factory=Metrics)
+    draining: bool = False

@@ -1,0 +1,1 @@
+"""Durable storage: the ``Store`` interface, its SQL implementation and the group committer."""

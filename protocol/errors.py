@@ -1,0 +1,59 @@
+"""Error codes (sent in ``error`` frames) and WebSocket close codes, in one place.
+
+SPEC.md documents each one; tests assert on these names, never on literal numbers.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class ErrorCode(StrEnum):
+    BAD_MESSAGE = "bad_message"  # not a decodable frame (bytes, JSON, not a map)
+    UNKNOWN_TYPE = "unknown_type"  # `t` missing or names no client message
+    INVALID_FIELD = "invalid_field"  # a field is missing, of the wrong type, or out of range
+    HELLO_EXPECTED = "hello_expected"  # first message was not `hello`
+    ALREADY_JOINED = "already_joined"  # a second `hello` on one connection
+    UNAUTHORIZED = "unauthorized"  # token forged, malformed, or for another server
+    TOKEN_EXPIRED = "token_expired"
+    ROOM_NOT_FOUND = "room_not_found"
+    ROOM_FULL = "room_full"
+    FORBIDDEN = "forbidden"  # role may not do this (viewer edits, member kicks, ...)
+    KICKED = "kicked"  # the member was removed from the room
+    ROOM_LOCKED = "room_locked"  # the room is locked: only the owner may edit
+    NOT_FOUND = "not_found"  # the line / chat message / member the op names is gone
+    CART_FULL = "cart_full"
+    TOO_LONG = "too_long"  # chat text over the room's limit
+    RATE_LIMITED = "rate_limited"
+    INTERNAL = "internal"
+
+
+class CloseCode(IntEnum):
+    NORMAL = 1000
+    GOING_AWAY = 1001  # server shutting down: reconnect (to any node) and resume
+    MESSAGE_TOO_BIG = 1009  # frame over max_frame_bytes
+    INTERNAL_ERROR = 1011
+    PROTOCOL_ERROR = 4000  # no hello, hello invalid, too many malformed frames
+    UNAUTHORIZED = 4001  # token forged or malformed
+    TOKEN_EXPIRED = 4002
+    FORBIDDEN = 4003  # kicked, or origin refused
+    ROOM_NOT_FOUND = 4004
+    ROOM_FULL = 4005
+    HELLO_TIMEOUT = 4006
+    SLOW_CONSUMER = 4008  # send queue overflowed: reconnect and resume
+    RATE_LIMITED = 4029  # flooding far past the op rate
+
+
+# Close codes after which a client should reconnect with resume; others are final.
+RETRYABLE_CLOSE_CODES: frozenset[int] = frozenset(
+    {CloseCode.GOING_AWAY, CloseCode.INTERNAL_ERROR, CloseCode.SLOW_CONSUMER, CloseCode.RATE_LIMITED, 1006, 1012}
+)
+
+
+class ProtocolError(Exception):
+    """A frame that cannot be decoded into a client message."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

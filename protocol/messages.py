@@ -1,0 +1,315 @@
+"""Every message of the cosession wire protocol, one typed declaration each.
+
+A frame is one message: a map whose ``t`` field names its type. Structs here carry the
+field constraints (lengths, ranges) that the decoder enforces, so a message that decodes
+is well formed. Whether it is *allowed* (role, room state) is the reducer's business.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+import msgspec
+from msgspec import Meta, Struct
+
+PROTOCOL_VERSION = 1
+
+# ---- field types ---------------------------------------------------------------------
+
+MemberId = Annotated[str, Meta(min_length=1, max_length=64)]
+Ref = Annotated[str, Meta(min_length=1, max_length=64)]
+Seq = Annotated[int, Meta(ge=0, le=2**53)]
+LineId = Annotated[int, Meta(ge=1, le=2**53)]
+Qty = Annotated[int, Meta(ge=1, le=999)]
+Price = Annotated[int, Meta(ge=0, le=10**12)]  # minor units (cents)
+Currency = Annotated[str, Meta(min_length=3, max_length=3, pattern="^[A-Z]{3}$")]  # length pins out "USD\n"
+ShortText = Annotated[str, Meta(max_length=200)]
+Url = Annotated[str, Meta(max_length=2048)]
+RoomName = Annotated[str, Meta(min_length=1, max_length=100)]
+# Chat text length is enforced against the room's configured limit (error `too_long`);
+# this ceiling only bounds what the decoder will accept at all.
+ChatText = Annotated[str, Meta(min_length=1, max_length=16_000)]
+Emoji = Annotated[str, Meta(min_length=1, max_length=16)]
+Role = Literal["owner", "member", "associate", "viewer"]
+Device = Literal["phone", "tablet", "desktop", "bot", "unknown"]
+VoteValue = Literal["up", "down", "clear"]
+
+
+class Product(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A product as shared in the cart, in chat, or as focus."""
+
+    id: Annotated[str, Meta(min_length=1, max_length=128)]
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    price: Price
+    currency: Currency
+    image: Url | None = None
+    url: Url | None = None
+    variant: Annotated[str, Meta(max_length=128)] | None = None
+
+
+# ---- durable op bodies (folded by the reducer) ----------------------------------------
+
+
+class _Body(Struct, tag_field="t", frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+class CartAdd(_Body, tag="cart.add"):
+    product: Product
+    qty: Qty = 1
+
+
+class CartQty(_Body, tag="cart.qty"):
+    line: LineId
+    qty: Qty
+
+
+class CartRemove(_Body, tag="cart.remove"):
+    line: LineId
+
+
+class Vote(_Body, tag="vote"):
+    line: LineId
+    value: VoteValue
+
+
+class Chat(_Body, tag="chat"):
+    text: ChatText
+    product: Product | None = None
+    reply_to: LineId | None = None  # id (= seq) of the message answered
+
+
+class React(_Body, tag="react"):
+    msg: LineId  # id (= seq) of the chat message
+    emoji: Emoji
+    on: bool = True
+
+
+class RoomRename(_Body, tag="room.rename"):
+    name: RoomName
+
+
+class RoomLock(_Body, tag="room.lock"):
+    locked: bool
+
+
+class MemberKick(_Body, tag="member.kick"):
+    member: MemberId
+
+
+# System bodies: produced by the server only, never accepted from a client.
+
+
+class RoomCreate(_Body, tag="room.create"):
+    name: RoomName
+    owner: MemberId
+    owner_name: ShortText
+
+
+class MemberJoin(_Body, tag="member.join"):
+    member: MemberId
+    name: ShortText
+    role: Role
+
+
+ClientOpBody = Union[CartAdd, CartQty, CartRemove, Vote, Chat, React, RoomRename, RoomLock, MemberKick]
+EventBody = Union[
+    CartAdd, CartQty, CartRemove, Vote, Chat, React, RoomRename, RoomLock, MemberKick, RoomCreate, MemberJoin
+]
+
+CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
+    CartAdd,
+    CartQty,
+    CartRemove,
+    Vote,
+    Chat,
+    React,
+    RoomRename,
+    RoomLock,
+    MemberKick,
+)
+SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (RoomCreate, MemberJoin)
+
+
+# ---- room state (the snapshot) --------------------------------------------------------
+
+
+class MemberInfo(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: str
+    role: Role
+    kicked: bool = False
+
+
+class CartLine(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    line: int  # seq of the cart.add that created it
+    product: Product
+    qty: int
+    added_by: str
+    votes: dict[str, int] = {}  # member -> +1 / -1
+
+
+class ChatMessage(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    id: int  # seq of the chat event
+    by: str
+    ts: int
+    text: str
+    product: Product | None = None
+    reply_to: int | None = None
+    reactions: dict[str, list[str]] = {}  # emoji -> members, in order of reacting
+
+
+class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The durable state of a room: the fold of its events from ``RoomState()``."""
+
+    seq: int = 0
+    name: str = ""
+    owner: str = ""
+    locked: bool = False
+    members: dict[str, MemberInfo] = {}
+    cart: list[CartLine] = []
+    chat: list[ChatMessage] = []
+
+
+# ---- envelopes: client -> server ------------------------------------------------------
+
+
+class _Msg(Struct, tag_field="t", forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+class Resume(Struct, forbid_unknown_fields=True):
+    epoch: Annotated[str, Meta(min_length=1, max_length=64)]
+    seq: Seq
+
+
+class Hello(_Msg, tag="hello"):
+    token: Annotated[str, Meta(min_length=1, max_length=2048)]
+    resume: Resume | None = None
+    client: Annotated[str, Meta(max_length=64)] = "unknown"
+    version: Annotated[str, Meta(max_length=32)] = ""
+    device: Device = "unknown"
+
+
+class Op(_Msg, tag="op"):
+    ref: Ref
+    op: ClientOpBody
+
+
+class Focus(_Msg, tag="focus"):
+    product: Product | None = None  # None clears the focus
+
+
+class Typing(_Msg, tag="typing"):
+    on: bool
+
+
+class Follow(_Msg, tag="follow"):
+    member: MemberId | None = None  # None stops following
+
+
+class Ping(_Msg, tag="ping"):
+    nonce: Annotated[int, Meta(ge=0, le=2**53)] = 0
+
+
+ClientMessage = Union[Hello, Op, Focus, Typing, Follow, Ping]
+CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset({"hello", "op", "focus", "typing", "follow", "ping"})
+
+
+# ---- envelopes: server -> client ------------------------------------------------------
+
+
+class Event(_Msg, tag="event"):
+    """A durable, sequenced event of the room's log."""
+
+    seq: int
+    ts: int  # server time, ms since the Unix epoch
+    by: str  # member id, or "" for the server
+    op: EventBody
+
+
+class PresenceMember(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    member: str
+    name: str
+    role: Role
+    device: Device = "unknown"
+    connections: int = 1
+    focus: Product | None = None
+    following: str | None = None
+
+
+class Limits(Struct, forbid_unknown_fields=True):
+    max_frame_bytes: int
+    ops_per_second: float
+    ops_burst: int
+    max_members: int
+    max_chat_chars: int
+    max_cart_lines: int
+
+
+class IceServer(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class Welcome(_Msg, tag="welcome"):
+    room: str
+    member: str
+    role: Role
+    epoch: str
+    seq: int
+    recovered: bool
+    events: list[Event] = []  # when recovered: exactly the events after resume.seq
+    snapshot: RoomState | None = None  # when not recovered
+    presence: list[PresenceMember] = []
+    limits: Limits | None = None
+    ice: list[IceServer] = []
+    server: str = ""
+
+
+class Ack(_Msg, tag="ack"):
+    ref: str
+    seq: int
+
+
+class Error(_Msg, tag="error"):
+    code: str
+    message: str
+    ref: str | None = None
+
+
+class PresenceUpdate(_Msg, tag="presence"):
+    kind: Literal["join", "update", "leave"]
+    member: PresenceMember
+
+
+class FocusSignal(_Msg, tag="focus"):
+    member: str
+    product: Product | None = None
+
+
+class TypingSignal(_Msg, tag="typing"):
+    member: str
+    on: bool
+
+
+class FollowSignal(_Msg, tag="follow"):
+    member: str
+    target: str | None = None
+
+
+class Pong(_Msg, tag="pong"):
+    nonce: int = 0
+
+
+ServerMessage = Union[
+    Welcome, Event, Ack, Error, PresenceUpdate, FocusSignal, TypingSignal, FollowSignal, Pong
+]
+SERVER_MESSAGE_TYPES: frozenset[str] = frozenset(
+    {"welcome", "event", "ack", "error", "presence", "focus", "typing", "follow", "pong"}
+)
+
+
+def to_builtins(msg: object) -> object:
+    """Plain dicts/lists of a message, as both codecs put it on the wire."""
+    return msgspec.to_builtins(msg)

@@ -1,0 +1,224 @@
+"""The room reducer: the pure fold ``state = apply(state, event)``.
+
+Shared by the server, the Python client and (reimplemented, checked against
+``protocol/vectors``) the JS client. Nothing here awaits or does I/O.
+
+Two checks guard an op:
+
+* ``check_rules(state, by, op)`` — permission and existence rules that depend only on the
+  state. ``apply`` re-runs them, so an event that is invalid at its position folds as a
+  documented no-op (its ``seq`` is still consumed): replicas never diverge.
+* ``check_limits(state, op, limits)`` — room limits (cart size, chat length). The
+  sequencer runs them before an op gets a ``seq``; ``apply`` does not, so every replica
+  folds the same log to the same state whatever limits it was configured with.
+
+``apply`` mutates ``state`` in place and returns it (rooms hold long chats; copying on
+every event would cost O(history)). Callers that need the old state keep a copy
+(``msgspec.structs.replace`` / ``copy_state``).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import msgspec
+
+from protocol.errors import ErrorCode
+from protocol.messages import (
+    CartAdd,
+    CartLine,
+    CartQty,
+    CartRemove,
+    Chat,
+    ChatMessage,
+    Event,
+    EventBody,
+    MemberInfo,
+    MemberJoin,
+    MemberKick,
+    React,
+    RoomCreate,
+    RoomLock,
+    RoomRename,
+    RoomState,
+    Vote,
+)
+
+CHAT_KEEP = 500  # chat messages kept in the state; older ones leave the snapshot
+MAX_QTY = 999
+MAX_REACTIONS_PER_MESSAGE = 32  # distinct emoji on one message
+
+CART_OPS = (CartAdd, CartQty, CartRemove)
+OWNER_OPS = (RoomRename, RoomLock, MemberKick)
+
+
+@dataclass(frozen=True)
+class RoomLimits:
+    max_cart_lines: int = 200
+    max_chat_chars: int = 2000
+
+
+@dataclass(frozen=True)
+class Rejection:
+    code: ErrorCode
+    message: str
+
+
+def find_line(state: RoomState, line: int) -> CartLine | None:
+    for item in state.cart:
+        if item.line == line:
+            return item
+    return None
+
+
+def find_chat(state: RoomState, msg_id: int) -> ChatMessage | None:
+    chat = state.chat
+    i = bisect.bisect_left(chat, msg_id, key=lambda m: m.id)
+    if i < len(chat) and chat[i].id == msg_id:
+        return chat[i]
+    return None
+
+
+def _merge_target(state: RoomState, op: CartAdd) -> CartLine | None:
+    for item in state.cart:
+        if item.product.id == op.product.id and item.product.variant == op.product.variant:
+            return item
+    return None
+
+
+def check_rules(state: RoomState, by: str, op: EventBody) -> Rejection | None:
+    """Why ``by`` may not do ``op`` against ``state``, or None if it may."""
+    if isinstance(op, RoomCreate):
+        return None if state.seq == 0 and not state.owner else Rejection(ErrorCode.FORBIDDEN, "room exists")
+    if isinstance(op, MemberJoin):
+        if by != "":
+            return Rejection(ErrorCode.FORBIDDEN, "member.join is a server event")
+        existing = state.members.get(op.member)
+        if existing is not None and existing.kicked:
+            return Rejection(ErrorCode.KICKED, "member was kicked")
+        return None
+    member = state.members.get(by)
+    if member is None:
+        return Rejection(ErrorCode.FORBIDDEN, "not a member of this room")
+    if member.kicked:
+        return Rejection(ErrorCode.KICKED, "you were removed from this room")
+    if member.role == "viewer":
+        return Rejection(ErrorCode.FORBIDDEN, "viewers cannot change the room")
+    is_owner = by == state.owner
+    if isinstance(op, OWNER_OPS) and not is_owner:
+        return Rejection(ErrorCode.FORBIDDEN, "only the room owner can do this")
+    if isinstance(op, CART_OPS) and state.locked and not is_owner:
+        return Rejection(ErrorCode.ROOM_LOCKED, "the room is locked by its owner")
+    if isinstance(op, (CartQty, CartRemove, Vote)):
+        if find_line(state, op.line) is None:
+            return Rejection(ErrorCode.NOT_FOUND, f"cart line {op.line} is gone")
+    elif isinstance(op, Chat):
+        if op.reply_to is not None and find_chat(state, op.reply_to) is None:
+            return Rejection(ErrorCode.NOT_FOUND, f"chat message {op.reply_to} is gone")
+    elif isinstance(op, React):
+        msg = find_chat(state, op.msg)
+        if msg is None:
+            return Rejection(ErrorCode.NOT_FOUND, f"chat message {op.msg} is gone")
+        if op.on and op.emoji not in msg.reactions and len(msg.reactions) >= MAX_REACTIONS_PER_MESSAGE:
+            return Rejection(ErrorCode.FORBIDDEN, "too many different reactions on this message")
+    elif isinstance(op, MemberKick):
+        target = state.members.get(op.member)
+        if target is None or target.kicked:
+            return Rejection(ErrorCode.NOT_FOUND, f"member {op.member} is not in the room")
+        if op.member == state.owner:
+            return Rejection(ErrorCode.FORBIDDEN, "the owner cannot be kicked")
+    return None
+
+
+def check_limits(state: RoomState, op: EventBody, limits: RoomLimits) -> Rejection | None:
+    """Room limits, checked by the sequencer only (see module docstring)."""
+    if isinstance(op, CartAdd):
+        if _merge_target(state, op) is None and len(state.cart) >= limits.max_cart_lines:
+            return Rejection(ErrorCode.CART_FULL, f"the cart holds at most {limits.max_cart_lines} lines")
+    elif isinstance(op, Chat):
+        if len(op.text) > limits.max_chat_chars:
+            return Rejection(ErrorCode.TOO_LONG, f"chat text is limited to {limits.max_chat_chars} characters")
+    return None
+
+
+def apply(state: RoomState, event: Event) -> RoomState:
+    """Fold one event into ``state`` (in place) and return it.
+
+    An op that breaks ``check_rules`` at its position is a no-op; ``state.seq`` still
+    advances to ``event.seq``. Never raises for any well-typed event.
+    """
+    op = event.op
+    by = event.by
+    rejected = check_rules(state, by, op) is not None
+    state.seq = event.seq
+    if rejected:
+        return state
+    if isinstance(op, CartAdd):
+        target = _merge_target(state, op)
+        if target is None:
+            state.cart.append(CartLine(line=event.seq, product=op.product, qty=op.qty, added_by=by))
+        else:
+            target.qty = min(MAX_QTY, target.qty + op.qty)
+    elif isinstance(op, CartQty):
+        line = find_line(state, op.line)
+        assert line is not None
+        line.qty = op.qty
+    elif isinstance(op, CartRemove):
+        state.cart = [item for item in state.cart if item.line != op.line]
+    elif isinstance(op, Vote):
+        line = find_line(state, op.line)
+        assert line is not None
+        if op.value == "clear":
+            line.votes.pop(by, None)
+        else:
+            line.votes[by] = 1 if op.value == "up" else -1
+    elif isinstance(op, Chat):
+        state.chat.append(
+            ChatMessage(
+                id=event.seq, by=by, ts=event.ts, text=op.text, product=op.product, reply_to=op.reply_to
+            )
+        )
+        if len(state.chat) > CHAT_KEEP:
+            del state.chat[: len(state.chat) - CHAT_KEEP]
+    elif isinstance(op, React):
+        msg = find_chat(state, op.msg)
+        assert msg is not None
+        who = msg.reactions.get(op.emoji, [])
+        if op.on and by not in who:
+            msg.reactions[op.emoji] = [*who, by]
+        elif not op.on and by in who:
+            rest = [m for m in who if m != by]
+            if rest:
+                msg.reactions[op.emoji] = rest
+            else:
+                del msg.reactions[op.emoji]
+    elif isinstance(op, RoomRename):
+        state.name = op.name
+    elif isinstance(op, RoomLock):
+        state.locked = op.locked
+    elif isinstance(op, MemberKick):
+        state.members[op.member].kicked = True
+    elif isinstance(op, RoomCreate):
+        state.name = op.name
+        state.owner = op.owner
+        state.members[op.owner] = MemberInfo(name=op.owner_name, role="owner")
+    elif isinstance(op, MemberJoin):
+        state.members[op.member] = MemberInfo(name=op.name, role=op.role)
+    return state
+
+
+def fold(events: list[Event], state: RoomState | None = None) -> RoomState:
+    state = RoomState() if state is None else state
+    for event in events:
+        apply(state, event)
+    return state
+
+
+_state_encoder = msgspec.msgpack.Encoder()
+_state_decoder = msgspec.msgpack.Decoder(RoomState)
+
+
+def copy_state(state: RoomState) -> RoomState:
+    """A deep copy (the state is mutable; products are frozen and shared)."""
+    return _state_decoder.decode(_state_encoder.encode(state))  # type: ignore[no-any-return]

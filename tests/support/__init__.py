@@ -1,0 +1,1 @@
+"""Helpers shared by the integration tests: real server processes and raw WS clients."""
