@@ -30,6 +30,8 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--history-events", type=int, help="replay window for resume, in events")
     p.add_argument("--snapshot-every", type=int)
     p.add_argument("--presence-grace", type=float)
+    p.add_argument("--hello-timeout", type=float, help="seconds a new connection has to send hello")
+    p.add_argument("--room-idle-unload", type=float, help="seconds before an empty room leaves memory")
     p.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"])
     p.add_argument("--no-direct-send", action="store_true", help="use plain ASGI send (for comparison)")
 

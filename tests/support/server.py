@@ -112,18 +112,14 @@ class ServerProcess:
 
     async def create_room(self, name: str = "Test room", owner_name: str = "Olga") -> dict[str, Any]:
         async with httpx.AsyncClient() as client:
-            response = await client.post(
-                self.http_url + "/v1/rooms", json={"name": name, "owner_name": owner_name}
-            )
+            response = await client.post(self.http_url + "/v1/rooms", json={"name": name, "owner_name": owner_name})
             response.raise_for_status()
             data: dict[str, Any] = response.json()
             return data
 
     async def accept(self, invite_code: str, name: str) -> dict[str, Any]:
         async with httpx.AsyncClient() as client:
-            response = await client.post(
-                self.http_url + f"/v1/invites/{invite_code}/accept", json={"name": name}
-            )
+            response = await client.post(self.http_url + f"/v1/invites/{invite_code}/accept", json={"name": name})
             response.raise_for_status()
             data: dict[str, Any] = response.json()
             return data
