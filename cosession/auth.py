@@ -55,9 +55,7 @@ class TokenSigner:
     def _mac(self, signed_part: str) -> str:
         return _b64(hmac.new(self._key, signed_part.encode("ascii"), hashlib.sha256).digest())
 
-    def issue(
-        self, *, room: str, member: str, role: Role, name: str, ttl: float, now: float | None = None
-    ) -> str:
+    def issue(self, *, room: str, member: str, role: Role, name: str, ttl: float, now: float | None = None) -> str:
         issued = int(time.time() if now is None else now)
         claims = Claims(room=room, member=member, role=role, name=name, iat=issued, exp=issued + int(ttl))
         body = f"{TOKEN_VERSION}.{_b64(msgspec.json.encode(claims))}"

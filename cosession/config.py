@@ -27,6 +27,7 @@ class Settings:
     max_chat_chars: int = 2000
     max_cart_lines: int = 200
     send_queue_bytes: int = 1024 * 1024
+    slow_close_grace: float = 10.0  # after an overflow, seconds the client has to read up to the close frame
     hello_timeout: float = 10.0
     # rooms
     history_events: int = 1000  # replay window for resume
@@ -79,9 +80,7 @@ def from_env(base: Settings | None = None, environ: dict[str, str] | None = None
         if raw is None or f.name == "extra":
             continue
         current = getattr(base, f.name)
-        changes[f.name] = (
-            type(current)(raw) if not isinstance(current, bool) else raw.lower() in ("1", "true")
-        )
+        changes[f.name] = type(current)(raw) if not isinstance(current, bool) else raw.lower() in ("1", "true")
     return replace(base, **changes)
 
 

@@ -110,7 +110,10 @@ class DirectOutbox:
             self._closed = True
             return False
         wire = frame.wire
-        if channel.buffered() + len(wire) > self._limit:
+        buffered = channel.buffered()
+        # an empty queue always takes one frame (a large welcome with its replay), so the
+        # bound is limit_bytes plus the largest single frame
+        if buffered and buffered + len(wire) > self._limit:
             self._overflow()
             return False
         channel.write(wire)
@@ -171,7 +174,7 @@ class AsgiOutbox:
         if self._closed:
             return False
         size = len(frame.payload)
-        if self._queued + size > self._limit:
+        if self._queued and self._queued + size > self._limit:
             self._overflow()
             return False
         self._frames.append(frame)

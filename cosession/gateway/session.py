@@ -110,7 +110,9 @@ class Session:
         limit = self.settings.send_queue_bytes
         asgi_outbox: AsgiOutbox | None = None
         if channel is not None:
-            self.outbox = DirectOutbox(channel, limit, self._on_overflow)
+            self.outbox = DirectOutbox(
+                channel, limit, self._on_overflow, slow_abort_after=self.settings.slow_close_grace
+            )
         else:
             asgi_outbox = AsgiOutbox(ws.send, limit, self._on_overflow)
             self.outbox = asgi_outbox

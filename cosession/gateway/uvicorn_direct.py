@@ -154,6 +154,9 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         await super().run_asgi()
 
     async def send(self, message: ASGISendEvent) -> None:
+        # Wait as the base class does first, so that a send blocked on a full buffer
+        # while the channel closed the connection sees the close.
+        await self.writable.wait()
         if self.direct_closed:
             # The channel closed the connection behind the app's back: behave as if the
             # client had gone, and accept the app's own close as a no-op.

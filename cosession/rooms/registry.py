@@ -39,9 +39,7 @@ class RoomRegistry:
     async def create(self, name: str, owner: str, owner_name: str) -> Room:
         room_id = new_id("r")
         record = RoomRecord(id=room_id, epoch=secrets.token_hex(8), created_at=now_ms())
-        first = Event(
-            seq=1, ts=record.created_at, by="", op=RoomCreate(name=name, owner=owner, owner_name=owner_name)
-        )
+        first = Event(seq=1, ts=record.created_at, by="", op=RoomCreate(name=name, owner=owner, owner_name=owner_name))
         await self.store.create_room(
             record, PendingEvent(room_id=room_id, event=first, ref=None, body=_encoder.encode(first))
         )
@@ -94,9 +92,7 @@ class RoomRegistry:
     def _schedule_unload(self, room: Room) -> None:
         self._cancel_unload(room.id)
         loop = asyncio.get_running_loop()
-        self._unload_timers[room.id] = loop.call_later(
-            self.settings.room_idle_unload, self._try_unload, room.id
-        )
+        self._unload_timers[room.id] = loop.call_later(self.settings.room_idle_unload, self._try_unload, room.id)
 
     def _cancel_unload(self, room_id: str) -> None:
         timer = self._unload_timers.pop(room_id, None)

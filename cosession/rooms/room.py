@@ -234,9 +234,7 @@ class Room:
         conn.send(welcome)
         self.connections[conn.id] = conn
         self._cancel_grace(conn.member)
-        kind, entry = self.presence.connect(
-            conn.member, conn.id, name=conn.name, role=conn.role, device=conn.device
-        )
+        kind, entry = self.presence.connect(conn.member, conn.id, name=conn.name, role=conn.role, device=conn.device)
         self.broadcast(PresenceUpdate(kind=kind, member=entry))
 
     async def _add_member(self, conn: RoomConnection) -> None:

@@ -64,9 +64,7 @@ class SqlStore:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self._engine: Engine = create_engine(
-            url, connect_args={"check_same_thread": False} if self.is_sqlite else {}
-        )
+        self._engine: Engine = create_engine(url, connect_args={"check_same_thread": False} if self.is_sqlite else {})
         if self.is_sqlite:
             sa_event.listen(self._engine, "connect", _sqlite_pragmas(sqlite_synchronous.upper()))
         self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="cosession-db")
@@ -93,9 +91,7 @@ class SqlStore:
     async def create_room(self, record: RoomRecord, first: PendingEvent) -> None:
         def write() -> None:
             with self._engine.begin() as conn:
-                conn.execute(
-                    ROOMS.insert().values(id=record.id, epoch=record.epoch, created_at=record.created_at)
-                )
+                conn.execute(ROOMS.insert().values(id=record.id, epoch=record.epoch, created_at=record.created_at))
                 self._insert_events(conn, [first])
 
         await self._run(write)
