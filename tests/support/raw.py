@@ -60,12 +60,12 @@ class RawClient:
         self.seen.append(msg)
         return msg
 
-    async def expect(self, kind: type[M], timeout: float = 5.0, **fields: Any) -> M:
+    async def expect(self, msg_type: type[M], /, timeout: float = 5.0, **fields: Any) -> M:
         """The next message of ``kind`` whose fields match; others are kept in ``seen``."""
         async with asyncio.timeout(timeout):
             while True:
                 msg = await self.recv(timeout)
-                if isinstance(msg, kind) and all(getattr(msg, k) == v for k, v in fields.items()):
+                if isinstance(msg, msg_type) and all(getattr(msg, k) == v for k, v in fields.items()):
                     return msg
 
     async def events_until(self, seq: int, timeout: float = 10.0) -> list[Event]:
