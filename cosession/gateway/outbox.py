@@ -66,15 +66,24 @@ class Outbox(Protocol):
         """Close the connection after the frames already queued (best effort). Idempotent."""
         ...
 
+    async def aclose(self) -> None:
+        """Release the outbox when its connection ends: stop accepting frames, stop any task.
+
+        Sends nothing and never waits for the client. Call it in the connection
+        handler's ``finally``; idempotent.
+        """
+        ...
+
 
 class DirectOutbox:
     """An outbox whose queue is the transport's write buffer (uvicorn direct path).
 
-    ``limit_bytes`` bounds what the transport holds for this client; it must exceed the
-    largest single frame the server sends, since a frame that alone exceeds it overflows
-    even an empty buffer. After an overflow the close frame is queued behind the data
-    already buffered, and the transport is aborted ``slow_abort_after`` seconds later if
-    the client has not read its way to the close by then.
+    ``limit_bytes`` bounds what the transport holds for this client. An empty buffer
+    always takes one frame, however large (a welcome with its replay), so the bound is
+    ``limit_bytes`` plus the largest single frame. After an overflow the close frame is
+    queued behind the data already buffered, and the transport is aborted
+    ``slow_abort_after`` seconds later if the client has not read its way to the close
+    by then.
     """
 
     __slots__ = ("_channel", "_closed", "_limit", "_on_overflow", "_slow_abort_after")
@@ -127,6 +136,10 @@ class DirectOutbox:
         # close frame within that time is a slow consumer.
         self._channel.close(code, reason, abort_after=self._slow_abort_after)
 
+    async def aclose(self) -> None:
+        # No task to stop: whatever the transport still holds is the event loop's business.
+        self._closed = True
+
     def _overflow(self) -> None:
         self._closed = True
         try:
@@ -139,8 +152,12 @@ class AsgiOutbox:
     """An outbox drained through ASGI ``send`` by one writer task (the fallback path).
 
     The writer starts on :meth:`start` or on the first push or close (which then must
-    happen inside a running event loop); :meth:`aclose` stops it. ``queued_bytes``
-    counts payload bytes waiting in the deque, not what the server holds below ``send``.
+    happen inside a running event loop); :meth:`aclose` stops it. Call ``aclose`` when the
+    connection ends: the writer task is referenced only by its outbox, and an outbox
+    dropped while its writer waits for frames leaves a pending task to be destroyed.
+
+    ``queued_bytes`` counts payload bytes waiting in the deque, not what the server holds
+    below ``send``; as with :class:`DirectOutbox`, an empty deque always takes one frame.
     On overflow the queue is dropped and ``websocket.close`` is sent once the frame
     currently being sent, if any, has gone.
     """
