@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 
 from cosession.auth import TokenSigner
+from cosession.cluster import ClusterNode
 from cosession.config import Settings, resolve_secret
 from cosession.gateway.session import websocket_endpoint
 from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.hub.hub_memory import MemoryHub
+from cosession.hub.hub_redis import RedisHub
 from cosession.rooms.registry import RoomRegistry
 from cosession.services import Services
 from cosession.store.committer import GroupCommitter
 from cosession.store.store_sql import SqlStore
+from cosession.tenants.api import routes as tenant_routes
+from cosession.tenants.auth import TenantAuthError, TenantMiddleware, tenant_auth_error_handler
+from cosession.tenants.store import TenantStore
+from cosession.web.assets import BUILD_HINT
+from cosession.web.demo import demo_origins
+from cosession.web.routes import assets
+from cosession.web.routes import routes as web_routes
 from protocol.errors import CloseCode
 
 log = structlog.get_logger("cosession.app")
@@ -25,11 +39,14 @@ log = structlog.get_logger("cosession.app")
 
 def build_services(settings: Settings) -> Services:
     settings = resolve_secret(settings)
+    if settings.redis_url and not settings.node_id:
+        settings = dataclasses.replace(settings, node_id=f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}")
     store = SqlStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     hub = MemoryHub()
     committer = GroupCommitter(store)
-    registry = RoomRegistry(settings, store, hub, committer)
-    return Services(
+    redis_hub = RedisHub(settings.redis_url, node_id=settings.node_id) if settings.redis_url else None
+    registry = RoomRegistry(settings, store, hub, committer, redis_hub)
+    services = Services(
         settings=settings,
         signer=TokenSigner(settings.secret),
         store=store,
@@ -37,16 +54,29 @@ def build_services(settings: Settings) -> Services:
         committer=committer,
         registry=registry,
     )
+    if redis_hub is not None:
+        services.cluster = ClusterNode(settings, redis_hub, registry)
+    return services
 
 
 def create_app(settings: Settings) -> Starlette:
     services = build_services(settings)
+    tenants = TenantStore(services.store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.store.start()
         await services.hub.start()
         services.committer.start()
+        if services.settings.demo:
+            await tenants.ensure_demo(demo_origins(services.settings.base_url))
+        if assets().missing():
+            log.warning("browser bundles missing: /widget.js and /r/... answer 503", hint=BUILD_HINT)
+        if services.cluster is not None:
+            await services.cluster.hub.start()
+            if not await services.cluster.hub.wait_ready(10.0):
+                log.warning("redis not reachable yet: not ready until it is", redis=services.settings.redis_url)
+            services.cluster.start()
         log.info("cosession ready", url=services.settings.base_url, database=services.settings.database_url)
         try:
             yield
@@ -55,14 +85,19 @@ def create_app(settings: Settings) -> Starlette:
             services.registry.close_all(CloseCode.GOING_AWAY, "server shutting down")
             await services.committer.stop()
             services.registry.stop()
+            if services.cluster is not None:
+                await services.cluster.stop()
+                await services.cluster.hub.stop()
             await services.hub.stop()
             await services.store.close()
             log.info("cosession stopped")
 
     app = Starlette(
-        routes=[*routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
+        routes=[*routes, *web_routes, *tenant_routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
+        middleware=[Middleware(TenantMiddleware, tenants=tenants)],
         lifespan=lifespan,
-        exception_handlers={ApiError: api_error_handler},
+        exception_handlers={ApiError: api_error_handler, TenantAuthError: tenant_auth_error_handler},
     )
     app.state.services = services
+    app.state.tenants = tenants
     return app

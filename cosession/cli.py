@@ -19,6 +19,8 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--port", type=int, help="port (default 8080)")
     p.add_argument("--database-url", help="SQLAlchemy URL (default sqlite:///cosession.db)")
     p.add_argument("--secret", help="token signing secret (default: generated, kept beside the SQLite file)")
+    p.add_argument("--redis-url", help="cluster mode: redis://host:port/0 shared by every node")
+    p.add_argument("--node-id", help="cluster node name (default: host-pid-random)")
     p.add_argument("--public-url", help="base URL used in invite links (default http://HOST:PORT)")
     p.add_argument("--log-format", choices=["auto", "json", "console"])
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
@@ -35,6 +37,13 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--room-idle-unload", type=float, help="seconds before an empty room leaves memory")
     p.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"])
     p.add_argument("--no-direct-send", action="store_true", help="use plain ASGI send (for comparison)")
+    p.add_argument(
+        "--require-tenant",
+        action="store_true",
+        default=None,
+        help="refuse to create rooms without a tenant key (sk_ or pk_)",
+    )
+    p.add_argument("--demo", action="store_true", default=None, help="serve a demo shop with the widget at /demo")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -65,6 +74,7 @@ def serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    _print_browser_notes(settings, base)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -107,6 +117,22 @@ def room_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_browser_notes(settings: Settings, base: str) -> None:
+    from cosession.web.assets import BUILD_HINT, Assets
+
+    missing = Assets().missing()
+    if missing:
+        print(
+            f"  warning: {', '.join(missing)} not built (/widget.js answers 503); {BUILD_HINT}",
+            file=sys.stderr,
+            flush=True,
+        )
+    if settings.demo:
+        print(
+            f"  demo shop:      {base}/demo  (widget embedded with the demo tenant's key)", file=sys.stderr, flush=True
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cosession", description="collaborative shopping rooms server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,9 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--name", default="Shopping together")
     create.add_argument("--owner-name", default="Owner")
     create.add_argument("--json", action="store_true")
+    from cosession.tenants import cli as tenant_cli
+
+    tenant_cli.add_parser(sub, Settings().database_url)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "tenant":
+        return tenant_cli.run(args)
     return room_create(args)
 
 

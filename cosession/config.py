@@ -19,6 +19,10 @@ class Settings:
     database_url: str = "sqlite:///cosession.db"
     secret: str = ""  # HMAC key for tokens; empty = generated and kept beside the SQLite file
     public_url: str = ""  # base URL printed in invite links; default http://host:port
+    redis_url: str = ""  # set: cluster mode (Redis sequences and fans out; use PostgreSQL)
+    node_id: str = ""  # cluster node name; default: generated per process
+    write_timeout: float = 30.0  # how long an op may wait for Redis before `unavailable`
+    node_ttl: float = 3.0  # seconds after which a silent node's members are dropped
     # limits
     max_frame_bytes: int = 64 * 1024
     ops_per_second: float = 20.0
@@ -36,6 +40,9 @@ class Settings:
     presence_grace: float = 3.0  # seconds before "left" is shown
     room_idle_unload: float = 300.0  # seconds without connections before a room leaves memory
     token_ttl: float = 30 * 24 * 3600.0
+    # tenants and browsers
+    require_tenant: bool = False  # refuse POST /v1/rooms without a tenant key
+    demo: bool = False  # serve the demo shop at /demo (and ensure its tenant)
     # storage
     sqlite_synchronous: str = "FULL"  # FULL: an ack survives power loss; NORMAL: survives a process crash
     log_format: str = "auto"  # auto | json | console

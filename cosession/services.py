@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cosession.auth import TokenSigner
 from cosession.config import Settings
@@ -10,6 +11,9 @@ from cosession.hub.hub import Hub
 from cosession.rooms.registry import RoomRegistry
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import Store
+
+if TYPE_CHECKING:
+    from cosession.cluster import ClusterNode
 
 
 @dataclass
@@ -35,3 +39,4 @@ class Services:
     registry: RoomRegistry
     metrics: Metrics = field(default_factory=Metrics)
     draining: bool = False
+    cluster: ClusterNode | None = None

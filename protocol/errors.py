@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     CART_FULL = "cart_full"
     TOO_LONG = "too_long"  # chat text over the room's limit
     RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"  # the cluster cannot sequence right now: retry the op later
     INTERNAL = "internal"
 
 
@@ -41,12 +42,21 @@ class CloseCode(IntEnum):
     ROOM_FULL = 4005
     HELLO_TIMEOUT = 4006
     SLOW_CONSUMER = 4008  # send queue overflowed: reconnect and resume
+    RESYNC = 4009  # the room's history changed (new epoch): reconnect; resume yields a snapshot
     RATE_LIMITED = 4029  # flooding far past the op rate
 
 
 # Close codes after which a client should reconnect with resume; others are final.
 RETRYABLE_CLOSE_CODES: frozenset[int] = frozenset(
-    {CloseCode.GOING_AWAY, CloseCode.INTERNAL_ERROR, CloseCode.SLOW_CONSUMER, CloseCode.RATE_LIMITED, 1006, 1012}
+    {
+        CloseCode.GOING_AWAY,
+        CloseCode.INTERNAL_ERROR,
+        CloseCode.SLOW_CONSUMER,
+        CloseCode.RESYNC,
+        CloseCode.RATE_LIMITED,
+        1006,
+        1012,
+    }
 )
 
 

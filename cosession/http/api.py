@@ -6,19 +6,19 @@ Request bodies are msgspec structs (validated on decode); every error is JSON
 
 from __future__ import annotations
 
-import html
 import time
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from cosession.auth import Claims, TokenError, new_id
 from cosession.services import Services
 from cosession.store.store import Invite, InviteError
+from cosession.tenants.auth import require_tenant_room, tenant_key, tenants_of
 from protocol.messages import RoomState
 
 T = TypeVar("T")
@@ -117,9 +117,15 @@ async def _new_invite(
 
 async def create_room(request: Request) -> Response:
     services = _services(request)
+    key = await tenant_key(request, allow_publishable=True)
+    if key is None and services.settings.require_tenant:
+        raise ApiError(401, "unauthorized", "this server requires a tenant API key (Authorization: Bearer sk_/pk_...)")
     body = await _body(request, CreateRoom)
     owner = new_id("m")
     room = await services.registry.create(body.name, owner, body.owner_name)
+    tenants = tenants_of(request)
+    if key is not None and tenants is not None:
+        await tenants.tag_room(room.id, key.tenant.id)
     token = services.signer.issue(
         room=room.id, member=owner, role="owner", name=body.owner_name, ttl=services.settings.token_ttl
     )
@@ -139,8 +145,16 @@ async def create_room(request: Request) -> Response:
 
 async def create_invite(request: Request) -> Response:
     services = _services(request)
-    claims = _bearer(request, services)
     room_id = request.path_params["room"]
+    key = await tenant_key(request, allow_publishable=True)
+    if key is not None:
+        await require_tenant_room(request, key, room_id)
+        tbody = await _body(request, CreateInvite)
+        invite = await _new_invite(
+            services, room_id, f"tenant:{key.tenant.id}", tbody.role, tbody.expires_in, tbody.max_uses
+        )
+        return JSONResponse(_invite_json(services, invite), status_code=201)
+    claims = _bearer(request, services)
     if claims.room != room_id:
         raise ApiError(403, "forbidden", "this token is for another room")
     body = await _body(request, CreateInvite)
@@ -195,9 +209,11 @@ async def accept_invite(request: Request) -> Response:
 
 async def room_snapshot(request: Request) -> Response:
     services = _services(request)
-    claims = _bearer(request, services)
     room_id = request.path_params["room"]
-    if claims.room != room_id:
+    key = await tenant_key(request, allow_publishable=False)
+    if key is not None:
+        await require_tenant_room(request, key, room_id)
+    elif _bearer(request, services).room != room_id:
         raise ApiError(403, "forbidden", "this token is for another room")
     room = await services.registry.get(room_id)
     if room is None:
@@ -205,23 +221,6 @@ async def room_snapshot(request: Request) -> Response:
     state: RoomState = room.committed
     body = msgspec.json.encode({"room": room.id, "epoch": room.epoch, "seq": room.head, "state": state})
     return Response(body, media_type="application/json")
-
-
-async def room_page(request: Request) -> Response:
-    """The invite landing page (the full mobile room page is served by the JS client)."""
-    services = _services(request)
-    code = request.path_params["code"]
-    invite = await services.store.get_invite(code)
-    if invite is None:
-        return HTMLResponse("<h1>This invite does not exist.</h1>", status_code=404)
-    room = await services.registry.get(invite.room_id)
-    name = html.escape(room.committed.name if room is not None else "a shopping room")
-    link = html.escape(_invite_url(services, code))
-    return HTMLResponse(
-        f"<!doctype html><meta name=viewport content='width=device-width'><title>{name}</title>"
-        f"<h1>You're invited to {name}</h1>"
-        f"<p>Join from a terminal: <code>cosession-client join {link} --name YOURNAME</code></p>"
-    )
 
 
 async def healthz(request: Request) -> Response:
@@ -235,6 +234,8 @@ async def readyz(request: Request) -> Response:
         problems.append("draining")
     if not services.hub.ready:
         problems.append("hub not ready")
+    if services.cluster is not None and not services.cluster.ready:
+        problems.append("redis unreachable")
     if not services.committer.healthy:
         problems.append("database writes failing")
     try:
@@ -275,7 +276,6 @@ routes = [
     Route("/v1/rooms/{room}/snapshot", room_snapshot, methods=["GET"]),
     Route("/v1/invites/{code}", get_invite, methods=["GET"]),
     Route("/v1/invites/{code}/accept", accept_invite, methods=["POST"]),
-    Route("/r/{code}", room_page, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),

@@ -15,7 +15,9 @@ import structlog
 from cosession.auth import new_id
 from cosession.config import Settings
 from cosession.hub.hub import Hub
+from cosession.hub.hub_redis import RedisHub
 from cosession.rooms.room import Room, now_ms
+from cosession.rooms.room_cluster import ClusterRoom
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import LoadedRoom, PendingEvent, RoomRecord, Store
 from protocol.codec import JSON, MSGPACK
@@ -27,7 +29,15 @@ _encoder = msgspec.msgpack.Encoder()
 
 
 class RoomRegistry:
-    def __init__(self, settings: Settings, store: Store, hub: Hub, committer: GroupCommitter) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        hub: Hub,
+        committer: GroupCommitter,
+        redis_hub: RedisHub | None = None,
+    ) -> None:
+        self.redis_hub = redis_hub
         self.settings = settings
         self.store = store
         self.hub = hub
@@ -44,7 +54,11 @@ class RoomRegistry:
             record, PendingEvent(room_id=room_id, event=first, ref=None, body=_encoder.encode(first))
         )
         state = apply(RoomState(), first)
+        if self.redis_hub is not None:
+            await self.redis_hub.seed(room_id, record.epoch, 1)
         room = self._install(LoadedRoom(record=record, state=state, head=1, history=[first], refs=[]))
+        if isinstance(room, ClusterRoom):
+            await room.open()
         self._schedule_unload(room)
         return room
 
@@ -73,11 +87,30 @@ class RoomRegistry:
         if existing is not None:  # pragma: no cover - guarded by single-flight
             return existing
         room = self._install(loaded)
+        if isinstance(room, ClusterRoom):
+            try:
+                await room.open()
+            except Exception:
+                room.unload()
+                self.rooms.pop(room_id, None)
+                raise
         log.info("room loaded", room=room_id, head=room.head)
         self._schedule_unload(room)
         return room
 
     def _install(self, loaded: LoadedRoom) -> Room:
+        room: Room
+        if self.redis_hub is not None:
+            room = ClusterRoom(
+                loaded,
+                settings=self.settings,
+                redis_hub=self.redis_hub,
+                store=self.store,
+                committer=self.committer,
+                on_empty=self._schedule_unload,
+            )
+            self.rooms[room.id] = room
+            return room
         room = Room(
             loaded,
             settings=self.settings,

@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Literal, Protocol
 
 import msgspec
 import structlog
@@ -38,6 +38,7 @@ from protocol.messages import (
     FollowSignal,
     MemberJoin,
     MemberKick,
+    PresenceMember,
     PresenceUpdate,
     Product,
     Resume,
@@ -151,18 +152,25 @@ class Room:
         self._sequence(conn.member, ref, body)
 
     def _committed(self, event: Event, ref: str | None) -> None:
+        """Group-commit callback (embedded mode): the event is durable."""
+        self._apply_committed(event)
+        if ref is not None:
+            self._acked((event.by, ref), event.seq)
+
+    def _acked(self, key: tuple[str, str], seq: int) -> None:
+        self._refs[key] = seq
+        if len(self._refs) > self.settings.idempotency_events:
+            self._refs.popitem(last=False)
+        ack = Ack(ref=key[1], seq=seq)
+        for conn in self._waiting.pop(key, ()):
+            conn.send(ack)
+
+    def _apply_committed(self, event: Event) -> None:
+        """Fold the next event of the log into the visible state and fan it out."""
         apply(self.committed, event)
         self.head = event.seq
         self.history.append(event)
-        self._hub.publish(self.id, event)
-        if ref is not None:
-            key = (event.by, ref)
-            self._refs[key] = event.seq
-            if len(self._refs) > self.settings.idempotency_events:
-                self._refs.popitem(last=False)
-            ack = Ack(ref=ref, seq=event.seq)
-            for conn in self._waiting.pop(key, ()):
-                conn.send(ack)
+        self._fanout(event)
         waiter = self._commit_waiters.pop(event.seq, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -174,6 +182,10 @@ class Room:
             self._committer.enqueue_snapshot(
                 SnapshotWrite(room_id=self.id, seq=self.head, state=_state_encoder.encode(self.committed))
             )
+
+    def _fanout(self, message: ServerMessage) -> None:
+        """Deliver a committed event to this room's members (embedded: through the hub)."""
+        self._hub.publish(self.id, message)
 
     async def _await_commit(self, seq: int) -> None:
         if self.head >= seq:
@@ -200,7 +212,14 @@ class Room:
             conn.send_frame(frame)
 
     def broadcast(self, message: ServerMessage) -> None:
+        """An ephemeral signal for every member of the room."""
         self._hub.publish(self.id, message)
+
+    def presence_list(self) -> list[PresenceMember]:
+        return self.presence.online()
+
+    def _presence_changed(self, kind: Literal["join", "update", "leave"], entry: PresenceMember) -> None:
+        self.broadcast(PresenceUpdate(kind=kind, member=entry))
 
     # ---- joining and leaving ---------------------------------------------------------
 
@@ -235,7 +254,7 @@ class Room:
         self.connections[conn.id] = conn
         self._cancel_grace(conn.member)
         kind, entry = self.presence.connect(conn.member, conn.id, name=conn.name, role=conn.role, device=conn.device)
-        self.broadcast(PresenceUpdate(kind=kind, member=entry))
+        self._presence_changed(kind, entry)
 
     async def _add_member(self, conn: RoomConnection) -> None:
         pending = self._joining.get(conn.member)
@@ -259,7 +278,7 @@ class Room:
             "role": conn.role,
             "epoch": self.epoch,
             "seq": self.head,
-            "presence": self.presence.online(),
+            "presence": self.presence_list(),
             "limits": self.settings.wire_limits(),
             "server": "cosession",
         }
@@ -277,7 +296,7 @@ class Room:
             return
         change = self.presence.disconnect(conn.member, conn.id)
         if change is not None:
-            self.broadcast(PresenceUpdate(kind=change[0], member=change[1]))
+            self._presence_changed(*change)
         elif self.presence.in_grace(conn.member):
             loop = asyncio.get_running_loop()
             self._grace_timers[conn.member] = loop.call_later(
@@ -290,7 +309,7 @@ class Room:
         self._grace_timers.pop(member, None)
         change = self.presence.expire(member)
         if change is not None:
-            self.broadcast(PresenceUpdate(kind=change[0], member=change[1]))
+            self._presence_changed(*change)
 
     def _cancel_grace(self, member: str) -> None:
         timer = self._grace_timers.pop(member, None)
@@ -305,7 +324,7 @@ class Room:
             conn.close(CloseCode.FORBIDDEN, "kicked")
         change = self.presence.remove(member)
         if change is not None:
-            self.broadcast(PresenceUpdate(kind=change[0], member=change[1]))
+            self._presence_changed(*change)
         if not self.connections:
             self._on_empty(self)
 
@@ -314,15 +333,24 @@ class Room:
     def focus(self, conn: RoomConnection, product: Product | None) -> None:
         self.presence.set_focus(conn.member, product)
         self.broadcast(FocusSignal(member=conn.member, product=product))
+        entry = self.presence.get(conn.member)
+        if entry is not None:
+            self._presence_stored(entry)
+
+    def _presence_stored(self, entry: PresenceMember) -> None:
+        """A local presence entry changed without a presence message (focus, follow)."""
 
     def typing(self, conn: RoomConnection, on: bool) -> None:
         self.broadcast(TypingSignal(member=conn.member, on=on))
 
     def follow(self, conn: RoomConnection, target: str | None) -> Rejection | None:
-        if target is not None and target not in self.presence:
+        if target is not None and target not in {p.member for p in self.presence_list()}:
             return Rejection(ErrorCode.NOT_FOUND, f"member {target} is not here")
         self.presence.set_following(conn.member, target)
         self.broadcast(FollowSignal(member=conn.member, target=target))
+        entry = self.presence.get(conn.member)
+        if entry is not None:
+            self._presence_stored(entry)
         return None
 
     # ---- lifecycle -------------------------------------------------------------------

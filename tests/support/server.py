@@ -65,7 +65,7 @@ class ServerProcess:
             *self.extra_args,
         ]
 
-    async def start(self, timeout: float = 20.0) -> None:
+    async def start(self, timeout: float = 60.0) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             self.command(), cwd=self.workdir, stdout=log, stderr=log, env={**os.environ, **self.env}
