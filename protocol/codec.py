@@ -61,7 +61,7 @@ class Codec:
         except (msgspec.DecodeError, ValueError, TypeError, RecursionError, UnicodeError) as exc:
             raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None
 
-    def _decode(self, decoder: Any, data: bytes | str, known: frozenset[str]) -> object:
+    def _decode(self, decoder: Any, data: bytes | str, known: frozenset[str]) -> Any:
         try:
             return decoder.decode(data)
         except msgspec.ValidationError as exc:
@@ -73,9 +73,7 @@ class Codec:
         except (ValueError, TypeError, UnicodeError) as exc:  # pragma: no cover - defensive
             raise ProtocolError(ErrorCode.BAD_MESSAGE, f"undecodable frame: {exc}") from None
 
-    def _classify(
-        self, data: bytes | str, exc: msgspec.ValidationError, known: frozenset[str]
-    ) -> ProtocolError:
+    def _classify(self, data: bytes | str, exc: msgspec.ValidationError, known: frozenset[str]) -> ProtocolError:
         """Tell an unknown or missing `t` apart from a bad field of a known message."""
         try:
             head = self._type_dec.decode(data)

@@ -7,7 +7,7 @@ is well formed. Whether it is *allowed* (role, room state) is the reducer's busi
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -54,68 +54,68 @@ class _Body(Struct, tag_field="t", frozen=True, forbid_unknown_fields=True, omit
     pass
 
 
-class CartAdd(_Body, tag="cart.add"):
+class CartAdd(_Body, tag="cart.add", frozen=True):
     product: Product
     qty: Qty = 1
 
 
-class CartQty(_Body, tag="cart.qty"):
+class CartQty(_Body, tag="cart.qty", frozen=True):
     line: LineId
     qty: Qty
 
 
-class CartRemove(_Body, tag="cart.remove"):
+class CartRemove(_Body, tag="cart.remove", frozen=True):
     line: LineId
 
 
-class Vote(_Body, tag="vote"):
+class Vote(_Body, tag="vote", frozen=True):
     line: LineId
     value: VoteValue
 
 
-class Chat(_Body, tag="chat"):
+class Chat(_Body, tag="chat", frozen=True):
     text: ChatText
     product: Product | None = None
     reply_to: LineId | None = None  # id (= seq) of the message answered
 
 
-class React(_Body, tag="react"):
+class React(_Body, tag="react", frozen=True):
     msg: LineId  # id (= seq) of the chat message
     emoji: Emoji
     on: bool = True
 
 
-class RoomRename(_Body, tag="room.rename"):
+class RoomRename(_Body, tag="room.rename", frozen=True):
     name: RoomName
 
 
-class RoomLock(_Body, tag="room.lock"):
+class RoomLock(_Body, tag="room.lock", frozen=True):
     locked: bool
 
 
-class MemberKick(_Body, tag="member.kick"):
+class MemberKick(_Body, tag="member.kick", frozen=True):
     member: MemberId
 
 
 # System bodies: produced by the server only, never accepted from a client.
 
 
-class RoomCreate(_Body, tag="room.create"):
+class RoomCreate(_Body, tag="room.create", frozen=True):
     name: RoomName
     owner: MemberId
     owner_name: ShortText
 
 
-class MemberJoin(_Body, tag="member.join"):
+class MemberJoin(_Body, tag="member.join", frozen=True):
     member: MemberId
     name: ShortText
     role: Role
 
 
-ClientOpBody = Union[CartAdd, CartQty, CartRemove, Vote, Chat, React, RoomRename, RoomLock, MemberKick]
-EventBody = Union[
-    CartAdd, CartQty, CartRemove, Vote, Chat, React, RoomRename, RoomLock, MemberKick, RoomCreate, MemberJoin
-]
+ClientOpBody = CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick
+EventBody = (
+    CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick | RoomCreate | MemberJoin
+)
 
 CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
     CartAdd,
@@ -211,7 +211,7 @@ class Ping(_Msg, tag="ping"):
     nonce: Annotated[int, Meta(ge=0, le=2**53)] = 0
 
 
-ClientMessage = Union[Hello, Op, Focus, Typing, Follow, Ping]
+ClientMessage = Hello | Op | Focus | Typing | Follow | Ping
 CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset({"hello", "op", "focus", "typing", "follow", "ping"})
 
 
@@ -302,9 +302,7 @@ class Pong(_Msg, tag="pong"):
     nonce: int = 0
 
 
-ServerMessage = Union[
-    Welcome, Event, Ack, Error, PresenceUpdate, FocusSignal, TypingSignal, FollowSignal, Pong
-]
+ServerMessage = Welcome | Event | Ack | Error | PresenceUpdate | FocusSignal | TypingSignal | FollowSignal | Pong
 SERVER_MESSAGE_TYPES: frozenset[str] = frozenset(
     {"welcome", "event", "ack", "error", "presence", "focus", "typing", "follow", "pong"}
 )

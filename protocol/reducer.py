@@ -136,9 +136,8 @@ def check_limits(state: RoomState, op: EventBody, limits: RoomLimits) -> Rejecti
     if isinstance(op, CartAdd):
         if _merge_target(state, op) is None and len(state.cart) >= limits.max_cart_lines:
             return Rejection(ErrorCode.CART_FULL, f"the cart holds at most {limits.max_cart_lines} lines")
-    elif isinstance(op, Chat):
-        if len(op.text) > limits.max_chat_chars:
-            return Rejection(ErrorCode.TOO_LONG, f"chat text is limited to {limits.max_chat_chars} characters")
+    elif isinstance(op, Chat) and len(op.text) > limits.max_chat_chars:
+        return Rejection(ErrorCode.TOO_LONG, f"chat text is limited to {limits.max_chat_chars} characters")
     return None
 
 
@@ -175,9 +174,7 @@ def apply(state: RoomState, event: Event) -> RoomState:
             line.votes[by] = 1 if op.value == "up" else -1
     elif isinstance(op, Chat):
         state.chat.append(
-            ChatMessage(
-                id=event.seq, by=by, ts=event.ts, text=op.text, product=op.product, reply_to=op.reply_to
-            )
+            ChatMessage(id=event.seq, by=by, ts=event.ts, text=op.text, product=op.product, reply_to=op.reply_to)
         )
         if len(state.chat) > CHAT_KEEP:
             del state.chat[: len(state.chat) - CHAT_KEEP]
@@ -221,4 +218,4 @@ _state_decoder = msgspec.msgpack.Decoder(RoomState)
 
 def copy_state(state: RoomState) -> RoomState:
     """A deep copy (the state is mutable; products are frozen and shared)."""
-    return _state_decoder.decode(_state_encoder.encode(state))  # type: ignore[no-any-return]
+    return _state_decoder.decode(_state_encoder.encode(state))

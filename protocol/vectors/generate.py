@@ -51,12 +51,13 @@ from protocol.messages import (
     RoomCreate,
     RoomLock,
     RoomRename,
+    RoomState,
     Typing,
     TypingSignal,
     Vote,
     Welcome,
 )
-from protocol.reducer import CHAT_KEEP, MAX_REACTIONS_PER_MESSAGE, check_rules, copy_state, fold
+from protocol.reducer import CHAT_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
 from protocol.vectors import VECTORS_DIR
 
 Direction = Literal["client", "server"]
@@ -155,7 +156,7 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
     log.ok(OWNER, Chat(text="hi", product=MUG))
     log.ok(MEMBER, React(msg=log.seq, emoji="👍"))
     log.ok(ASSOCIATE, Vote(line=log.seq - 2, value="up"))
-    snapshot = fold(log.events)
+    snapshot = copy_state(log.state)
     presence = [
         PresenceMember(member=OWNER, name="Ana", role="owner", device="desktop", connections=2, focus=SHOES),
         PresenceMember(member=MEMBER, name="Bo", role="member", following=OWNER),
@@ -169,7 +170,7 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
             credential="c2VjcmV0",
         ),
     ]
-    common = {"room": "r-9k2", "member": MEMBER, "role": "member", "epoch": "e-7f3a"}
+    common: dict[str, Any] = {"room": "r-9k2", "member": MEMBER, "role": "member", "epoch": "e-7f3a"}
     out += [
         ("welcome/minimal", "server", Welcome(**common, seq=0, recovered=False)),
         (
@@ -244,7 +245,7 @@ def codec_cases() -> list[dict[str, Any]]:
         for codec, frame in ((JSON, text), (MSGPACK, binary)):
             decode = codec.decode_client if direction == "client" else codec.decode_server
             assert decode(frame) == msg, name
-        cases.append({"name": name, "direction": direction, "json": text, "msgpack_hex": binary.hex()})
+        cases.append({"name": f"{direction}/{name}", "direction": direction, "json": text, "msgpack_hex": binary.hex()})
     return cases
 
 
@@ -256,16 +257,19 @@ class _Log:
 
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self.state = RoomState()
 
     @property
     def seq(self) -> int:
         return len(self.events)
 
     def _add(self, by: str, op: EventBody, *, accepted: bool) -> int:
-        refusal = check_rules(fold(self.events), by, op)
+        refusal = check_rules(self.state, by, op)
         assert (refusal is None) == accepted, (by, op, refusal)
         seq = self.seq + 1
-        self.events.append(Event(seq=seq, ts=T0 + seq * 1000, by=by, op=op))
+        event = Event(seq=seq, ts=T0 + seq * 1000, by=by, op=op)
+        self.events.append(event)
+        apply(self.state, event)
         return seq
 
     def ok(self, by: str, op: EventBody) -> int:
@@ -665,6 +669,8 @@ _JSON_INVALID: list[tuple[str, Any, ErrorCode]] = [
     ("follow/empty-member", {"t": "follow", "member": ""}, _INVALID),
     ("ping/negative-nonce", {"t": "ping", "nonce": -1}, _INVALID),
     ("ping/float-nonce", {"t": "ping", "nonce": 1.0}, _INVALID),
+    ("ping/exponent-nonce", Raw(b'{"t":"ping","nonce":1e3}'), _INVALID),
+    ("hello/null-client", {"t": "hello", "token": "x", "client": None}, _INVALID),
 ]
 
 # (name, value to encode as msgpack or Raw bytes, expected code)
@@ -701,12 +707,14 @@ def invalid_cases() -> list[dict[str, Any]]:
     cases: list[dict[str, Any]] = []
     for name, value, code in _JSON_INVALID:
         text = value.decode("utf-8") if isinstance(value, Raw) else json.dumps(value, ensure_ascii=False)
-        cases.append({"name": name, "format": "json", "frame": text, "code": _checked(JSON, text, code, name)})
+        cases.append(
+            {"name": f"json/{name}", "format": "json", "frame": text, "code": _checked(JSON, text, code, name)}
+        )
     for name, value, code in _MSGPACK_INVALID:
         frame = bytes(value) if isinstance(value, Raw) else msgspec.msgpack.encode(value)
         cases.append(
             {
-                "name": name,
+                "name": f"msgpack/{name}",
                 "format": "msgpack",
                 "frame": frame.hex(),
                 "code": _checked(MSGPACK, frame, code, name),
