@@ -106,6 +106,11 @@ class RoomCreate(_Body, tag="room.create", frozen=True):
     owner_name: ShortText
 
 
+class LogGap(_Body, tag="log.gap", frozen=True):
+    """A seq whose event was lost with a cluster's Redis before any log stored it. Folds
+    as a no-op; the room's epoch changed at the same time, so every client resynced."""
+
+
 class MemberJoin(_Body, tag="member.join", frozen=True):
     member: MemberId
     name: ShortText
@@ -114,7 +119,18 @@ class MemberJoin(_Body, tag="member.join", frozen=True):
 
 ClientOpBody = CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick
 EventBody = (
-    CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick | RoomCreate | MemberJoin
+    CartAdd
+    | CartQty
+    | CartRemove
+    | Vote
+    | Chat
+    | React
+    | RoomRename
+    | RoomLock
+    | MemberKick
+    | RoomCreate
+    | MemberJoin
+    | LogGap
 )
 
 CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
@@ -128,7 +144,7 @@ CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
     RoomLock,
     MemberKick,
 )
-SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (RoomCreate, MemberJoin)
+SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (RoomCreate, MemberJoin, LogGap)
 
 
 # ---- room state (the snapshot) --------------------------------------------------------

@@ -34,6 +34,7 @@ from protocol.messages import (
     ChatMessage,
     Event,
     EventBody,
+    LogGap,
     MemberInfo,
     MemberJoin,
     MemberKick,
@@ -91,6 +92,8 @@ def check_rules(state: RoomState, by: str, op: EventBody) -> Rejection | None:
     """Why ``by`` may not do ``op`` against ``state``, or None if it may."""
     if isinstance(op, RoomCreate):
         return None if state.seq == 0 and not state.owner else Rejection(ErrorCode.FORBIDDEN, "room exists")
+    if isinstance(op, LogGap):
+        return None if by == "" else Rejection(ErrorCode.FORBIDDEN, "log.gap is a server event")
     if isinstance(op, MemberJoin):
         if by != "":
             return Rejection(ErrorCode.FORBIDDEN, "member.join is a server event")

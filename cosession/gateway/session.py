@@ -22,6 +22,7 @@ from cosession.gateway.outbox import AsgiOutbox, DirectOutbox, Outbox
 from cosession.gateway.ratelimit import TokenBucket
 from cosession.rooms.room import JoinRefused, Room
 from cosession.services import Services
+from cosession.tenants.auth import websocket_origin_refusal
 from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, Codec, codec_for
 from protocol.errors import CloseCode, ErrorCode, ProtocolError
 from protocol.messages import (
@@ -166,6 +167,10 @@ class Session:
         if room is None:
             self._fail(ErrorCode.ROOM_NOT_FOUND, "no such room", CloseCode.ROOM_NOT_FOUND)
             return False
+        origin_refused = await websocket_origin_refusal(self.ws, room.id)
+        if origin_refused is not None:
+            self._fail(ErrorCode.FORBIDDEN, origin_refused, CloseCode.FORBIDDEN)
+            return False
         assert self.outbox is not None
         conn = Connection(self.codec, self.outbox, claims, hello.device)
         self.log = log.bind(room=room.id, member=conn.member, conn=conn.id)
@@ -191,19 +196,23 @@ class Session:
             if data is None:
                 return
             now = time.monotonic()
-            if not bucket.take(now):
+            allowed = bucket.take(now)
+            if not allowed and bucket.flooding(now):
                 metrics.rate_limited += 1
-                if bucket.flooding(now):
-                    self.log.warning("flood: closing")
-                    self._fail(ErrorCode.RATE_LIMITED, "too many messages", CloseCode.RATE_LIMITED)
-                    return
-                self._send(Error(code=ErrorCode.RATE_LIMITED, message="slow down"))
-                continue
+                self.log.warning("flood: closing")
+                self._fail(ErrorCode.RATE_LIMITED, "too many messages", CloseCode.RATE_LIMITED)
+                return
             try:
                 msg = self.codec.decode_client(data)
             except ProtocolError as exc:
                 metrics.bad_frames += 1
-                self._send(Error(code=exc.code, message=exc.message))
+                if allowed:
+                    self._send(Error(code=exc.code, message=exc.message))
+                continue
+            if not allowed:  # refused, but answered with the op's ref so the client can retry it
+                metrics.rate_limited += 1
+                ref = msg.ref if isinstance(msg, Op) else None
+                self._send(Error(code=ErrorCode.RATE_LIMITED, message="slow down", ref=ref))
                 continue
             if isinstance(msg, Op):
                 metrics.ops += 1
@@ -225,6 +234,7 @@ class Session:
 async def websocket_endpoint(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     if services.draining:
-        await websocket.close(code=CloseCode.GOING_AWAY, reason="draining")
+        await websocket.accept(subprotocol=choose_subprotocol(list(websocket.scope.get("subprotocols", []))))
+        await websocket.close(code=CloseCode.GOING_AWAY, reason="draining: reconnect to another node")
         return
     await Session(websocket, services).run()

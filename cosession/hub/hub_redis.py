@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
@@ -295,6 +295,40 @@ class RedisHub:
             await self._redis.publish(room_keys(room_id)["channel"], data)
         except (RedisError, OSError) as exc:
             raise HubUnavailable(str(exc)) from exc
+
+    async def refresh_run_id(self) -> None:
+        """Re-read Redis's run_id (it changes when Redis restarts)."""
+        try:
+            info: Any = await self._redis.info("server")
+        except (RedisError, OSError) as exc:
+            raise HubUnavailable(str(exc)) from exc
+        self.run_id = str(info["run_id"])
+
+    @contextlib.asynccontextmanager
+    async def seed_lock(self, room_id: str, ttl: float = 10.0) -> AsyncIterator[bool]:
+        """Try to take the room's seeding lock; yields whether this node holds it (the
+        others wait briefly for the holder instead)."""
+        key = room_keys(room_id)["epoch"].replace(":epoch", ":seedlock")
+        token = f"{self.node_id}:{random.random()}"
+        try:
+            mine = bool(await self._redis.set(key, token, nx=True, px=int(ttl * 1000)))
+        except (RedisError, OSError) as exc:
+            raise HubUnavailable(str(exc)) from exc
+        if not mine:
+            for _ in range(int(ttl / 0.05)):
+                await asyncio.sleep(0.05)
+                try:
+                    if not await self._redis.exists(key):
+                        break
+                except (RedisError, OSError) as exc:
+                    raise HubUnavailable(str(exc)) from exc
+        try:
+            yield mine
+        finally:
+            if mine:
+                with contextlib.suppress(RedisError, OSError):
+                    if await self._redis.get(key) == token.encode():
+                        await self._redis.delete(key)
 
     async def ping(self) -> None:
         try:

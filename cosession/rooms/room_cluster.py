@@ -42,6 +42,7 @@ from protocol.messages import (
     EventBody,
     FocusSignal,
     FollowSignal,
+    LogGap,
     MemberJoin,
     PresenceMember,
     PresenceUpdate,
@@ -53,7 +54,7 @@ from protocol.reducer import check_limits, check_rules
 log = structlog.get_logger("cosession.room.cluster")
 
 _payload_encoder = msgspec.msgpack.Encoder()
-_payload_decoder = msgspec.msgpack.Decoder(tuple[int, str, EventBody])
+_payload_decoder = msgspec.msgpack.Decoder(tuple[int, str, EventBody, str | None])
 _event_encoder = msgspec.msgpack.Encoder()
 _signal_decoder = msgspec.msgpack.Decoder(ServerMessage)
 _presence_decoder = msgspec.msgpack.Decoder(tuple[str, str, PresenceMember])
@@ -84,6 +85,7 @@ class ClusterRoom(Room):
         self.replica = Replica(epoch=self.epoch, head=self.head)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._repair_lock = asyncio.Lock()
+        self._seed_lock = asyncio.Lock()
         self._repair_wanted = False
         self.remote: dict[str, dict[str, PresenceMember]] = {}  # node -> member -> entry
         self._closed = False
@@ -111,26 +113,57 @@ class ClusterRoom(Room):
 
     async def ensure_seeded(self) -> None:
         """Make sure Redis holds this room under its current incarnation."""
+        async with self._seed_lock:
+            await self._ensure_seeded()
+
+    async def _ensure_seeded(self) -> None:
+        await self._redis.refresh_run_id()
         epoch, _offset, runid = await self._redis.room_position(self.id)
         if epoch is not None and runid == self._redis.run_id:
             if epoch != self.epoch:
                 await self._resync(epoch)
             return
-        # Redis lost the room or is a new incarnation: keep what its stream still has,
-        # then re-seed from the durable head under a fresh epoch.
-        await self._archive_stream()
-        new_epoch = secrets.token_hex(8)
-        await self._store.set_room_epoch(self.id, new_epoch)
-        head = await self._store.head(self.id)
-        seeded, epoch = await self._redis.seed(self.id, new_epoch, head)
-        log.warning("room re-seeded" if seeded else "room seeded by another node", room=self.id, epoch=epoch, head=head)
+        # Redis lost the room or is a new incarnation. One node (under a lock) keeps what
+        # the stream still has, moves the log to a fresh epoch, then re-seeds Redis from
+        # the durable head; the others wait and follow.
+        async with self._redis.seed_lock(self.id) as mine:
+            epoch, _offset, runid = await self._redis.room_position(self.id)
+            if mine and (epoch is None or runid != self._redis.run_id):
+                if epoch is not None:
+                    await self._archive_stream(epoch)
+                new_epoch = secrets.token_hex(8)
+                await self._store.set_room_epoch(self.id, new_epoch)  # stale writers now refused
+                head = await self._store.head(self.id)
+                await self._fill_holes(head, new_epoch)
+                seeded, epoch = await self._redis.seed(self.id, new_epoch, head)
+                log.warning("room re-seeded", room=self.id, epoch=epoch, head=head, seeded=seeded)
+        epoch, _offset, runid = await self._redis.room_position(self.id)
+        if epoch is None or runid != self._redis.run_id:
+            raise HubUnavailable("room is being re-seeded")
         if epoch != self.epoch:
             await self._resync(epoch)
 
-    async def _archive_stream(self) -> None:
-        await self.archive(await self._redis.read_stream(self.id, after=0))
+    async def _fill_holes(self, head: int, epoch: str) -> None:
+        """Seqs below the durable head that no log holds now never will (their writer
+        died and Redis lost them): mark each with a ``log.gap`` so the log is contiguous."""
+        start = max(1, head - self.settings.idempotency_events)
+        missing = await self._store.missing_seqs(self.id, list(range(start, head + 1)))
+        if not missing:
+            return
+        ts = now_ms()
+        gaps = []
+        for seq in missing:
+            event = Event(seq=seq, ts=ts, by="", op=LogGap())
+            gaps.append(
+                PendingEvent(room_id=self.id, event=event, ref=None, body=_event_encoder.encode(event), epoch=epoch)
+            )
+        await self._store.append(gaps, [])
+        log.warning("lost events marked as log.gap", room=self.id, seqs=missing)
 
-    async def archive(self, entries: list[tuple[int, bytes]]) -> int:
+    async def _archive_stream(self, epoch: str) -> None:
+        await self.archive(await self._redis.read_stream(self.id, after=0), epoch)
+
+    async def archive(self, entries: list[tuple[int, bytes]], epoch: str | None = None) -> int:
         """Write the stream entries the SQL log lacks; how many were missing."""
         if not entries:
             return 0
@@ -138,15 +171,26 @@ class ClusterRoom(Room):
         items = []
         for seq, payload in entries:
             if seq in missing:
-                ts, by, body = _payload_decoder.decode(payload)
+                ts, by, body, ref = _payload_decoder.decode(payload)
                 event = Event(seq=seq, ts=ts, by=by, op=body)
-                items.append(PendingEvent(room_id=self.id, event=event, ref=None, body=_event_encoder.encode(event)))
+                items.append(
+                    PendingEvent(
+                        room_id=self.id,
+                        event=event,
+                        ref=ref,
+                        body=_event_encoder.encode(event),
+                        epoch=epoch or self.epoch,
+                    )
+                )
         if items:
-            await self._store.append(items, [])
-        return len(items)
+            refused = await self._store.append(items, [])
+            return len(items) - len(refused)
+        return 0
 
     async def _resync(self, epoch: str) -> None:
         """A new epoch: reload from SQL, then every client takes a fresh snapshot."""
+        if epoch == self.epoch:
+            return
         loaded = await self._store.load_room(
             self.id, history=self.settings.history_events, idempotency=self.settings.idempotency_events
         )
@@ -160,6 +204,8 @@ class ClusterRoom(Room):
         self.history.clear()
         self.history.extend(loaded.history)
         self.replica = Replica(epoch=epoch, head=self.head)
+        for member, ref, seq in loaded.refs:
+            self._refs[(member, ref)] = seq
         for conn in list(self.connections.values()):
             conn.close(CloseCode.RESYNC, "room history changed: resume for a snapshot")
         log.warning("room resynced to a new epoch", room=self.id, epoch=epoch, head=self.head)
@@ -185,7 +231,7 @@ class ClusterRoom(Room):
     def _on_event_message(self, epoch: str, seq: int, payload: bytes) -> None:
         verdict = self.replica.receive(epoch, seq)
         if verdict == "applied":
-            ts, by, body = _payload_decoder.decode(payload)
+            ts, by, body, _ref = _payload_decoder.decode(payload)
             self._apply_committed(Event(seq=seq, ts=ts, by=by, op=body))
         elif verdict in ("gap", "new_epoch"):
             self._schedule_repair()
@@ -206,11 +252,9 @@ class ClusterRoom(Room):
                 self._repair_wanted = False
                 try:
                     epoch, offset, runid = await self._redis.room_position(self.id)
-                    if epoch is None or runid != self._redis.run_id:
+                    if epoch is None or runid != self._redis.run_id or epoch != self.epoch:
                         await self.ensure_seeded()
                         epoch, offset, runid = await self._redis.room_position(self.id)
-                    if epoch is not None and epoch != self.epoch:
-                        await self._resync(epoch)
                     if offset > self.head:
                         await self._fill(offset)
                 except HubUnavailable:
@@ -228,7 +272,7 @@ class ClusterRoom(Room):
                     self._apply_committed(event)
         for seq, payload in entries:
             if self.replica.receive(self.epoch, seq) == "applied":
-                ts, by, body = _payload_decoder.decode(payload)
+                ts, by, body, _ref = _payload_decoder.decode(payload)
                 self._apply_committed(Event(seq=seq, ts=ts, by=by, op=body))
 
     # ---- writes --------------------------------------------------------------------------
@@ -250,15 +294,19 @@ class ClusterRoom(Room):
         self._waiting[key] = [conn]
         self._spawn(self._write(conn.member, ref, body))
 
-    async def _append(self, by: str, ref: str | None, body: EventBody) -> tuple[int, bool, int]:
-        """Sequence through Redis, retrying while Redis is away: (seq, fresh?, ts)."""
+    async def _append(self, by: str, ref: str | None, body: EventBody) -> tuple[int, bool, int, str]:
+        """Sequence through Redis, retrying while Redis is away: (seq, fresh?, ts, epoch)."""
         ts = now_ms()
-        payload = _payload_encoder.encode((ts, by, body))
+        payload = _payload_encoder.encode((ts, by, body, ref))
         deadline = time.monotonic() + self.settings.write_timeout
         backoff = 0.05
         while True:
+            known = self._refs.get((by, ref)) if ref is not None else None
+            if known is not None:  # learnt from the log after a re-seed: already applied
+                return known, False, ts, self.epoch
+            epoch = self.epoch
             try:
-                result = await self._redis.append(self.id, self.epoch, payload, by, ref)
+                result = await self._redis.append(self.id, epoch, payload, by, ref)
             except HubUnavailable:
                 if time.monotonic() > deadline:
                     raise
@@ -266,9 +314,9 @@ class ClusterRoom(Room):
                 backoff = min(backoff * 2, 1.0)
                 continue
             if result.status == "ok":
-                return result.seq, True, ts
+                return result.seq, True, ts, epoch
             if result.status == "dup":
-                return result.seq, False, ts
+                return result.seq, False, ts, epoch
             # the room moved to another epoch, or Redis lost it: catch up, then retry
             if time.monotonic() > deadline:
                 raise HubUnavailable(f"room not writable: {result.status}")
@@ -280,7 +328,7 @@ class ClusterRoom(Room):
     async def _write(self, by: str, ref: str, body: EventBody) -> None:
         key = (by, ref)
         try:
-            seq, fresh, ts = await self._append(by, ref, body)
+            seq, fresh, ts, epoch = await self._append(by, ref, body)
         except HubUnavailable as exc:
             err = Error(code=ErrorCode.UNAVAILABLE, message=f"cannot sequence right now: {exc}", ref=ref)
             for conn in self._waiting.pop(key, ()):
@@ -288,8 +336,11 @@ class ClusterRoom(Room):
             return
         if fresh:
             event = Event(seq=seq, ts=ts, by=by, op=body)
-            item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event))
-            self._committer.enqueue(item, lambda: self._acked(key, seq))
+            item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event), epoch=epoch)
+            # refused = sequenced under an epoch that Redis lost meanwhile: sequence it again
+            self._committer.enqueue(
+                item, lambda: self._acked(key, seq), lambda: self._spawn(self._write(by, ref, body))
+            )
         else:
             await self._ensure_durable(seq)
             self._acked(key, seq)
@@ -300,12 +351,7 @@ class ClusterRoom(Room):
         if not await self._store.missing_seqs(self.id, [seq]):
             return
         entries = await self._redis.read_stream(self.id, after=seq - 1, upto=seq)
-        if entries:
-            ts, by, body = _payload_decoder.decode(entries[0][1])
-            event = Event(seq=seq, ts=ts, by=by, op=body)
-            await self._store.append(
-                [PendingEvent(room_id=self.id, event=event, ref=None, body=_event_encoder.encode(event))], []
-            )
+        await self.archive(entries)
 
     async def _add_member(self, conn: RoomConnection) -> None:
         pending = self._joining.get(conn.member)
@@ -316,11 +362,14 @@ class ClusterRoom(Room):
         self._joining[conn.member] = pending
         try:
             body = MemberJoin(member=conn.member, name=conn.name, role=conn.role)
-            seq, fresh, ts = await self._append("", None, body)
+            seq, fresh, ts, epoch = await self._append("", None, body)
             if fresh:
                 event = Event(seq=seq, ts=ts, by="", op=body)
                 self._committer.enqueue(
-                    PendingEvent(room_id=self.id, event=event, ref=None, body=_event_encoder.encode(event)), _noop
+                    PendingEvent(
+                        room_id=self.id, event=event, ref=None, body=_event_encoder.encode(event), epoch=epoch
+                    ),
+                    _noop,
                 )
             async with asyncio.timeout(self.settings.write_timeout):
                 await self._await_commit(seq)

@@ -26,7 +26,7 @@ class GroupCommitter:
     def __init__(self, store: Store, *, max_batch: int = 5000) -> None:
         self._store = store
         self._max_batch = max_batch
-        self._events: list[tuple[PendingEvent, OnCommit]] = []
+        self._events: list[tuple[PendingEvent, OnCommit, OnCommit | None]] = []
         self._snapshots: list[SnapshotWrite] = []
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -48,8 +48,10 @@ class GroupCommitter:
                 await self._task
             self._task = None
 
-    def enqueue(self, item: PendingEvent, on_commit: OnCommit) -> None:
-        self._events.append((item, on_commit))
+    def enqueue(self, item: PendingEvent, on_commit: OnCommit, on_refused: OnCommit | None = None) -> None:
+        """``on_commit`` runs once the item is durable; ``on_refused`` if the log refused it
+        as stale (sequenced under an epoch the room no longer has; cluster only)."""
+        self._events.append((item, on_commit, on_refused))
         self._idle.clear()
         self._wakeup.set()
 
@@ -76,7 +78,7 @@ class GroupCommitter:
                 snapshots = self._snapshots
                 self._snapshots = []
                 try:
-                    await self._store.append([item for item, _ in batch], snapshots)
+                    refused = await self._store.append([item for item, _, _ in batch], snapshots)
                 except Exception:  # the database is down or refused the batch: retry, ack nothing
                     self.healthy = False
                     self._snapshots = snapshots + self._snapshots
@@ -89,9 +91,13 @@ class GroupCommitter:
                 del self._events[: len(batch)]
                 self.batches += 1
                 self.committed += len(batch)
-                for _, on_commit in batch:
+                refused_ids = {id(item) for item in refused}
+                for item, on_commit, on_refused in batch:
                     try:
-                        on_commit()
+                        if id(item) not in refused_ids:
+                            on_commit()
+                        elif on_refused is not None:
+                            on_refused()
                     except Exception:  # one room's bug must not stall every other room
                         log.exception("commit callback failed")
             self._idle.set()

@@ -1,26 +1,36 @@
-"""``Store`` over SQLModel/SQLAlchemy, SQLite by default.
+"""``Store`` over SQLAlchemy's async engine: SQLite (aiosqlite) by default, PostgreSQL (asyncpg).
 
-All database work runs on one dedicated thread: SQLite has a single writer anyway, and a
-single thread keeps batches in order with no lock contention. SQLite runs in WAL mode with
-``synchronous=FULL`` by default, so a committed batch survives a process crash and power
-loss; the group committer amortises the fsync over every event that arrived meanwhile.
+Users give plain URLs (``sqlite:///cosession.db``, ``postgresql://user@host/db``); they are
+mapped to the async drivers here, so nothing else in the server names a driver.
+
+SQLite has one writer per file. Every write transaction here takes an in-process lock and
+then ``BEGIN IMMEDIATE`` (the file's write lock), so our writers queue in order instead of
+failing with ``SQLITE_BUSY``; readers use their own connections and, thanks to WAL, never
+wait for a writer. The group committer turns many events into one such transaction, so one
+fsync (``synchronous=FULL``) covers every event that arrived while the previous batch was
+being written. PostgreSQL needs no lock: rows conflict only on their keys.
+
+The schema comes from the Alembic revisions in ``cosession/migrations``; ``start()``
+upgrades the database to the newest one (see docs/storage.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
-from sqlmodel import SQLModel, create_engine
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
+from cosession.migrations import upgrade_to_head
 from cosession.store.models import EventRow, InviteRow, RoomRow, SnapshotRow
 from cosession.store.store import (
     Invite,
@@ -33,8 +43,6 @@ from cosession.store.store import (
 from protocol.messages import Event, RoomState
 from protocol.reducer import apply
 
-T = TypeVar("T")
-
 _event_decoder = msgspec.msgpack.Decoder(Event)
 _state_decoder = msgspec.msgpack.Decoder(RoomState)
 
@@ -43,9 +51,40 @@ ROOMS = RoomRow.__table__  # type: ignore[attr-defined]
 SNAPSHOTS = SnapshotRow.__table__  # type: ignore[attr-defined]
 INVITES = InviteRow.__table__  # type: ignore[attr-defined]
 
+SQLITE_SCHEMES = frozenset({"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"})
+POSTGRES_SCHEMES = frozenset({"postgresql", "postgres", "postgresql+asyncpg"})
+SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA", "OFF")
 
-def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
+# Every node runs the migrations at start; on PostgreSQL they wait for each other on this
+# transaction-scoped advisory lock (an arbitrary constant: "cosessio" in ASCII).
+MIGRATION_LOCK_KEY = 0x636F73657373696F
+
+# ``missing_seqs`` asks in chunks: SQLite and asyncpg both cap bound parameters per statement.
+_IN_CHUNK = 500
+
+
+def driver_url(url: str) -> URL:
+    """Map a user-facing database URL to the async driver this server uses for it."""
+    parsed = make_url(url)
+    if parsed.drivername in SQLITE_SCHEMES:
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername in POSTGRES_SCHEMES:
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise ValueError(
+        f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:///FILE or postgresql://USER@HOST:PORT/DB"
+    )
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:")
+
+
+def _sqlite_on_connect(synchronous: str) -> Callable[[Any, Any], None]:
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the driver (it would BEGIN only before DML and
+        # run DDL outside any transaction); ``_sqlite_on_begin`` emits BEGIN instead, so
+        # migrations are transactional and reads see one consistent snapshot.
+        dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
@@ -56,47 +95,93 @@ def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
     return on_connect
 
 
+def _sqlite_on_begin(conn: Connection) -> None:
+    # Writers take the file's write lock up front: no deferred-to-write upgrade, which
+    # could fail with SQLITE_BUSY if another process wrote meanwhile.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("cosession_write") else "BEGIN")
+
+
+def create_engine_for(url: str, *, sqlite_synchronous: str = "FULL") -> AsyncEngine:
+    """The async engine for a user-facing URL, with the SQLite pragmas and transaction hooks."""
+    target = driver_url(url)
+    if target.get_backend_name() != "sqlite":
+        return create_async_engine(target, pool_pre_ping=True)
+    if _is_memory(target):
+        engine = create_async_engine(target, poolclass=StaticPool)
+    else:
+        Path(str(target.database)).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(target)
+    sa_event.listen(engine.sync_engine, "connect", _sqlite_on_connect(sqlite_synchronous.upper()))
+    sa_event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _run_migrations(conn: Connection) -> None:
+    upgrade_to_head(conn)
+
+
 class SqlStore:
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
-        if sqlite_synchronous.upper() not in ("FULL", "NORMAL", "EXTRA", "OFF"):
+        if sqlite_synchronous.upper() not in SYNCHRONOUS_MODES:
             raise ValueError(f"bad sqlite synchronous mode {sqlite_synchronous!r}")
         self.url = url
-        self.is_sqlite = url.startswith("sqlite")
-        if self.is_sqlite and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self._engine: Engine = create_engine(url, connect_args={"check_same_thread": False} if self.is_sqlite else {})
-        if self.is_sqlite:
-            sa_event.listen(self._engine, "connect", _sqlite_pragmas(sqlite_synchronous.upper()))
-        self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="cosession-db")
+        self.driver_url = driver_url(url)
+        self.is_sqlite = self.driver_url.get_backend_name() == "sqlite"
+        self._engine = create_engine_for(url, sqlite_synchronous=sqlite_synchronous)
+        # the same pool; on SQLite its transactions start with BEGIN IMMEDIATE
+        self._writer = self._engine.execution_options(cosession_write=True)
+        # SQLite: one writer at a time; an in-memory database (one shared connection) also
+        # serialises its readers
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._serialise_reads = self.is_sqlite and _is_memory(self.driver_url)
+        self._insert: Any = sqlite.insert if self.is_sqlite else postgresql.insert
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: committed on exit, rolled back on error."""
+        if self._write_lock is None:
+            async with self._engine.begin() as conn:
+                yield conn
+        else:
+            async with self._write_lock, self._writer.begin() as conn:
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        if self._serialise_reads and self._write_lock is not None:
+            async with self._write_lock, self._engine.connect() as conn:
+                yield conn
+        else:
+            async with self._engine.connect() as conn:
+                yield conn
 
     async def start(self) -> None:
-        await self._run(lambda: SQLModel.metadata.create_all(self._engine))
+        """Bring the schema up to the newest migration (idempotent; safe from many nodes at once)."""
+        async with self._write() as conn:
+            if not self.is_sqlite:
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            await conn.run_sync(_run_migrations)
 
     async def close(self) -> None:
-        await self._run(self._engine.dispose)
-        self._thread.shutdown(wait=True)
+        await self._engine.dispose()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The async engine, shared with the tenant records (cosession/tenants/store.py)."""
+        return self._engine
 
     async def ping(self) -> None:
-        def check() -> None:
-            with self._engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-
-        await self._run(check)
+        async with self._engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
 
     # ---- rooms and events ----------------------------------------------------------
 
     async def create_room(self, record: RoomRecord, first: PendingEvent) -> None:
-        def write() -> None:
-            with self._engine.begin() as conn:
-                conn.execute(ROOMS.insert().values(id=record.id, epoch=record.epoch, created_at=record.created_at))
-                self._insert_events(conn, [first])
+        async with self._write() as conn:
+            await conn.execute(ROOMS.insert().values(id=record.id, epoch=record.epoch, created_at=record.created_at))
+            await self._insert_events(conn, [first])
 
-        await self._run(write)
-
-    def _insert_events(self, conn: Connection, events: list[PendingEvent]) -> None:
+    async def _insert_events(self, conn: AsyncConnection, events: list[PendingEvent]) -> None:
         if not events:
             return
         rows = [
@@ -110,99 +195,146 @@ class SqlStore:
             }
             for p in events
         ]
-        if self.is_sqlite:
-            conn.execute(sqlite_insert(EVENTS).on_conflict_do_nothing(), rows)
-        else:  # pragma: no cover - exercised by the PostgreSQL suite
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
+        await conn.execute(self._insert(EVENTS).on_conflict_do_nothing(index_elements=["room_id", "seq"]), rows)
 
-            conn.execute(pg_insert(EVENTS).on_conflict_do_nothing(), rows)
-
-    def _upsert_snapshots(self, conn: Connection, snapshots: list[SnapshotWrite]) -> None:
+    async def _upsert_snapshots(self, conn: AsyncConnection, snapshots: list[SnapshotWrite]) -> None:
+        newest: dict[str, SnapshotWrite] = {}
         for snap in snapshots:
-            values = {"room_id": snap.room_id, "seq": snap.seq, "state": snap.state}
-            stmt: Any
-            if self.is_sqlite:
-                stmt = sqlite_insert(SNAPSHOTS).values(**values)
-            else:  # pragma: no cover
-                from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-                stmt = pg_insert(SNAPSHOTS).values(**values)
-            conn.execute(
+            if snap.room_id not in newest or newest[snap.room_id].seq < snap.seq:
+                newest[snap.room_id] = snap
+        for snap in newest.values():
+            stmt = self._insert(SNAPSHOTS).values(room_id=snap.room_id, seq=snap.seq, state=snap.state)
+            await conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["room_id"],
-                    set_={"seq": snap.seq, "state": snap.state},
-                    where=SNAPSHOTS.c.seq < snap.seq,
+                    set_={"seq": stmt.excluded.seq, "state": stmt.excluded.state},
+                    where=SNAPSHOTS.c.seq < stmt.excluded.seq,
                 )
             )
 
-    async def append(self, events: list[PendingEvent], snapshots: list[SnapshotWrite]) -> None:
-        def write() -> None:
-            with self._engine.begin() as conn:
-                self._insert_events(conn, events)
-                self._upsert_snapshots(conn, snapshots)
+    async def append(self, events: list[PendingEvent], snapshots: list[SnapshotWrite]) -> list[PendingEvent]:
+        async with self._write() as conn:
+            stale = await self._stale(conn, events)
+            if stale:
+                refused = {id(p) for p in stale}
+                events = [p for p in events if id(p) not in refused]
+            await self._insert_events(conn, events)
+            await self._upsert_snapshots(conn, snapshots)
+        return stale
 
-        await self._run(write)
+    async def _stale(self, conn: AsyncConnection, events: list[PendingEvent]) -> list[PendingEvent]:
+        """Events sequenced under an epoch the room no longer has. On PostgreSQL the room
+        rows stay share-locked until commit, so a re-seed (``set_room_epoch``, an UPDATE)
+        waits for this batch and then reads a head that includes it."""
+        epochs = {p.room_id for p in events if p.epoch is not None}
+        if not epochs:
+            return []
+        query = select(ROOMS.c.id, ROOMS.c.epoch).where(ROOMS.c.id.in_(sorted(epochs)))
+        if not self.is_sqlite:
+            query = query.with_for_update(read=True)
+        current = {room_id: epoch for room_id, epoch in await conn.execute(query)}
+        return [p for p in events if p.epoch is not None and current.get(p.room_id) != p.epoch]
 
     async def load_room(self, room_id: str, history: int, idempotency: int) -> LoadedRoom | None:
-        def read() -> LoadedRoom | None:
-            with self._engine.connect() as conn:
-                row = conn.execute(select(ROOMS).where(ROOMS.c.id == room_id)).first()
-                if row is None:
-                    return None
-                record = RoomRecord(id=row.id, epoch=row.epoch, created_at=row.created_at)
-                snap = conn.execute(select(SNAPSHOTS).where(SNAPSHOTS.c.room_id == room_id)).first()
-                state = _state_decoder.decode(snap.state) if snap is not None else RoomState()
-                tail = conn.execute(
-                    select(EVENTS.c.body)
-                    .where(EVENTS.c.room_id == room_id, EVENTS.c.seq > state.seq)
-                    .order_by(EVENTS.c.seq)
-                ).all()
-                for (body,) in tail:
-                    apply(state, _event_decoder.decode(body))
-                head = state.seq
-                recent = conn.execute(
-                    select(EVENTS.c.body)
-                    .where(EVENTS.c.room_id == room_id, EVENTS.c.seq > head - history)
-                    .order_by(EVENTS.c.seq)
-                ).all()
-                refs = conn.execute(
-                    select(EVENTS.c.member, EVENTS.c.ref, EVENTS.c.seq)
-                    .where(
-                        EVENTS.c.room_id == room_id,
-                        EVENTS.c.seq > head - idempotency,
-                        EVENTS.c.ref.is_not(None),
-                    )
-                    .order_by(EVENTS.c.seq)
-                ).all()
-                return LoadedRoom(
-                    record=record,
-                    state=state,
-                    head=head,
-                    history=[_event_decoder.decode(body) for (body,) in recent],
-                    refs=[(m, r, s) for (m, r, s) in refs],
+        async with self._read() as conn:
+            row = (await conn.execute(select(ROOMS).where(ROOMS.c.id == room_id))).first()
+            if row is None:
+                return None
+            record = RoomRecord(id=row.id, epoch=row.epoch, created_at=row.created_at)
+            snap = (await conn.execute(select(SNAPSHOTS).where(SNAPSHOTS.c.room_id == room_id))).first()
+            state = _state_decoder.decode(snap.state) if snap is not None else RoomState()
+            tail = await conn.execute(
+                select(EVENTS.c.body)
+                .where(EVENTS.c.room_id == room_id, EVENTS.c.seq > state.seq)
+                .order_by(EVENTS.c.seq)
+            )
+            for (body,) in tail:
+                event = _event_decoder.decode(body)
+                if event.seq != state.seq + 1:
+                    # a hole: on a cluster, an event still on its way from its writer; the
+                    # replica reads it (and what follows) from Redis's stream
+                    break
+                apply(state, event)
+            head = state.seq
+            # bounded by ``head``: on PostgreSQL other nodes may append meanwhile
+            recent = await conn.execute(
+                select(EVENTS.c.body)
+                .where(EVENTS.c.room_id == room_id, EVENTS.c.seq > head - history, EVENTS.c.seq <= head)
+                .order_by(EVENTS.c.seq)
+            )
+            history_events = [_event_decoder.decode(body) for (body,) in recent]
+            refs = await conn.execute(
+                select(EVENTS.c.member, EVENTS.c.ref, EVENTS.c.seq)
+                .where(
+                    EVENTS.c.room_id == room_id,
+                    EVENTS.c.seq > head - idempotency,
+                    EVENTS.c.seq <= head,
+                    EVENTS.c.ref.is_not(None),
                 )
+                .order_by(EVENTS.c.seq)
+            )
+            return LoadedRoom(
+                record=record,
+                state=state,
+                head=head,
+                history=history_events,
+                refs=[(m, r, s) for (m, r, s) in refs],
+            )
 
-        return await self._run(read)
+    async def room_epoch(self, room_id: str) -> str | None:
+        async with self._read() as conn:
+            epoch: str | None = await conn.scalar(select(ROOMS.c.epoch).where(ROOMS.c.id == room_id))
+            return epoch
+
+    async def set_room_epoch(self, room_id: str, epoch: str) -> None:
+        async with self._write() as conn:
+            result = await conn.execute(update(ROOMS).where(ROOMS.c.id == room_id).values(epoch=epoch))
+            if result.rowcount != 1:
+                raise LookupError(f"no such room {room_id!r}")
+
+    async def head(self, room_id: str) -> int:
+        async with self._read() as conn:
+            seq: int | None = await conn.scalar(select(func.max(EVENTS.c.seq)).where(EVENTS.c.room_id == room_id))
+            return seq or 0
+
+    async def events_after(self, room_id: str, seq: int, limit: int) -> list[Event]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(EVENTS.c.body)
+                .where(EVENTS.c.room_id == room_id, EVENTS.c.seq > seq)
+                .order_by(EVENTS.c.seq)
+                .limit(limit)
+            )
+            return [_event_decoder.decode(body) for (body,) in rows]
+
+    async def missing_seqs(self, room_id: str, seqs: list[int]) -> list[int]:
+        wanted = sorted(set(seqs))
+        present: set[int] = set()
+        async with self._read() as conn:
+            for i in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[i : i + _IN_CHUNK]
+                rows = await conn.execute(
+                    select(EVENTS.c.seq).where(EVENTS.c.room_id == room_id, EVENTS.c.seq.in_(chunk))
+                )
+                present.update(s for (s,) in rows)
+        return [s for s in wanted if s not in present]
 
     # ---- invites ---------------------------------------------------------------------
 
     async def create_invite(self, invite: Invite) -> None:
-        def write() -> None:
-            with self._engine.begin() as conn:
-                conn.execute(
-                    INVITES.insert().values(
-                        code=invite.code,
-                        room_id=invite.room_id,
-                        role=invite.role,
-                        created_by=invite.created_by,
-                        created_at=invite.created_at,
-                        expires_at=invite.expires_at,
-                        max_uses=invite.max_uses,
-                        uses=invite.uses,
-                    )
+        async with self._write() as conn:
+            await conn.execute(
+                INVITES.insert().values(
+                    code=invite.code,
+                    room_id=invite.room_id,
+                    role=invite.role,
+                    created_by=invite.created_by,
+                    created_at=invite.created_at,
+                    expires_at=invite.expires_at,
+                    max_uses=invite.max_uses,
+                    uses=invite.uses,
                 )
-
-        await self._run(write)
+            )
 
     @staticmethod
     def _invite(row: Any) -> Invite:
@@ -218,31 +350,31 @@ class SqlStore:
         )
 
     async def get_invite(self, code: str) -> Invite | None:
-        def read() -> Invite | None:
-            with self._engine.connect() as conn:
-                row = conn.execute(select(INVITES).where(INVITES.c.code == code)).first()
-                return None if row is None else self._invite(row)
-
-        return await self._run(read)
+        async with self._read() as conn:
+            row = (await conn.execute(select(INVITES).where(INVITES.c.code == code))).first()
+            return None if row is None else self._invite(row)
 
     async def use_invite(self, code: str, now_ms: int) -> Invite:
-        def write() -> Invite:
-            with self._engine.begin() as conn:
-                row = conn.execute(select(INVITES).where(INVITES.c.code == code)).first()
-                if row is None:
-                    raise InviteError("invite_not_found", "no such invite")
-                if row.expires_at is not None and row.expires_at <= now_ms:
-                    raise InviteError("invite_expired", "this invite has expired")
-                result = conn.execute(
+        async with self._write() as conn:
+            # one conditional UPDATE: concurrent uses of the last slot serialise on the row
+            # (PostgreSQL re-checks the WHERE after the lock) or on the writer lock (SQLite)
+            row = (
+                await conn.execute(
                     update(INVITES)
                     .where(
                         INVITES.c.code == code,
-                        (INVITES.c.max_uses.is_(None)) | (INVITES.c.uses < INVITES.c.max_uses),
+                        INVITES.c.expires_at.is_(None) | (INVITES.c.expires_at > now_ms),
+                        INVITES.c.max_uses.is_(None) | (INVITES.c.uses < INVITES.c.max_uses),
                     )
                     .values(uses=INVITES.c.uses + 1)
+                    .returning(*INVITES.c)
                 )
-                if result.rowcount != 1:
-                    raise InviteError("invite_used_up", "this invite has been used up")
+            ).first()
+            if row is not None:
                 return self._invite(row)
-
-        return await self._run(write)
+            current = (await conn.execute(select(INVITES).where(INVITES.c.code == code))).first()
+        if current is None:
+            raise InviteError("invite_not_found", "no such invite")
+        if current.expires_at is not None and current.expires_at <= now_ms:
+            raise InviteError("invite_expired", "this invite has expired")
+        raise InviteError("invite_used_up", "this invite has been used up")

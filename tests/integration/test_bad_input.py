@@ -71,7 +71,8 @@ async def test_malformed_json_frames(server: ServerProcess) -> None:
         ("{not json", ErrorCode.BAD_MESSAGE),
         ('{"t": "nope"}', ErrorCode.UNKNOWN_TYPE),
         (
-            '{"t": "op", "ref": "x", "op": {"t": "cart.add", "product": {"id": "p", "name": "P", "price": "free", "currency": "EUR"}}}',
+            '{"t": "op", "ref": "x", "op": {"t": "cart.add", '
+            '"product": {"id": "p", "name": "P", "price": "free", "currency": "EUR"}}}',
             ErrorCode.INVALID_FIELD,
         ),
     ]:

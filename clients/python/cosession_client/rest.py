@@ -143,21 +143,21 @@ def _client(http_base: str, token: str | None, timeout: float) -> httpx.AsyncCli
 
 
 async def create_room(
-    http_base: str, name: str, owner_name: str, *, timeout: float = DEFAULT_TIMEOUT
+    http_base: str, name: str, owner_name: str, *, request_timeout: float = DEFAULT_TIMEOUT
 ) -> CreatedRoom:
-    async with _client(http_base, None, timeout) as http:
+    async with _client(http_base, None, request_timeout) as http:
         response = await http.post("/v1/rooms", json={"name": name, "owner_name": owner_name})
     return _decode(response, CreatedRoom)
 
 
-async def get_invite(http_base: str, code: str, *, timeout: float = DEFAULT_TIMEOUT) -> InviteInfo:
-    async with _client(http_base, None, timeout) as http:
+async def get_invite(http_base: str, code: str, *, request_timeout: float = DEFAULT_TIMEOUT) -> InviteInfo:
+    async with _client(http_base, None, request_timeout) as http:
         response = await http.get(f"/v1/invites/{code}")
     return _decode(response, InviteInfo)
 
 
-async def accept_invite(http_base: str, code: str, name: str, *, timeout: float = DEFAULT_TIMEOUT) -> Joined:
-    async with _client(http_base, None, timeout) as http:
+async def accept_invite(http_base: str, code: str, name: str, *, request_timeout: float = DEFAULT_TIMEOUT) -> Joined:
+    async with _client(http_base, None, request_timeout) as http:
         response = await http.post(f"/v1/invites/{code}/accept", json={"name": name})
     return _decode(response, Joined)
 
@@ -170,19 +170,19 @@ async def create_invite(
     role: Role = "member",
     expires_in: int | None = None,
     max_uses: int | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    request_timeout: float = DEFAULT_TIMEOUT,
 ) -> CreatedInvite:
     body: dict[str, object] = {"role": role}
     if expires_in is not None:
         body["expires_in"] = expires_in
     if max_uses is not None:
         body["max_uses"] = max_uses
-    async with _client(http_base, token, timeout) as http:
+    async with _client(http_base, token, request_timeout) as http:
         response = await http.post(f"/v1/rooms/{room}/invites", json=body)
     return _decode(response, CreatedInvite)
 
 
-async def get_snapshot(http_base: str, token: str, room: str, *, timeout: float = DEFAULT_TIMEOUT) -> Snapshot:
-    async with _client(http_base, token, timeout) as http:
+async def get_snapshot(http_base: str, token: str, room: str, *, request_timeout: float = DEFAULT_TIMEOUT) -> Snapshot:
+    async with _client(http_base, token, request_timeout) as http:
         response = await http.get(f"/v1/rooms/{room}/snapshot")
     return _decode(response, Snapshot)

@@ -1,0 +1,102 @@
+"""Faults under load: a node killed, Redis restarted empty, Redis paused, a node cut off."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from tests.cluster.burst import burst, close_all, converge, join_members
+from tests.support.cluster import Cluster
+from tests.support.redis_server import RedisServer
+from tests.support.tcp_proxy import TcpProxy
+
+
+async def test_kill_9_a_node_during_a_burst(cluster: Cluster) -> None:
+    room, members = await join_members(cluster, 6)
+    victim = cluster.nodes[1]
+    # the victim's members will reconnect to node 2 (as a load balancer would send them)
+    for m in members:
+        if m.node == 1:
+            m.client.ws_url = cluster.nodes[2].ws_url
+    bursts = [asyncio.create_task(burst(m, f"m{i}", 40)) for i, m in enumerate(members)]
+    await asyncio.sleep(0.3)
+    victim.kill()
+    async with asyncio.timeout(90):
+        await asyncio.gather(*bursts)
+    assert sum(len(m.acked) for m in members) == 6 * 40  # retried after reconnect, never lost
+    await converge(members)
+    assert all(m.client.reconnects >= 1 for m in members if m.node == 1)
+    await close_all(members)
+    del room
+
+
+async def test_redis_restarted_empty_mid_burst(cluster: Cluster, redis_server: RedisServer) -> None:
+    _room, members = await join_members(cluster, 6)
+    epoch_before = members[0].client.epoch
+    bursts = [asyncio.create_task(burst(m, f"m{i}", 40)) for i, m in enumerate(members)]
+    await asyncio.sleep(0.3)
+    await redis_server.restart(keep_data=False)
+    async with asyncio.timeout(120):
+        await asyncio.gather(*bursts)
+    assert sum(len(m.acked) + len(m.rejected) for m in members) == 6 * 40
+    await converge(members)
+    # Redis lost the room: it was re-seeded under a new epoch, and everyone followed
+    assert members[0].client.epoch != epoch_before
+    assert len({m.client.epoch for m in members}) == 1
+    await close_all(members)
+
+
+async def test_redis_paused_for_5_seconds(cluster: Cluster, redis_server: RedisServer) -> None:
+    _room, members = await join_members(cluster, 6)
+    epoch_before = members[0].client.epoch
+    bursts = [asyncio.create_task(burst(m, f"m{i}", 30, pause=0.05)) for i, m in enumerate(members)]
+    await asyncio.sleep(0.3)
+    redis_server.pause()
+    try:
+        await asyncio.sleep(5)
+    finally:
+        redis_server.resume()
+    async with asyncio.timeout(120):
+        await asyncio.gather(*bursts)
+    assert sum(len(m.acked) for m in members) == 6 * 30
+    await converge(members)
+    assert members[0].client.epoch == epoch_before  # nothing was lost: same history
+    await close_all(members)
+
+
+async def test_node_cut_off_from_redis_keeps_sockets_and_catches_up(
+    tmp_path,
+    redis_server: RedisServer,
+    postgres_url: str,
+    tcp_proxy_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    proxy: TcpProxy = await tcp_proxy_factory(redis_server.port)
+    cluster = Cluster(tmp_path, redis_server.url, postgres_url, 2)
+    # node 1 reaches Redis only through the proxy
+    cluster.nodes[1] = cluster._node(tmp_path / "node1", "node1", proxy.url())
+    await cluster.start()
+    try:
+        _room, members = await join_members(cluster, 4)
+        isolated = [m for m in members if m.node == 1]
+        proxy.cut()
+        async with httpx.AsyncClient() as http:
+            async with asyncio.timeout(15):
+                while (await http.get(cluster.nodes[1].http_url + "/readyz")).status_code == 200:
+                    await asyncio.sleep(0.1)  # noqa: ASYNC110 - polling another process's HTTP endpoint
+        # the others keep editing; the isolated members' sockets stay open
+        await asyncio.gather(*(burst(m, f"m{i}", 10) for i, m in enumerate(members) if m.node == 0))
+        assert all(m.client.connected for m in isolated)
+        reconnects = [m.client.reconnects for m in isolated]
+        # an op on the isolated node waits for Redis instead of failing
+        pending = asyncio.create_task(burst(isolated[0], "isolated", 3))
+        await asyncio.sleep(1.0)
+        proxy.restore()
+        async with asyncio.timeout(60):
+            await pending
+        await converge(members)
+        assert [m.client.reconnects for m in isolated] == reconnects  # caught up without reconnecting
+        assert await cluster.ready(cluster.nodes[1])
+        await close_all(members)
+    finally:
+        cluster.kill()
