@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import structlog
 from starlette.applications import Starlette
@@ -59,6 +60,14 @@ def build_services(settings: Settings) -> Services:
     return services
 
 
+async def _bounded(what: str, step: Awaitable[None], seconds: float) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            await step
+    except TimeoutError:
+        log.error("shutdown step timed out", step=what, seconds=seconds)
+
+
 def create_app(settings: Settings) -> Starlette:
     services = build_services(settings)
     tenants = TenantStore(services.store)
@@ -83,13 +92,14 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             services.draining = True
             services.registry.close_all(CloseCode.GOING_AWAY, "server shutting down")
-            await services.committer.stop()
+            # every step is bounded: a node must exit after its deadline even if a backend hangs
+            await _bounded("flush the commit queue", services.committer.stop(), 10.0)
             services.registry.stop()
             if services.cluster is not None:
-                await services.cluster.stop()
-                await services.cluster.hub.stop()
-            await services.hub.stop()
-            await services.store.close()
+                await _bounded("leave the cluster", services.cluster.stop(), 3.0)
+                await _bounded("close redis", services.cluster.hub.stop(), 3.0)
+            await _bounded("stop the hub", services.hub.stop(), 3.0)
+            await _bounded("close the database", services.store.close(), 3.0)
             log.info("cosession stopped")
 
     app = Starlette(

@@ -117,8 +117,12 @@ async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     name = postgres_server.next_database_name()
+    from sqlalchemy.pool import NullPool
+
     admin = create_async_engine(
-        postgres_server.url.replace("postgresql://", "postgresql+asyncpg://", 1), isolation_level="AUTOCOMMIT"
+        postgres_server.url.replace("postgresql://", "postgresql+asyncpg://", 1),
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,  # a test may restart PostgreSQL: never reuse a connection
     )
     try:
         async with admin.connect() as conn:

@@ -182,7 +182,17 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         self.schedule_abort(self.close_timeout)
 
     def shutdown(self) -> None:
-        super().shutdown()
+        """Server draining (SIGTERM): close every joined connection with 1001 and a
+        retry hint (uvicorn's own shutdown says 1012), so clients resume on another node."""
+        if self.handshake_complete and not self.close_sent and not self.transport.is_closing():
+            self.stop_keepalive()
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": 1001})
+            self.conn.send_close(1001, "server draining: reconnect and resume")
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.close_sent = True
+            self.transport.close()
+        else:
+            super().shutdown()
         self.schedule_abort(self.close_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:

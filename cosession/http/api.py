@@ -6,6 +6,7 @@ Request bodies are msgspec structs (validated on decode); every error is JSON
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -239,9 +240,10 @@ async def readyz(request: Request) -> Response:
     if not services.committer.healthy:
         problems.append("database writes failing")
     try:
-        await services.store.ping()
+        async with asyncio.timeout(2.0):
+            await services.store.ping()
     except Exception as exc:
-        problems.append(f"database unreachable: {exc}")
+        problems.append(f"database unreachable: {exc!r}")
     if problems:
         return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
     return JSONResponse({"status": "ready"})
