@@ -21,6 +21,8 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--secret", help="token signing secret (default: generated, kept beside the SQLite file)")
     p.add_argument("--redis-url", help="cluster mode: redis://host:port/0 shared by every node")
     p.add_argument("--node-id", help="cluster node name (default: host-pid-random)")
+    p.add_argument("--write-timeout", type=float, help="cluster: seconds an op may wait for Redis")
+    p.add_argument("--node-ttl", type=float, help="cluster: seconds before a silent node's members are dropped")
     p.add_argument("--public-url", help="base URL used in invite links (default http://HOST:PORT)")
     p.add_argument("--log-format", choices=["auto", "json", "console"])
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
