@@ -100,3 +100,29 @@ async def test_node_cut_off_from_redis_keeps_sockets_and_catches_up(
         await close_all(members)
     finally:
         cluster.kill()
+
+
+async def test_dead_nodes_members_leave_within_seconds(cluster: Cluster) -> None:
+    from protocol.messages import PresenceUpdate
+    from tests.support.raw import RawClient
+
+    room = await cluster.nodes[0].create_room()
+    friend = await cluster.nodes[1].accept(room["invite"]["code"], "Bea")
+    watcher, _ = await RawClient.join(cluster.nodes[0].ws_url, room["token"])
+    on_node1, _ = await RawClient.join(cluster.nodes[1].ws_url, friend["token"])
+    async with asyncio.timeout(10):
+        while True:
+            joined = await watcher.expect(PresenceUpdate, kind="join")
+            if joined.member.member == friend["member"]:
+                break
+    loop = asyncio.get_running_loop()
+    killed_at = loop.time()
+    cluster.nodes[1].kill()
+    async with asyncio.timeout(15):
+        while True:
+            left = await watcher.expect(PresenceUpdate, kind="leave", timeout=15)
+            if left.member.member == friend["member"]:
+                break
+    # node TTL (3 s) + one sweep (1 s), with slack for a loaded machine
+    assert loop.time() - killed_at < 10
+    del on_node1
