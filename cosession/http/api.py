@@ -19,7 +19,7 @@ from starlette.routing import Route
 from cosession.auth import Claims, TokenError, new_id
 from cosession.services import Services
 from cosession.store.store import Invite, InviteError
-from cosession.tenants.auth import require_tenant_room, tenant_key, tenants_of
+from cosession.tenants.auth import require_tenant_room, tenant_key
 from protocol.messages import RoomState
 
 T = TypeVar("T")
@@ -123,10 +123,9 @@ async def create_room(request: Request) -> Response:
         raise ApiError(401, "unauthorized", "this server requires a tenant API key (Authorization: Bearer sk_/pk_...)")
     body = await _body(request, CreateRoom)
     owner = new_id("m")
-    room = await services.registry.create(body.name, owner, body.owner_name)
-    tenants = tenants_of(request)
-    if key is not None and tenants is not None:
-        await tenants.tag_room(room.id, key.tenant.id)
+    room = await services.registry.create(
+        body.name, owner, body.owner_name, tenant=key.tenant.id if key is not None else None
+    )
     token = services.signer.issue(
         room=room.id, member=owner, role="owner", name=body.owner_name, ttl=services.settings.token_ttl
     )

@@ -46,9 +46,9 @@ class RoomRegistry:
         self._loading: dict[str, asyncio.Task[Room | None]] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
 
-    async def create(self, name: str, owner: str, owner_name: str) -> Room:
+    async def create(self, name: str, owner: str, owner_name: str, tenant: str | None = None) -> Room:
         room_id = new_id("r")
-        record = RoomRecord(id=room_id, epoch=secrets.token_hex(8), created_at=now_ms())
+        record = RoomRecord(id=room_id, epoch=secrets.token_hex(8), created_at=now_ms(), tenant=tenant)
         first = Event(seq=1, ts=record.created_at, by="", op=RoomCreate(name=name, owner=owner, owner_name=owner_name))
         await self.store.create_room(
             record, PendingEvent(room_id=room_id, event=first, ref=None, body=_encoder.encode(first))

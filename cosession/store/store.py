@@ -21,6 +21,7 @@ class RoomRecord:
     id: str
     epoch: str
     created_at: int
+    tenant: str | None = None
 
 
 @dataclass(frozen=True)

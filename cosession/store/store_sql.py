@@ -178,7 +178,11 @@ class SqlStore:
 
     async def create_room(self, record: RoomRecord, first: PendingEvent) -> None:
         async with self._write() as conn:
-            await conn.execute(ROOMS.insert().values(id=record.id, epoch=record.epoch, created_at=record.created_at))
+            await conn.execute(
+                ROOMS.insert().values(
+                    id=record.id, epoch=record.epoch, created_at=record.created_at, tenant=record.tenant
+                )
+            )
             await self._insert_events(conn, [first])
 
     async def _insert_events(self, conn: AsyncConnection, events: list[PendingEvent]) -> None:

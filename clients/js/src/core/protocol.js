@@ -1,0 +1,102 @@
+// Wire constants and message builders (protocol/messages.py, protocol/errors.py).
+
+import { decode, encode } from "./msgpack.js";
+
+export const SUBPROTOCOL = "cosession.v1.msgpack";
+export const CLIENT_NAME = "cosession-js";
+export const VERSION = "0.1.0";
+
+export const CloseCode = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  ABNORMAL: 1006, // no close frame: the network went away
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  RESTART: 1012,
+  PROTOCOL_ERROR: 4000,
+  UNAUTHORIZED: 4001,
+  TOKEN_EXPIRED: 4002,
+  FORBIDDEN: 4003,
+  ROOM_NOT_FOUND: 4004,
+  ROOM_FULL: 4005,
+  HELLO_TIMEOUT: 4006,
+  SLOW_CONSUMER: 4008,
+  RESYNC: 4009,
+  RATE_LIMITED: 4029,
+});
+
+// Close codes after which a client reconnects and resumes; every other code is final.
+// (protocol/SPEC.md section 10, plus 1005: a browser's "closed without a status code".)
+export const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 4008, 4009, 4029]);
+
+// Error codes that mean this token will never get in: stop reconnecting.
+export const FINAL_ERRORS = new Set(["unauthorized", "token_expired", "forbidden", "kicked", "room_not_found", "room_full"]);
+
+/** Encode a client message for the wire. */
+export function encodeMessage(msg) {
+  return encode(msg);
+}
+
+/** Decode a server frame; returns null for anything that is not a map with a string `t`. */
+export function decodeMessage(data) {
+  let msg;
+  try {
+    msg = decode(data);
+  } catch {
+    return null;
+  }
+  if (msg === null || typeof msg !== "object" || Array.isArray(msg) || typeof msg.t !== "string") return null;
+  return msg;
+}
+
+/** A product for the wire: only the known fields, integers where the schema wants them. */
+export function cleanProduct(p) {
+  if (!p) return undefined;
+  const out = {
+    id: String(p.id),
+    name: String(p.name),
+    price: Math.max(0, Math.round(Number(p.price) || 0)),
+    currency: String(p.currency || "EUR").toUpperCase(),
+  };
+  if (p.image) out.image = String(p.image);
+  if (p.url) out.url = String(p.url);
+  if (p.variant) out.variant = String(p.variant);
+  return out;
+}
+
+export const ops = {
+  cartAdd: (product, qty = 1) => ({ t: "cart.add", product: cleanProduct(product), qty }),
+  cartQty: (line, qty) => ({ t: "cart.qty", line, qty }),
+  cartRemove: (line) => ({ t: "cart.remove", line }),
+  vote: (line, value) => ({ t: "vote", line, value }),
+  chat: (text, product, replyTo) => ({ t: "chat", text, product: cleanProduct(product), reply_to: replyTo ?? undefined }),
+  react: (msg, emoji, on = true) => ({ t: "react", msg, emoji, on }),
+  rename: (name) => ({ t: "room.rename", name }),
+  lock: (locked) => ({ t: "room.lock", locked }),
+  kick: (member) => ({ t: "member.kick", member }),
+};
+
+/** Reasons an op would be refused by the server's decoder (so it is never sent). */
+export function validateOp(op) {
+  const int = (v, lo, hi) => Number.isInteger(v) && v >= lo && v <= hi;
+  switch (op.t) {
+    case "cart.add": {
+      const p = op.product;
+      if (!p || !p.id || !p.name || p.id.length > 128 || p.name.length > 200) return "a product needs an id and a name";
+      if (!/^[A-Z]{3}$/.test(p.currency)) return "currency must be three capital letters";
+      return int(op.qty, 1, 999) ? null : "quantity must be 1 to 999";
+    }
+    case "cart.qty":
+      return int(op.line, 1, 2 ** 53) && int(op.qty, 1, 999) ? null : "quantity must be 1 to 999";
+    case "cart.remove":
+      return int(op.line, 1, 2 ** 53) ? null : "bad line";
+    case "vote":
+      return int(op.line, 1, 2 ** 53) && ["up", "down", "clear"].includes(op.value) ? null : "bad vote";
+    case "chat":
+      return typeof op.text === "string" && op.text.length >= 1 && op.text.length <= 16000 ? null : "empty message";
+    case "react":
+      return int(op.msg, 1, 2 ** 53) && typeof op.emoji === "string" && op.emoji.length >= 1 ? null : "bad reaction";
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,236 @@
+// The room reducer: `apply(state, event)`, the same fold as protocol/reducer.py.
+//
+// Checked against protocol/vectors/reducer.json by test/reducer.test.js. Like the Python
+// one it mutates `state` in place and returns it; an op that breaks the rules at its
+// position is a no-op that still consumes its seq. Room limits (cart size, chat length)
+// are checked by the server's sequencer only, never here.
+
+export const CHAT_KEEP = 500;
+export const MAX_QTY = 999;
+export const MAX_REACTIONS_PER_MESSAGE = 32;
+
+const CART_OPS = new Set(["cart.add", "cart.qty", "cart.remove"]);
+const OWNER_OPS = new Set(["room.rename", "room.lock", "member.kick"]);
+
+// Maps keyed by member ids or emoji have no prototype: a key such as "__proto__" is a key.
+export const dict = (entries) => Object.assign(Object.create(null), entries);
+
+/** A fresh, empty room state. */
+export function emptyState() {
+  return { seq: 0, name: "", owner: "", locked: false, members: dict(), cart: [], chat: [] };
+}
+
+/** A state from a wire snapshot (defaults omitted on the wire are filled in). */
+export function fromWire(snapshot) {
+  const s = snapshot || {};
+  const members = dict();
+  for (const [id, m] of Object.entries(s.members || {})) {
+    members[id] = { name: m.name, role: m.role, kicked: !!m.kicked };
+  }
+  return {
+    seq: s.seq || 0,
+    name: s.name || "",
+    owner: s.owner || "",
+    locked: !!s.locked,
+    members,
+    cart: (s.cart || []).map((l) => ({
+      line: l.line,
+      product: l.product,
+      qty: l.qty,
+      added_by: l.added_by,
+      votes: dict(l.votes),
+    })),
+    chat: (s.chat || []).map((m) => ({
+      id: m.id,
+      by: m.by,
+      ts: m.ts,
+      text: m.text,
+      product: m.product ?? null,
+      reply_to: m.reply_to ?? null,
+      reactions: dict(Object.fromEntries(Object.entries(m.reactions || {}).map(([k, v]) => [k, [...v]]))),
+    })),
+  };
+}
+
+/** The wire form of a state: defaults omitted, exactly as the server encodes it. */
+export function toWire(state) {
+  const out = {};
+  if (state.seq) out.seq = state.seq;
+  if (state.name) out.name = state.name;
+  if (state.owner) out.owner = state.owner;
+  if (state.locked) out.locked = true;
+  const ids = Object.keys(state.members);
+  if (ids.length) {
+    out.members = dict();
+    for (const id of ids) {
+      const m = state.members[id];
+      out.members[id] = m.kicked ? { name: m.name, role: m.role, kicked: true } : { name: m.name, role: m.role };
+    }
+  }
+  if (state.cart.length) {
+    out.cart = state.cart.map((l) => {
+      const line = { line: l.line, product: l.product, qty: l.qty, added_by: l.added_by };
+      if (Object.keys(l.votes).length) line.votes = dict(l.votes);
+      return line;
+    });
+  }
+  if (state.chat.length) {
+    out.chat = state.chat.map((m) => {
+      const msg = { id: m.id, by: m.by, ts: m.ts, text: m.text };
+      if (m.product != null) msg.product = m.product;
+      if (m.reply_to != null) msg.reply_to = m.reply_to;
+      if (Object.keys(m.reactions).length) msg.reactions = m.reactions;
+      return msg;
+    });
+  }
+  return out;
+}
+
+export function findLine(state, line) {
+  for (const item of state.cart) if (item.line === line) return item;
+  return null;
+}
+
+export function findChat(state, id) {
+  // chat is ordered by id (= seq): binary search
+  const chat = state.chat;
+  let lo = 0;
+  let hi = chat.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (chat[mid].id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < chat.length && chat[lo].id === id ? chat[lo] : null;
+}
+
+function mergeTarget(state, product) {
+  const variant = product.variant ?? null;
+  for (const item of state.cart) {
+    if (item.product.id === product.id && (item.product.variant ?? null) === variant) return item;
+  }
+  return null;
+}
+
+/** Why `by` may not do `op` against `state` ({code, message}), or null if it may. */
+export function checkRules(state, by, op) {
+  const t = op.t;
+  if (t === "room.create") {
+    return state.seq === 0 && !state.owner ? null : { code: "forbidden", message: "room exists" };
+  }
+  if (t === "member.join") {
+    if (by !== "") return { code: "forbidden", message: "member.join is a server event" };
+    const existing = state.members[op.member];
+    if (existing && existing.kicked) return { code: "kicked", message: "member was kicked" };
+    return null;
+  }
+  const member = Object.hasOwn(state.members, by) ? state.members[by] : null;
+  if (!member) return { code: "forbidden", message: "not a member of this room" };
+  if (member.kicked) return { code: "kicked", message: "you were removed from this room" };
+  if (member.role === "viewer") return { code: "forbidden", message: "viewers cannot change the room" };
+  const isOwner = by === state.owner;
+  if (OWNER_OPS.has(t) && !isOwner) return { code: "forbidden", message: "only the room owner can do this" };
+  if (CART_OPS.has(t) && state.locked && !isOwner) {
+    return { code: "room_locked", message: "the room is locked by its owner" };
+  }
+  if (t === "cart.qty" || t === "cart.remove" || t === "vote") {
+    if (!findLine(state, op.line)) return { code: "not_found", message: `cart line ${op.line} is gone` };
+  } else if (t === "chat") {
+    if (op.reply_to != null && !findChat(state, op.reply_to)) {
+      return { code: "not_found", message: `chat message ${op.reply_to} is gone` };
+    }
+  } else if (t === "react") {
+    const msg = findChat(state, op.msg);
+    if (!msg) return { code: "not_found", message: `chat message ${op.msg} is gone` };
+    const on = op.on ?? true;
+    if (on && !Object.hasOwn(msg.reactions, op.emoji) && Object.keys(msg.reactions).length >= MAX_REACTIONS_PER_MESSAGE) {
+      return { code: "forbidden", message: "too many different reactions on this message" };
+    }
+  } else if (t === "member.kick") {
+    const target = Object.hasOwn(state.members, op.member) ? state.members[op.member] : null;
+    if (!target || target.kicked) return { code: "not_found", message: `member ${op.member} is not in the room` };
+    if (op.member === state.owner) return { code: "forbidden", message: "the owner cannot be kicked" };
+  }
+  return null;
+}
+
+/** Fold one event into `state` (in place) and return it. Never throws for a well-typed event. */
+export function apply(state, event) {
+  const op = event.op;
+  const by = event.by;
+  const rejected = checkRules(state, by, op) !== null;
+  state.seq = event.seq;
+  if (rejected) return state;
+  switch (op.t) {
+    case "cart.add": {
+      const qty = op.qty ?? 1;
+      const target = mergeTarget(state, op.product);
+      if (!target) state.cart.push({ line: event.seq, product: op.product, qty, added_by: by, votes: dict() });
+      else target.qty = Math.min(MAX_QTY, target.qty + qty);
+      break;
+    }
+    case "cart.qty":
+      findLine(state, op.line).qty = op.qty;
+      break;
+    case "cart.remove":
+      state.cart = state.cart.filter((item) => item.line !== op.line);
+      break;
+    case "vote": {
+      const line = findLine(state, op.line);
+      if (op.value === "clear") delete line.votes[by];
+      else line.votes[by] = op.value === "up" ? 1 : -1;
+      break;
+    }
+    case "chat":
+      state.chat.push({
+        id: event.seq,
+        by,
+        ts: event.ts,
+        text: op.text,
+        product: op.product ?? null,
+        reply_to: op.reply_to ?? null,
+        reactions: dict(),
+      });
+      if (state.chat.length > CHAT_KEEP) state.chat.splice(0, state.chat.length - CHAT_KEEP);
+      break;
+    case "react": {
+      const msg = findChat(state, op.msg);
+      const on = op.on ?? true;
+      const who = Object.hasOwn(msg.reactions, op.emoji) ? msg.reactions[op.emoji] : [];
+      if (on && !who.includes(by)) {
+        msg.reactions[op.emoji] = [...who, by];
+      } else if (!on && who.includes(by)) {
+        const rest = who.filter((m) => m !== by);
+        if (rest.length) msg.reactions[op.emoji] = rest;
+        else delete msg.reactions[op.emoji];
+      }
+      break;
+    }
+    case "room.rename":
+      state.name = op.name;
+      break;
+    case "room.lock":
+      state.locked = op.locked;
+      break;
+    case "member.kick":
+      state.members[op.member].kicked = true;
+      break;
+    case "room.create":
+      state.name = op.name;
+      state.owner = op.owner;
+      state.members[op.owner] = { name: op.owner_name, role: "owner", kicked: false };
+      break;
+    case "member.join":
+      state.members[op.member] = { name: op.name, role: op.role, kicked: false };
+      break;
+    default:
+      // an op type this client does not know: its seq is consumed, nothing else changes
+      break;
+  }
+  return state;
+}
+
+export function fold(events, state = emptyState()) {
+  for (const event of events) apply(state, event);
+  return state;
+}

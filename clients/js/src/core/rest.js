@@ -1,0 +1,58 @@
+// The few REST calls the browser makes (see cosession/http/api.py).
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function call(base, path, { method = "GET", body, auth, timeout = 10000 } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (auth) headers.authorization = `Bearer ${auth}`;
+  const ctrl = typeof AbortController !== "undefined" ? new AbortController() : null;
+  const timer = ctrl ? setTimeout(() => ctrl.abort(), timeout) : null;
+  let response;
+  try {
+    response = await fetch(base + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: ctrl ? ctrl.signal : undefined,
+      credentials: "omit",
+    });
+  } catch (err) {
+    throw new ApiError(0, "network", `cannot reach the server (${err && err.message ? err.message : err})`);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const err = (data && data.error) || {};
+    throw new ApiError(response.status, err.code || "http_error", err.message || `HTTP ${response.status}`);
+  }
+  return data;
+}
+
+/** ws(s)://host/v1/ws for a server base URL such as https://rooms.example.com. */
+export function wsUrlFor(base) {
+  return base.replace(/^http/, "ws") + "/v1/ws";
+}
+
+export const rest = {
+  getInvite: (base, code) => call(base, `/v1/invites/${encodeURIComponent(code)}`),
+  acceptInvite: (base, code, name) =>
+    call(base, `/v1/invites/${encodeURIComponent(code)}/accept`, { method: "POST", body: { name } }),
+  createRoom: (base, key, body) => call(base, "/v1/rooms", { method: "POST", body, auth: key }),
+  createInvite: (base, token, room, body = {}) =>
+    call(base, `/v1/rooms/${encodeURIComponent(room)}/invites`, { method: "POST", body, auth: token }),
+  snapshot: (base, token, room) => call(base, `/v1/rooms/${encodeURIComponent(room)}/snapshot`, { auth: token }),
+};

@@ -1,0 +1,132 @@
+// The room page at /r/{invite}: join with a name, then the shared room (mobile first).
+//
+// The join token is kept in localStorage per invite, so a reload (or a browser that was
+// killed) rejoins as the same member instead of adding a new one.
+
+import { RoomConnection } from "../core/connection.js";
+import { rest, wsUrlFor } from "../core/rest.js";
+import { h } from "../ui/dom.js";
+import { RoomView } from "../ui/room-view.js";
+import { baseCss, pageCss } from "../ui/styles.js";
+
+const FINAL_JOIN_ERRORS = new Set(["unauthorized", "token_expired", "kicked", "room_not_found", "forbidden"]);
+
+function storage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage disabled: joining still works, a reload asks for the name again
+  }
+}
+
+function load(key) {
+  try {
+    const raw = storage()?.getItem(key);
+    return raw ? JSON.parse(raw) : null;
+  } catch {
+    return null;
+  }
+}
+
+function save(key, value) {
+  try {
+    if (value === null) storage()?.removeItem(key);
+    else storage()?.setItem(key, JSON.stringify(value));
+  } catch {
+    // quota or privacy mode: nothing to do
+  }
+}
+
+function main() {
+  const app = document.getElementById("cosession-room");
+  if (!app) return;
+  const code = app.dataset.invite;
+  const base = location.origin;
+  const key = `cosession:invite:${code}`;
+  const inviteUrl = `${base}/r/${encodeURIComponent(code)}`;
+  const qrUrl = `/r/${encodeURIComponent(code)}/qr.svg`;
+  let roomName = app.dataset.roomName || "";
+  document.head.append(h("style", null, baseCss + pageCss));
+
+  const debug = (window.__cosession = { conn: null, view: null });
+
+  function showJoin(message) {
+    app.replaceChildren();
+    const input = h("input", {
+      "data-testid": "join-name",
+      placeholder: "Your name",
+      maxLength: 100,
+      autocomplete: "nickname",
+      required: true,
+      value: load("cosession:name") || "",
+    });
+    const error = h("div.cs-error", { "data-testid": "join-error", role: "alert" }, message || "");
+    const button = h("button.cs-primary", { type: "submit", "data-testid": "join" }, "Join");
+    const title = h("h1", { style: { fontSize: "22px", fontWeight: "700" } }, roomName ? `Join “${roomName}”` : "Join the shopping room");
+    const form = h(
+      "form.cs-form",
+      {
+        onsubmit: async (ev) => {
+          ev.preventDefault();
+          const name = input.value.trim();
+          if (!name) return;
+          button.disabled = true;
+          error.textContent = "";
+          try {
+            const joined = await rest.acceptInvite(base, code, name);
+            save("cosession:name", name);
+            const session = { token: joined.token, member: joined.member, room: joined.room };
+            save(key, session);
+            start(session);
+          } catch (err) {
+            error.textContent = err.message;
+            button.disabled = false;
+          }
+        },
+      },
+      title,
+      h("p", null, "Shop together: one shared cart, a chat, and see what everyone is looking at. No app needed."),
+      h("label", null, input),
+      button,
+      error,
+    );
+    app.append(h("div.cs.cs-page", null, form));
+    if (!roomName) {
+      rest
+        .getInvite(base, code)
+        .then((inv) => {
+          roomName = inv.name || "";
+          if (roomName) title.textContent = `Join “${roomName}”`;
+        })
+        .catch((err) => {
+          error.textContent = err.status === 404 ? "This invite link does not exist." : err.message;
+        });
+    }
+    input.focus();
+  }
+
+  function start(session) {
+    app.replaceChildren();
+    const conn = new RoomConnection({ url: wsUrlFor(base), token: session.token });
+    const view = new RoomView(app, conn, { mode: "page", inviteUrl, qrUrl, title: roomName });
+    debug.conn = conn;
+    debug.view = view;
+    conn.on("closed", (err) => {
+      if (err && FINAL_JOIN_ERRORS.has(err.code)) {
+        save(key, null);
+        view.destroy();
+        showJoin(err.code === "kicked" ? "You were removed from this room." : `Please join again (${err.message}).`);
+      }
+    });
+    conn.join().catch(() => {
+      // handled by the "closed" listener above
+    });
+  }
+
+  const saved = load(key);
+  if (saved && saved.token) start(saved);
+  else showJoin();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", main);
+else main();

@@ -1,0 +1,89 @@
+// The room UI's CSS, shared by the room page (in the document) and the widget (inside
+// its shadow root). Everything is under .cs so nothing leaks into a host page.
+
+export const baseCss = `
+.cs{--fg:#1d1d21;--muted:#6b6b76;--line:#e7e7ee;--bg:#fff;--soft:#f5f5f9;--accent:#5b3df5;--accent-fg:#fff;--ok:#14a44d;--warn:#c77700;--bad:#d0342c;
+font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg);
+display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align:left;letter-spacing:normal;-webkit-font-smoothing:antialiased}
+.cs *,.cs *::before,.cs *::after{box-sizing:border-box;font:inherit;color:inherit;margin:0;padding:0;letter-spacing:inherit}
+.cs [hidden]{display:none!important}
+.cs button{cursor:pointer;border:1px solid var(--line);background:var(--bg);border-radius:8px;padding:6px 10px;min-height:34px;display:inline-flex;align-items:center;justify-content:center;gap:4px;white-space:nowrap;-webkit-tap-highlight-color:transparent}
+.cs button:hover{background:var(--soft)}
+.cs button:disabled{opacity:.45;cursor:default}
+.cs button.cs-primary{background:var(--accent);border-color:var(--accent);color:var(--accent-fg);font-weight:600}
+.cs button.cs-primary:hover{filter:brightness(1.08)}
+.cs button[aria-pressed="true"]{background:#ece8ff;border-color:var(--accent);color:var(--accent)}
+.cs input{border:1px solid var(--line);border-radius:8px;padding:8px 10px;min-height:38px;background:var(--bg);width:100%;outline:none;min-width:0}
+.cs input:focus{border-color:var(--accent);box-shadow:0 0 0 3px #5b3df522}
+.cs img{display:block;max-width:100%}
+.cs ul{list-style:none}
+.cs small,.cs .cs-muted{color:var(--muted);font-size:12px}
+.cs-head{display:flex;align-items:center;gap:8px;padding:10px 12px;border-bottom:1px solid var(--line);background:var(--bg)}
+.cs-title{font-weight:700;font-size:16px;flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.cs-status{font-size:12px;border-radius:999px;padding:2px 8px;background:var(--soft);color:var(--muted);white-space:nowrap}
+.cs-status::before{content:"";display:inline-block;width:7px;height:7px;border-radius:50%;background:currentColor;margin-right:5px;vertical-align:1px}
+.cs-status[data-status=live]{color:var(--ok);background:#e8f7ee}
+.cs-status[data-status=reconnecting],.cs-status[data-status=connecting]{color:var(--warn);background:#fff4e0}
+.cs-status[data-status=offline],.cs-status[data-status=closed]{color:var(--bad);background:#fdeceb}
+.cs-banner{padding:8px 12px;background:#fff4e0;color:#7a4a00;font-size:13px;border-bottom:1px solid #f3dfb8}
+.cs-banner[data-kind=offline]{background:#fdeceb;color:#8a211b;border-color:#f5cfcc}
+.cs-tabs{display:flex;border-bottom:1px solid var(--line);background:var(--bg)}
+.cs-tabs button{flex:1;border:0;border-radius:0;border-bottom:2px solid transparent;min-height:42px;color:var(--muted);font-weight:600}
+.cs-tabs button[aria-selected=true]{color:var(--accent);border-bottom-color:var(--accent);background:var(--bg)}
+.cs-tabs b{font-weight:600;background:var(--soft);border-radius:999px;padding:0 6px;font-size:12px}
+.cs-panes{flex:1;min-height:0;display:flex}
+.cs-pane{flex:1;min-width:0;overflow:auto;padding:12px;display:flex;flex-direction:column;gap:10px}
+.cs-pane h3{font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);font-weight:700}
+.cs-empty{color:var(--muted);text-align:center;padding:18px 8px;font-size:13px}
+.cs-card{display:flex;gap:10px;align-items:center;border:1px solid var(--line);border-radius:10px;padding:8px;background:var(--bg)}
+.cs-card-img,.cs-line-img{width:52px;height:52px;flex:none;border-radius:8px;background:var(--soft);object-fit:cover;display:flex;align-items:center;justify-content:center;font-weight:700;color:var(--muted);overflow:hidden}
+.cs-card-main,.cs-line-main{flex:1;min-width:0}
+.cs-name{font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;display:block}
+.cs-price{color:var(--muted);font-size:13px}
+.cs-focus{background:#f7f5ff;border-color:#ddd5ff}
+.cs-focus-label{font-size:12px;color:var(--accent);font-weight:600}
+.cs-line{display:flex;gap:10px;padding:10px 0;border-bottom:1px solid var(--line)}
+.cs-line:last-child{border-bottom:0}
+.cs-line-actions{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:6px}
+.cs-stepper{display:inline-flex;align-items:center;border:1px solid var(--line);border-radius:8px;overflow:hidden}
+.cs-stepper button{border:0;border-radius:0;min-width:34px}
+.cs-qty{min-width:26px;text-align:center;font-weight:600}
+.cs-remove{color:var(--bad)}
+.cs-total{display:flex;justify-content:space-between;font-weight:700;font-size:15px;padding-top:6px}
+.cs-chat{display:flex;flex-direction:column;gap:8px;flex:1}
+.cs-msg{max-width:86%;align-self:flex-start;background:var(--soft);border-radius:12px 12px 12px 4px;padding:7px 10px}
+.cs-msg.cs-mine{align-self:flex-end;background:#ece8ff;border-radius:12px 12px 4px 12px}
+.cs-msg.cs-pending{opacity:.6;border:1px dashed #b9aef5}
+.cs-msg-by{font-size:12px;font-weight:700;color:var(--muted)}
+.cs-msg-text{white-space:pre-wrap;overflow-wrap:anywhere}
+.cs-msg .cs-card{margin-top:6px}
+.cs-typing{font-size:12px;color:var(--muted);min-height:16px}
+.cs-composer{display:flex;gap:6px;align-items:center;padding:8px 12px;border-top:1px solid var(--line);background:var(--bg)}
+.cs-attach-chip{font-size:12px;color:var(--accent);padding:0 12px 6px}
+.cs-person{display:flex;gap:10px;align-items:center;padding:8px 0;border-bottom:1px solid var(--line)}
+.cs-avatar{width:36px;height:36px;border-radius:50%;flex:none;color:#fff;font-weight:700;display:flex;align-items:center;justify-content:center;font-size:14px}
+.cs-person-main{flex:1;min-width:0}
+.cs-person-name{display:flex;align-items:center;gap:6px}
+.cs-device{display:inline-flex;color:var(--muted)}
+.cs-remove{min-width:34px;padding:6px!important}
+.cs-share{border:1px dashed var(--line);border-radius:10px;padding:10px;display:flex;flex-direction:column;gap:8px}
+.cs-share-row{display:flex;gap:6px}
+.cs-qr{width:148px;height:148px;align-self:center;image-rendering:pixelated}
+.cs-form{display:flex;flex-direction:column;gap:10px;padding:16px}
+.cs-form p{color:var(--muted)}
+.cs-error{color:var(--bad);font-size:13px}
+`;
+
+// The room page: the document is ours, the view fills the screen (mobile first).
+export const pageCss = `
+html,body{margin:0;height:100%;background:#f5f5f9}
+#cosession-room{height:100%;height:100dvh}
+.cs-page{height:100%;max-width:1200px;margin:0 auto;box-shadow:0 0 0 1px #e7e7ee}
+.cs-page .cs-composer{position:sticky;bottom:0}
+.cs-chat-wrap{display:flex;flex-direction:column;min-height:0}
+@media (min-width:900px){
+  .cs-page .cs-tabs{display:none}
+  .cs-page .cs-panes > .cs-pane{display:flex!important;border-right:1px solid #e7e7ee}
+  .cs-page .cs-panes > .cs-pane:last-child{border-right:0}
+}
+`;

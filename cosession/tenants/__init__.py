@@ -1,0 +1,1 @@
+"""Tenants (retailers): API keys, allowed origins, and the checks that use them."""

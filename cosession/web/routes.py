@@ -1,0 +1,193 @@
+"""Routes for browsers: ``/r/{invite}`` (room page), ``/r/{invite}/qr.svg``,
+``/widget.js``, ``/static/*`` (built bundles) and, with ``--demo``, ``/demo``."""
+
+from __future__ import annotations
+
+import html
+import io
+from functools import lru_cache
+
+import segno
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from cosession.services import Services
+from cosession.tenants.store import DEMO_TENANT_ID, TenantStore
+from cosession.web.assets import BUILD_HINT, Asset, Assets
+from cosession.web.demo import BY_ID, demo_page, product_svg
+
+_assets = Assets()
+
+# The room page loads only our own script; product images may come from any shop.
+_PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: http: data:; "
+    "connect-src 'self' {ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def assets() -> Assets:
+    return _assets
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _asset_response(request: Request, asset: Asset, *, immutable: bool, max_age: int = 0) -> Response:
+    if immutable:
+        cache = "public, max-age=31536000, immutable"
+    elif max_age:
+        cache = f"public, max-age={max_age}, must-revalidate"
+    else:
+        cache = "no-cache"
+    headers = {"etag": asset.etag, "cache-control": cache, "x-content-type-options": "nosniff"}
+    if request.headers.get("if-none-match") == asset.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(asset.body, media_type=asset.content_type, headers=headers)
+
+
+def _not_built(name: str) -> Response:
+    message = f"cosession: {name} is not built: {BUILD_HINT}"
+    body = f"console.error({message!r});\n"
+    return Response(
+        body, status_code=503, media_type="text/javascript; charset=utf-8", headers={"cache-control": "no-store"}
+    )
+
+
+async def widget_js(request: Request) -> Response:
+    asset = _assets.get("widget.js")
+    if asset is None:
+        return _not_built("widget.js")
+    # A stable URL embedded in retailers' pages: short cache, revalidated by ETag.
+    response = _asset_response(request, asset, immutable=False, max_age=300)
+    response.headers["access-control-allow-origin"] = "*"  # for integrity checks (SRI) and preloads
+    return response
+
+
+async def static_file(request: Request) -> Response:
+    name: str = request.path_params["path"]
+    asset = _assets.get(name)
+    if asset is None:
+        if name in ("widget.js", "room.js"):
+            return _not_built(name)
+        return Response("not found", status_code=404, media_type="text/plain")
+    version = request.query_params.get("v")
+    return _asset_response(request, asset, immutable=bool(version) and version == _assets.version(name))
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><link rel=icon href='data:,'>"
+        "<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:40px 20px;text-align:center;color:#1d1d21;"
+        "background:#f5f5f9}</style></head>"
+        f"<body>{body}</body></html>",
+        status_code=status,
+        headers={"referrer-policy": "no-referrer", "cache-control": "no-store"},
+    )
+
+
+async def room_page(request: Request) -> Response:
+    """The phone room page: an HTML shell that loads the room bundle."""
+    services = _services(request)
+    code: str = request.path_params["code"]
+    invite = await services.store.get_invite(code)
+    if invite is None:
+        return _page("Invite not found", "<h1>This invite link does not exist.</h1><p>Ask for a new link.</p>", 404)
+    room = await services.registry.get(invite.room_id)
+    name = room.committed.name if room is not None else "Shopping room"
+    if _assets.get("room.js") is None:
+        link = html.escape(f"{services.settings.base_url}/r/{code}")
+        return _page(
+            name,
+            f"<h1>You're invited to {html.escape(name)}</h1><p>The room page is not built on this server "
+            f"({html.escape(BUILD_HINT)}).</p><p>Join from a terminal: "
+            f"<code>cosession-client join {link} --name YOURNAME</code></p>",
+        )
+    host = request.headers.get("host", "")
+    ws = f"ws://{host} wss://{host}" if host else ""
+    e = html.escape
+    body = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1, viewport-fit=cover'>"
+        f"<title>{e(name)} · shopping together</title>"
+        "<meta name=theme-color content='#5b3df5'>"
+        f"<meta property='og:title' content='Join {e(name)}'>"
+        "<meta property='og:description' content='One shared cart, chat, and see what everyone is looking at.'>"
+        "<link rel=icon href='data:,'>"
+        f"<script src='/static/room.js?v={_assets.version('room.js')}' defer></script>"
+        "</head><body>"
+        f"<div id=cosession-room data-invite='{e(code)}' data-room-name='{e(name)}'>"
+        "<noscript>This page needs JavaScript.</noscript></div>"
+        "</body></html>"
+    )
+    return HTMLResponse(
+        body,
+        headers={
+            "content-security-policy": _PAGE_CSP.format(ws=ws),
+            # the invite code is in the URL: never send it to image hosts
+            "referrer-policy": "no-referrer",
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
+@lru_cache(maxsize=1024)
+def qr_svg(url: str) -> bytes:
+    qr = segno.make(url, error="m")
+    out = io.BytesIO()
+    qr.save(out, kind="svg", scale=4, border=2, dark="#1d1d21", light="#ffffff", xmldecl=False, svgclass=None)
+    return out.getvalue()
+
+
+async def room_qr(request: Request) -> Response:
+    services = _services(request)
+    code: str = request.path_params["code"]
+    invite = await services.store.get_invite(code)
+    if invite is None:
+        return Response("no such invite", status_code=404, media_type="text/plain")
+    url = f"{services.settings.base_url}/r/{code}"
+    return Response(
+        qr_svg(url),
+        media_type="image/svg+xml",
+        headers={"cache-control": "public, max-age=86400", "x-content-type-options": "nosniff"},
+    )
+
+
+async def demo(request: Request) -> Response:
+    services = _services(request)
+    if not services.settings.demo:
+        return Response("the demo shop is off (start the server with --demo)", status_code=404, media_type="text/plain")
+    tenants: TenantStore = request.app.state.tenants
+    tenant = await tenants.get(DEMO_TENANT_ID)  # ensured at startup (see demo_origins)
+    if tenant is None:
+        return Response("the demo tenant is missing", status_code=503, media_type="text/plain")
+    page = demo_page(
+        base_url=services.settings.base_url,
+        publishable_key=tenant.publishable_key,
+        selected=request.query_params.get("product"),
+    )
+    return HTMLResponse(page, headers={"cache-control": "no-store"})
+
+
+async def demo_image(request: Request) -> Response:
+    if not _services(request).settings.demo:
+        return Response("not found", status_code=404, media_type="text/plain")
+    product = BY_ID.get(request.path_params["product"])
+    if product is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return Response(product_svg(product), media_type="image/svg+xml", headers={"cache-control": "public, max-age=3600"})
+
+
+routes = [
+    Route("/r/{code}", room_page, methods=["GET"]),
+    Route("/r/{code}/qr.svg", room_qr, methods=["GET"]),
+    Route("/widget.js", widget_js, methods=["GET"]),
+    Route("/static/{path:path}", static_file, methods=["GET"]),
+    Route("/demo", demo, methods=["GET"]),
+    Route("/demo/img/{product}.svg", demo_image, methods=["GET"]),
+]
