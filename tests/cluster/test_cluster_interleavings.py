@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocol.messages import Ack, ClientOpBody, Error, Event
+from protocol.messages import ClientOpBody
 from tests.integration.test_interleavings import ops
 from tests.support.cluster import Cluster
-from tests.support.folding import View
 from tests.support.postgres_server import PostgresServer
 from tests.support.raw import RawClient
 from tests.support.redis_server import RedisServer
+from tests.support.scripts import run_scripts
 
 
 @pytest.fixture(scope="module")
@@ -56,35 +56,8 @@ async def scenario(cluster: Cluster, scripts: list[list[ClientOpBody]], pauses: 
     ]
     clients = [await RawClient.join(nodes[i % 3].ws_url, token) for i, token in enumerate(tokens)]
 
-    async def run(client: RawClient, script: list[ClientOpBody], pause: int) -> list[int]:
-        refs = []
-        for body in script:
-            refs.append(await client.op(body))
-            for _ in range(pause):
-                await asyncio.sleep(0)
-        seqs, pending = [], set(refs)
-        while pending:
-            msg = await client.recv(timeout=15)
-            if isinstance(msg, (Ack, Error)) and msg.ref in pending:
-                pending.discard(msg.ref)
-                if isinstance(msg, Ack):
-                    seqs.append(msg.seq)
-        return seqs
-
     async with asyncio.timeout(90):
-        acked = await asyncio.gather(*(run(c, s, p) for (c, _), s, p in zip(clients, scripts, pauses, strict=True)))
-        head = max([w.seq for _, w in clients] + [s for seqs in acked for s in seqs])
-        views = []
-        for client, welcome in clients:
-            view = View(welcome)
-            for msg in client.seen:
-                if isinstance(msg, Event) and msg.seq > view.state.seq:
-                    view.fold(msg)
-            while view.state.seq < head:
-                msg = await client.recv(timeout=15)
-                if isinstance(msg, Event) and msg.seq > view.state.seq:
-                    view.fold(msg)
-            views.append(view)
+        head, views = await run_scripts(clients, scripts, pauses)
         finals = []
         for node in nodes:  # a node's replica may still be applying the last events
             for _ in range(50):

@@ -13,22 +13,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol.messages import (
-    Ack,
     CartAdd,
     CartQty,
     CartRemove,
     Chat,
     ClientOpBody,
-    Error,
-    Event,
     Product,
     React,
     RoomLock,
     RoomRename,
     Vote,
 )
-from tests.support.folding import View
 from tests.support.raw import RawClient
+from tests.support.scripts import run_scripts
 from tests.support.server import ServerProcess
 
 PRODUCTS = [
@@ -68,37 +65,8 @@ async def scenario(server: ServerProcess, scripts: list[list[ClientOpBody]], pau
     for i, token in enumerate(tokens):
         clients.append(await RawClient.join(server.ws_url, token, fmt="json" if i % 2 else "msgpack"))
 
-    async def run(client: RawClient, script: list[ClientOpBody], pause: int) -> list[int]:
-        # pipelined: all ops in flight at once, yielding `pause` times between sends
-        refs = []
-        for body in script:
-            refs.append(await client.op(body))
-            for _ in range(pause):
-                await asyncio.sleep(0)
-        seqs = []
-        pending = set(refs)
-        while pending:
-            msg = await client.recv(timeout=10)
-            if isinstance(msg, (Ack, Error)) and msg.ref in pending:
-                pending.discard(msg.ref)
-                if isinstance(msg, Ack):
-                    seqs.append(msg.seq)
-        return seqs
-
     async with asyncio.timeout(60):
-        acked = await asyncio.gather(*(run(c, s, p) for (c, _), s, p in zip(clients, scripts, pauses, strict=True)))
-        head = max([w.seq for _, w in clients] + [s for seqs in acked for s in seqs])
-        views = []
-        for client, welcome in clients:
-            view = View(welcome)
-            for msg in client.seen:
-                if isinstance(msg, Event) and msg.seq > view.state.seq:
-                    view.fold(msg)
-            while view.state.seq < head:
-                msg = await client.recv(timeout=10)
-                if isinstance(msg, Event):
-                    view.fold(msg)
-            views.append(view)
+        head, views = await run_scripts(clients, scripts, pauses)
         _, final = await RawClient.join(server.ws_url, room["token"])
     assert final.snapshot is not None and final.seq == head
     for view in views:
