@@ -38,6 +38,7 @@ from protocol.messages import (
     Hello,
     IceServer,
     Limits,
+    LogGap,
     MemberJoin,
     MemberKick,
     Op,
@@ -144,10 +145,11 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
     system: list[tuple[str, EventBody]] = [
         ("room.create", RoomCreate(name="Weekend haul", owner=OWNER, owner_name="Ana")),
         ("member.join", MemberJoin(member=MEMBER, name="Bo", role="member")),
+        ("log.gap", LogGap()),
     ]
     bodies = system + ops
     for i, (name, body) in enumerate(bodies):
-        by = SERVER if name in ("room.create", "member.join") else (OWNER if i % 2 else MEMBER)
+        by = SERVER if name in ("room.create", "member.join", "log.gap") else (OWNER if i % 2 else MEMBER)
         out.append((f"event/{name}", "server", Event(seq=i + 1, ts=T0 + (i + 1) * 1000, by=by, op=body)))
 
     events = [Event(seq=42, ts=T0 + 42_000, by=MEMBER, op=CartAdd(product=SHIRT, qty=2))]
@@ -316,6 +318,14 @@ def _case_member_join_roles() -> _Log:
 def _case_member_join_by_client_is_noop() -> _Log:
     log = _case_room_create()
     log.noop(OWNER, MemberJoin(member=MEMBER, name="Bo", role="member"))
+    return log
+
+
+def _case_log_gap_changes_nothing_but_seq() -> _Log:
+    log = _room_log()
+    log.ok(SERVER, LogGap())
+    log.noop(MEMBER, LogGap())  # server-only
+    log.ok(MEMBER, CartAdd(product=SHIRT))
     return log
 
 
