@@ -60,6 +60,17 @@ def build_services(settings: Settings) -> Services:
     return services
 
 
+def redact_url(url: str) -> str:
+    """A database or Redis URL fit for logs: the password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable url>"
+
+
 async def _bounded(what: str, step: Awaitable[None], seconds: float) -> None:
     try:
         async with asyncio.timeout(seconds):
@@ -86,7 +97,7 @@ def create_app(settings: Settings) -> Starlette:
             if not await services.cluster.hub.wait_ready(10.0):
                 log.warning("redis not reachable yet: not ready until it is", redis=services.settings.redis_url)
             services.cluster.start()
-        log.info("cosession ready", url=services.settings.base_url, database=services.settings.database_url)
+        log.info("cosession ready", url=services.settings.base_url, database=redact_url(services.settings.database_url))
         try:
             yield
         finally:

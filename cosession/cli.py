@@ -61,7 +61,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from cosession.app import create_app
+    from cosession.app import create_app, redact_url
     from cosession.gateway.uvicorn_direct import DirectWebSocketProtocol
     from cosession.logs import configure
 
@@ -70,7 +70,7 @@ def serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     base = app.state.services.settings.base_url
     print(
-        f"cosession serving on {base}  (database: {settings.database_url})\n"
+        f"cosession serving on {base}  (database: {redact_url(settings.database_url)})\n"
         f"  create a room:  cosession room create --server {base}\n"
         f'  or:             curl -X POST {base}/v1/rooms -d \'{{"name": "Weekend shopping"}}\'',
         file=sys.stderr,

@@ -19,3 +19,10 @@ async def cluster(tmp_path: Path, redis_server: RedisServer, postgres_url: str) 
         yield nodes
     finally:
         nodes.kill()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Real Redis, PostgreSQL and three nodes are slow to start on a busy machine."""
+    for item in items:
+        if "tests/cluster/" in str(item.fspath) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(300))

@@ -442,8 +442,8 @@ async def test_a_fast_client_paces_itself_instead_of_being_refused(strict_server
 
 
 async def test_ops_refused_by_the_rate_limiter_are_resent_once(strict_server: ServerProcess) -> None:
-    """The server refuses a frame over its rate before decoding it, so that error has
-    no ref: the client re-sends its un-acked ops (idempotent) until each is acked."""
+    """The server refuses an op over its rate with `rate_limited` naming the op's ref: the
+    client re-sends that op (same ref, idempotent) after a backoff until it is acked."""
     server = strict_server
     created = await server.create_room()
     async with RoomClient.connect(created["token"], server=server.http_url) as owner:

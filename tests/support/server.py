@@ -83,6 +83,7 @@ class ServerProcess:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
+                    self.kill()  # never leave an orphan behind
                     raise TimeoutError(f"server not ready in {timeout}s: {self.log_tail()}")
                 await asyncio.sleep(0.05)
 

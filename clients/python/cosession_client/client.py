@@ -989,7 +989,7 @@ class RoomClient:
     def _on_error(self, error: Error) -> None:
         op = self._pending.get(error.ref) if error.ref else None
         if op is not None:
-            if error.code == ErrorCode.UNAVAILABLE:  # transient: same ref again, later
+            if error.code in (ErrorCode.UNAVAILABLE, ErrorCode.RATE_LIMITED):  # transient: same ref, later
                 op.retries += 1
                 self._spawn(self._retry_op(op, self._gen))
                 return
@@ -1000,8 +1000,8 @@ class RoomClient:
         self._last_error = error
         log.warning("server error %s: %s", error.code, error.message)
         if error.code == ErrorCode.RATE_LIMITED and self._resending is None:
-            # The server refused a frame before decoding it, so the error names no ref:
-            # re-send every un-acked op of this connection (idempotent by ref).
+            # A refused frame the server could not attribute to an op (older servers sent
+            # no ref at all): re-send every un-acked op of this connection (idempotent).
             self._resending = asyncio.create_task(self._resend_unacked(self._gen))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
