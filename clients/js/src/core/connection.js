@@ -25,6 +25,9 @@ import {
   validateOp,
 } from "./protocol.js";
 
+/** Retry interval while the browser reports no network (the "online" event comes first). */
+const OFFLINE_RETRY_MS = 30000;
+
 export class OpError extends Error {
   constructor(code, message, ref) {
     super(message);
@@ -297,7 +300,11 @@ export class RoomConnection {
 
   _scheduleRetry() {
     this._cancelRetry();
-    const delay = backoffDelay(this._failures, this.backoff, this._random);
+    // While the browser says it is offline, wait for its "online" event (which retries at
+    // once); a slow retry stays as a fallback for browsers that never send it.
+    const delay = this._browserOnline()
+      ? backoffDelay(this._failures, this.backoff, this._random)
+      : OFFLINE_RETRY_MS;
     this._retryTimer = this._setTimeout(() => {
       this._retryTimer = null;
       this._open();
