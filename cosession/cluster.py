@@ -33,6 +33,7 @@ class ClusterNode:
         self.registry = registry
         self._tasks: list[asyncio.Task[None]] = []
         self._archived: dict[str, int] = {}
+        self._seen: dict[str, int] = {}
 
     @property
     def ready(self) -> bool:
@@ -92,9 +93,12 @@ class ClusterNode:
                 room.schedule_repair()
 
     async def _archive(self) -> None:
+        # Only what was applied before the previous sweep: newer events are usually still
+        # on their way to the log through their writer's own group commit.
         for room in self._rooms():
-            after = self._archived.get(room.id, max(0, room.head - self.settings.history_events))
-            upto = room.head
+            upto = self._seen.get(room.id, 0)
+            self._seen[room.id] = room.head
+            after = self._archived.get(room.id, max(0, upto - self.settings.history_events))
             if upto <= after:
                 continue
             entries = await self.hub.read_stream(room.id, after=after, upto=upto)

@@ -20,6 +20,7 @@ from cosession.auth import Claims, TokenError
 from cosession.gateway.framing import OutFrame
 from cosession.gateway.outbox import AsgiOutbox, DirectOutbox, Outbox
 from cosession.gateway.ratelimit import TokenBucket
+from cosession.hub.hub_redis import HubUnavailable
 from cosession.rooms.room import JoinRefused, Room
 from cosession.services import Services
 from cosession.tenants.auth import websocket_origin_refusal
@@ -163,7 +164,11 @@ class Session:
             else:
                 self._fail(ErrorCode.UNAUTHORIZED, str(exc), CloseCode.UNAUTHORIZED)
             return False
-        room = await self.services.registry.get(claims.room)
+        try:
+            room = await self.services.registry.get(claims.room)
+        except HubUnavailable as exc:  # cluster: Redis away while loading the room
+            self._fail(ErrorCode.UNAVAILABLE, f"the room cannot be loaded right now: {exc}", CloseCode.GOING_AWAY)
+            return False
         if room is None:
             self._fail(ErrorCode.ROOM_NOT_FOUND, "no such room", CloseCode.ROOM_NOT_FOUND)
             return False

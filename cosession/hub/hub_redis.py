@@ -74,14 +74,23 @@ class RedisHub:
         stream_maxlen: int = 2000,
         ref_ttl: int = 7 * 24 * 3600,
         op_timeout: float = 2.0,
+        max_connections: int = 256,
     ) -> None:
         self.url = url
         self.node_id = node_id
         self.stream_maxlen = stream_maxlen
         self.ref_ttl = ref_ttl
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_timeout=op_timeout, socket_connect_timeout=op_timeout, health_check_interval=5
+        # A blocking pool: a burst of commands (a wave of joins) waits for a connection
+        # instead of failing with "Too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=op_timeout * 5,
+            socket_timeout=op_timeout,
+            socket_connect_timeout=op_timeout,
+            health_check_interval=5,
         )
+        self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._append_script = self._redis.register_script(self._lua("append.lua"))
         self._seed_script = self._redis.register_script(self._lua("seed.lua"))
         self._subs: dict[str, _Subscription] = {}

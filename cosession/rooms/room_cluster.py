@@ -263,13 +263,17 @@ class ClusterRoom(Room):
                     return
 
     async def _fill(self, upto: int) -> None:
-        entries = await self._redis.read_stream(self.id, after=self.head, upto=upto)
+        start = self.head  # events may be applied while we await: re-check each one below
+        entries = await self._redis.read_stream(self.id, after=start, upto=upto)
+        entries = [(seq, payload) for seq, payload in entries if seq > self.head]
         if not entries or entries[0][0] != self.head + 1:
             # trimmed from the stream: the SQL log must have them (or soon will)
             first_in_stream = entries[0][0] if entries else upto + 1
-            for event in await self._store.events_after(self.id, self.head, first_in_stream - self.head - 1):
-                if self.replica.receive(self.epoch, event.seq) == "applied":
-                    self._apply_committed(event)
+            missing = first_in_stream - self.head - 1
+            if missing > 0:
+                for event in await self._store.events_after(self.id, self.head, missing):
+                    if self.replica.receive(self.epoch, event.seq) == "applied":
+                        self._apply_committed(event)
         for seq, payload in entries:
             if self.replica.receive(self.epoch, seq) == "applied":
                 ts, by, body, _ref = _payload_decoder.decode(payload)
