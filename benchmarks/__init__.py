@@ -1,0 +1,1 @@
+"""Benchmarks: load generators and baselines, run as ``python -m benchmarks.<name>``."""
