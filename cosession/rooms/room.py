@@ -149,7 +149,11 @@ class Room:
             conn.send(Error(code=rejection.code, message=rejection.message, ref=ref))
             return
         self._waiting[key] = [conn]
-        self._sequence(conn.member, ref, body)
+        self._write_op(conn.member, ref, body)
+
+    def _write_op(self, by: str, ref: str, body: ClientOpBody) -> None:
+        """Sequence an accepted op; its waiters get the ack once it is durable."""
+        self._sequence(by, ref, body)
 
     def _committed(self, event: Event, ref: str | None) -> None:
         """Group-commit callback (embedded mode): the event is durable."""

@@ -35,7 +35,6 @@ from cosession.store.store import LoadedRoom, PendingEvent, Store
 from protocol.codec import JSON, MSGPACK
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import (
-    Ack,
     ClientOpBody,
     Error,
     Event,
@@ -49,7 +48,6 @@ from protocol.messages import (
     ServerMessage,
     TypingSignal,
 )
-from protocol.reducer import check_limits, check_rules
 
 log = structlog.get_logger("cosession.room.cluster")
 
@@ -281,22 +279,9 @@ class ClusterRoom(Room):
 
     # ---- writes --------------------------------------------------------------------------
 
-    def submit(self, conn: RoomConnection, ref: str, body: ClientOpBody) -> None:
-        key = (conn.member, ref)
-        seq = self._refs.get(key)
-        if seq is not None:
-            conn.send(Ack(ref=ref, seq=seq))
-            return
-        waiting = self._waiting.get(key)
-        if waiting is not None:
-            waiting.append(conn)
-            return
-        rejection = check_rules(self.committed, conn.member, body) or check_limits(self.committed, body, self.limits)
-        if rejection is not None:
-            conn.send(Error(code=rejection.code, message=rejection.message, ref=ref))
-            return
-        self._waiting[key] = [conn]
-        self._spawn(self._write(conn.member, ref, body))
+    def _write_op(self, by: str, ref: str, body: ClientOpBody) -> None:
+        # checked against the replica (``state`` is ``committed`` here); Redis sequences
+        self._spawn(self._write(by, ref, body))
 
     async def _append(self, by: str, ref: str | None, body: EventBody) -> tuple[int, bool, int, str]:
         """Sequence through Redis, retrying while Redis is away: (seq, fresh?, ts, epoch)."""
