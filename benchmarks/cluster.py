@@ -80,9 +80,9 @@ from benchmarks.workers import ConnSpec, WorkerPool, raise_nofile
 from benchmarks.wsraw import perf_ns
 from cosession.auth import TokenSigner, new_id
 from cosession.hub.hub_redis import room_keys
+from loadtest.local_postgres import PostgresServer, postgres_bin_dir
 from protocol.codec import MSGPACK, MSGPACK_SUBPROTOCOL
 from protocol.messages import Hello
-from tests.support.postgres_server import PostgresServer, postgres_bin_dir
 from tests.support.redis_server import RedisServer, redis_binary
 
 REPO = Path(__file__).resolve().parent.parent

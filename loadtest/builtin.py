@@ -1,4 +1,4 @@
-"""The built-in scenarios: ``shopping``, ``fanout``, ``storm`` and ``soak``.
+"""The built-in scenarios: ``shopping``, ``fanout``, ``storm``, ``soak`` and ``idle``.
 
 Each is a factory ``f(params) -> Scenario`` (``--param KEY=VALUE`` on the command line);
 the workers call it again with the same params, so classes made inside match by name.
@@ -177,9 +177,29 @@ def storm(params: dict[str, str]) -> Scenario:
     )
 
 
+def idle(params: dict[str, str]) -> Scenario:
+    class Idler(Shopper):
+        """Joins and stays connected without sending anything."""
+
+        weight = 1
+
+    return Scenario(
+        name="idle",
+        description="members join and stay connected, sending nothing (with --spawn: server RSS per client)",
+        shoppers=[Idler],
+        rooms=20,
+        members=100,
+        duration=30.0,
+        ramp=10.0,
+        op_rate=0.0,
+        payload_bytes=80,
+    )
+
+
 BUILTINS: Final[dict[str, Callable[[dict[str, str]], Scenario]]] = {
     "shopping": shopping,
     "fanout": fanout,
     "storm": storm,
     "soak": soak,
+    "idle": idle,
 }

@@ -59,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--spawn-arg", action="append", default=[], metavar="ARG", help="extra `cosession serve` flag for --spawn nodes"
     )
+    target.add_argument(
+        "--spawn-db",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="--spawn nodes' database: a SQLite file (default) or a private PostgreSQL server",
+    )
+    target.add_argument(
+        "--spawn-redis", action="store_true", help="with --spawn 1: a one-node cluster behind a redis-server"
+    )
     shape = run.add_argument_group("load shape (defaults: the scenario's)")
     shape.add_argument("--rooms", type=int, metavar="R")
     shape.add_argument("--members", type=int, metavar="M", help="members per room")
@@ -117,6 +126,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[s
         parser.error("give either --url (one or more) or --spawn N")
     if args.spawn is not None and args.spawn < 1:
         parser.error("--spawn needs N >= 1")
+    if not args.spawn and (args.spawn_redis or args.spawn_db != "sqlite" or args.spawn_arg):
+        parser.error("--spawn-db, --spawn-redis and --spawn-arg need --spawn N")
     for flag in ("rooms", "members", "workers", "payload_bytes"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -145,6 +156,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[s
         urls=list(args.url),
         spawn=args.spawn or 0,
         spawn_args=list(args.spawn_arg),
+        spawn_db=args.spawn_db,
+        spawn_redis=args.spawn_redis,
         rooms=args.rooms or scenario.rooms,
         members=args.members or scenario.members,
         duration=duration,

@@ -64,6 +64,7 @@ class MemberSpec(msgspec.Struct, array_like=True):
     invite: str
     shopper: str  # Shopper class name in the scenario
     at: float  # arrival, seconds after the start
+    node: int = 0  # index of http_url in the run's URLs
 
 
 class WorkerSpec(msgspec.Struct):
@@ -81,6 +82,7 @@ class WorkerSpec(msgspec.Struct):
     op_timeout: float = 30.0
     join_concurrency: int = 64  # joins (REST accept + connect) in flight per worker
     check_kind: str | None = None  # op kind counted per member for the fan-out count check
+    nodes: int = 1  # URLs in the run: with more than one, deliveries are also timed per link
 
 
 # ---- controller -> worker ------------------------------------------------------------

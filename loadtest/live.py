@@ -12,6 +12,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from loadtest.resources import describe
+
 
 def _ms(row: dict[str, Any], key: str) -> str:
     value = row.get(key)
@@ -173,6 +175,11 @@ class Display:
             for item in result["slos"]:
                 slo.add_row(item["slo"], item["shown"], "pass" if item["passed"] else "FAIL")
             console.print(slo)
+        resources = describe(result.get("resources"))
+        if resources:
+            console.print("resources:")
+            for line in resources:
+                console.print(f"  {line}")
         for warning in result["warnings"]:
             console.print(Text(f"WARNING: {warning}", style="yellow"))
         console.print(f"exit code {result['exit_code']} ({result['outcome']})")

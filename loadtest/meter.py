@@ -20,6 +20,8 @@ HISTOGRAMS: Final = (
     "join",  # arrival -> first welcome (REST accept + connect + welcome)
     "op_ack",  # op frame written -> ack received (by the sender)
     "op_delivery",  # op's sender clock -> its event received, at every other member
+    "op_delivery_same_node",  # the same, sender and receiver on one node (runs with several URLs)
+    "op_delivery_cross_node",  # the same, sender and receiver on different nodes
     "resume",  # connection lost -> welcome of the reconnect (backoff included)
 )
 

@@ -50,9 +50,20 @@ def state_digest(state: RoomState) -> str:
 
 
 class MeteredClient(RoomClient):
-    def __init__(self, *, meter: Meter, room_index: int, check_kind: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        meter: Meter,
+        room_index: int,
+        check_kind: str | None = None,
+        node: int = 0,
+        split_nodes: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.meter = meter
+        self.node = node  # the node this client talks to (index into the run's URLs)
+        self.split_nodes = split_nodes  # also time deliveries as same-node / cross-node
         self.room_index = room_index
         self.check_kind = check_kind  # op kind counted per client (fan-out count check)
         self.check_acked = 0
@@ -219,7 +230,10 @@ class MeteredClient(RoomClient):
             if live and event.by != self._member:
                 stamp = read_stamp(op)
                 if stamp is not None:
-                    meter.hist["op_delivery"].record_ns(now - stamp)
+                    meter.hist["op_delivery"].record_ns(now - stamp.ns)
+                    if self.split_nodes:
+                        link = "op_delivery_same_node" if stamp.node == self.node else "op_delivery_cross_node"
+                        meter.hist[link].record_ns(now - stamp.ns)
         elif seq < expected:
             meter.finding("duplicate", room=self._room, member=self._member, expected=expected, got=seq, live=live)
         else:

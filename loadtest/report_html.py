@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from typing import Any, Final
 
+from loadtest.resources import describe
+
 COLORS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 Point = tuple[float, float | None]
 
@@ -258,6 +260,11 @@ def render(result: dict[str, Any]) -> str:
                 [(k, "error", v) for k, v in sorted(result["errors"].items())]
                 + [(k, "rejection", v) for k, v in sorted(result["rejections"].items())],
             )
+        )
+    resources = describe(result.get("resources"))
+    if resources:
+        parts.append(
+            "<h2>Resources</h2><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in resources) + "</ul>"
         )
     parts.append(f'<h2>Correctness: <span class="badge {"pass" if corr["ok"] else "fail"}">')
     parts.append(f"{'OK' if corr['ok'] else 'FAILED'}</span></h2><ul>")

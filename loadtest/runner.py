@@ -38,6 +38,7 @@ from loadtest import ipc
 from loadtest.aggregate import Aggregator
 from loadtest.live import Display
 from loadtest.metered import state_digest
+from loadtest.resources import ResourceSampler, Sample, redis_commandstats, redis_costs, steady_costs
 from loadtest.rest import create_room, get_snapshot, new_http
 from loadtest.scenario import Scenario
 from loadtest.slo import Slo, evaluate
@@ -64,6 +65,8 @@ class RunConfig:
     urls: list[str] = field(default_factory=list)
     spawn: int = 0
     spawn_args: list[str] = field(default_factory=list)
+    spawn_db: str = "sqlite"
+    spawn_redis: bool = False
     rooms: int = 1
     members: int = 5
     duration: float = 30.0
@@ -115,6 +118,7 @@ class Controller:
         self.stop_requested = False
         self.warnings: list[str] = []
         self.rooms: list[Any] = []
+        self._urls: list[str] = []
         self.t0_ns = 0
         self.load_end_ns = 0
         self.sigints = 0
@@ -123,6 +127,10 @@ class Controller:
         self.cpu_peaks: dict[str, float] = {}
         self.server_procs: list[psutil.Process] = []
         self.phases: dict[str, float] = {}  # wall seconds of setup, load and check
+        self.sampler = ResourceSampler()
+        self.samples: dict[int, Sample] = {}  # second -> resources at its end (0: before the load)
+        self.redis_stats: dict[str, dict[str, tuple[int, float]]] = {}  # "start"/"end" -> INFO commandstats
+        self.redis_second = 0  # the second after which "start" was read
 
     # ---- entry -----------------------------------------------------------------------
 
@@ -139,6 +147,7 @@ class Controller:
             self._boot_workers(max(1, min(self.cfg.workers, self.cfg.rooms * self.cfg.members)))
             urls = await self._target()  # (the workers import meanwhile)
             self.rooms = await self._create_rooms(urls[0])
+            self._urls = urls
             await self._setup_workers(self._plan(urls))
             self.phases["setup"] = round(time.monotonic() - began, 2)
             await self._load_phase()
@@ -178,7 +187,9 @@ class Controller:
     async def _target(self) -> list[str]:
         cfg = self.cfg
         if cfg.spawn:
-            self.cluster = LocalCluster(cfg.spawn, server_args=cfg.spawn_args)
+            self.cluster = LocalCluster(
+                cfg.spawn, server_args=cfg.spawn_args, database=cfg.spawn_db, redis=cfg.spawn_redis
+            )
             self.display.note(f"starting a local cluster: {self.cluster.describe()} …")
             try:
                 await self.cluster.start()
@@ -188,6 +199,8 @@ class Controller:
                 if node.proc is not None:
                     with contextlib.suppress(psutil.Error):
                         self.server_procs.append(psutil.Process(node.proc.pid))
+            for role, pid in self.cluster.service_pids().items():
+                self.sampler.add(role, pid, children=role == "postgres")
             for proc in self.server_procs:
                 with contextlib.suppress(psutil.Error):
                     proc.cpu_percent(None)
@@ -232,6 +245,7 @@ class Controller:
                         invite=room.invite.code,
                         shopper=classes[index].__name__,
                         at=cfg.arrival_offset(a, total),
+                        node=a % len(urls),
                     )
                 )
                 a += 1
@@ -240,6 +254,7 @@ class Controller:
     def _boot_workers(self, count: int) -> None:
         ctx = get_context("spawn")
         self.agg = Aggregator(count)
+        self.sampler.add("generator", os.getpid())
         for index in range(count):
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=worker_main, args=(index, child), name=f"loadtest-worker-{index}", daemon=True)
@@ -249,6 +264,8 @@ class Controller:
             with contextlib.suppress(psutil.Error):
                 handle.ps = psutil.Process(proc.pid)
                 handle.ps.cpu_percent(None)
+            if proc.pid is not None:
+                self.sampler.add("generator", proc.pid)
             self.workers.append(handle)
             handle.reader = asyncio.create_task(self._read_worker(handle))
 
@@ -269,6 +286,7 @@ class Controller:
                 payload_bytes=cfg.payload_bytes,
                 seed=cfg.seed,
                 check_kind=cfg.scenario.fanout_check,
+                nodes=len(self._urls),
             )
             self._send(w, ipc.Setup(spec))
         self.display.note(f"{len(plan)} worker processes, {sum(len(p) for p in plan)} members")
@@ -336,6 +354,10 @@ class Controller:
         cfg, agg = self.cfg, self.agg
         assert agg is not None
         loop = asyncio.get_running_loop()
+        self.samples[0] = self.sampler.sample()
+        redis_at = int(cfg.ramp)  # "start" after this second: the first steady row is t = redis_at + 1
+        if redis_at == 0:
+            await self._read_redis_stats("start")
         self.t0_ns = now_ns() + 300_000_000
         for w in self.workers:
             self._send(w, ipc.Go(self.t0_ns))
@@ -367,6 +389,10 @@ class Controller:
             if self.stop_requested and not self.load_end_ns:
                 self.load_end_ns = now_ns()
             agg.extra[second] = self._sample_cpu(me, streaks, second)
+            self.samples[second] = self.sampler.sample()
+            if second == redis_at and "start" not in self.redis_stats:
+                await self._read_redis_stats("start")
+                self.redis_second = second
             for row in agg.ready_rows():
                 self.display.row(row)
             if all(w.dead for w in self.workers):
@@ -378,7 +404,18 @@ class Controller:
                 break
         if not self.load_end_ns:
             self.load_end_ns = min(now_ns(), self.t0_ns + int(cfg.duration * 1e9))
+        if "start" in self.redis_stats:
+            await self._read_redis_stats("end")
         self.display.set_phase("checking")
+
+    async def _read_redis_stats(self, when: str) -> None:
+        if self.cluster is None or not self.cluster.with_redis or self.cluster.redis_port == 0:
+            return
+        try:
+            async with asyncio.timeout(5):
+                self.redis_stats[when] = await redis_commandstats(self.cluster.redis_url)
+        except Exception as exc:  # measurement only: the run goes on
+            self._warn(f"could not read Redis INFO commandstats ({when}): {exc!r}")
 
     def _sample_cpu(self, me: psutil.Process, streaks: dict[str, int], second: int) -> dict[str, Any]:
         sample: dict[str, Any] = {}
@@ -561,6 +598,7 @@ class Controller:
             "unacked": counters["ops_sent"] - counters["ops_acked"] - counters["ops_rejected"],
         }
         latency = {name: hist.summary() for name, hist in agg.total.items()}
+        resources = self._resources(rows, steady, counters)
         result: dict[str, Any] = {
             "tool": "cosession-loadtest",
             "version": VERSION,
@@ -587,6 +625,8 @@ class Controller:
                 "storms": cfg.storms,
                 "spawn": cfg.spawn,
                 "spawn_args": cfg.spawn_args,
+                "spawn_db": cfg.spawn_db,
+                "spawn_redis": cfg.spawn_redis,
             },
             "target": {
                 "urls": urls,
@@ -617,6 +657,7 @@ class Controller:
             "correctness": correctness,
             "timeseries": rows,
             "cpu_peaks": self.cpu_peaks,
+            "resources": resources,
             "phases_s": self.phases,
             "warnings": list(self.warnings),
             "scenario_errors": scenario_errors,
@@ -632,6 +673,30 @@ class Controller:
         else:
             result["exit_code"], result["outcome"] = 0, "passed"
         return result
+
+    def _resources(self, rows: list[dict[str, Any]], steady: list[dict[str, Any]], counters: dict[str, int]) -> Any:
+        """CPU and memory over the steady phase, and Redis commands per op (``--spawn``)."""
+        if not steady or 0 not in self.samples:
+            return None
+        first, last = steady[0]["t"], steady[-1]["t"]
+        start = self.samples.get(first - 1) or self.samples[0]
+        end = self.samples.get(last) or self.samples[max(self.samples)]
+        busiest_row = max(rows, key=lambda r: r["clients"])
+        busiest = self.samples.get(busiest_row["t"]) or end
+        out = steady_costs(
+            self.samples[0],
+            start,
+            end,
+            busiest,
+            clients=busiest_row["clients"],
+            delivered=sum(r["delivered"] for r in steady),
+            ops=sum(r["ops_acked"] for r in steady),
+        )
+        if "start" in self.redis_stats and "end" in self.redis_stats:
+            ops = sum(r["ops_acked"] for r in rows if r["t"] > self.redis_second)
+            out["redis"] = redis_costs(self.redis_stats["start"], self.redis_stats["end"], ops=ops)
+            out["redis"]["from_second"] = self.redis_second
+        return out
 
     def _correctness(
         self,

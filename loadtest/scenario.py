@@ -91,6 +91,7 @@ class RoomInfo:
     size: int  # members per room
     member_index: int  # this member's index in the room (0 is the owner)
     http_url: str  # the node this member talks to
+    node: int = 0  # that node's index in the run's URLs
 
 
 @dataclass
@@ -189,13 +190,13 @@ class Shopper:
             name=item.name,
             price=item.price,
             currency=item.currency,
-            url=stamped_url(item.url or ""),
+            url=stamped_url(item.url or "", node=self.room.node),
             variant=item.variant,
         )
 
     def chat_text(self, size: int | None = None) -> str:
         """A chat text of ``size`` characters (default ``--payload-bytes``) carrying the send time."""
-        return stamped_text(self.run.payload_bytes if size is None else size)
+        return stamped_text(self.run.payload_bytes if size is None else size, node=self.room.node)
 
     async def fire(self, op: Coroutine[Any, Any, Any]) -> None:
         """Run ``op`` (e.g. ``self.client.chat(...)``) in the background, keeping at most

@@ -23,7 +23,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-LATENCY: Final = frozenset({"connect", "welcome", "join", "accept", "op_ack", "op_delivery", "resume"})
+LATENCY: Final = frozenset(
+    {
+        "connect",
+        "welcome",
+        "join",
+        "accept",
+        "op_ack",
+        "op_delivery",
+        "op_delivery_same_node",
+        "op_delivery_cross_node",
+        "resume",
+    }
+)
 STATS: Final = frozenset({"p50", "p75", "p90", "p95", "p99", "p999", "min", "mean", "max", "count"})
 COUNTS: Final = frozenset(
     {

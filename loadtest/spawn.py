@@ -1,8 +1,10 @@
 """``--spawn N``: a throw-away local cluster on free 127.0.0.1 ports.
 
 N = 1: one embedded node (in-memory hub, SQLite in a temp dir). N > 1: a private
-``redis-server`` plus N nodes sharing it and one SQLite file. Production clusters use
-PostgreSQL; SQLite keeps this a one-command run on any machine. Limits are raised
+``redis-server`` plus N nodes sharing it and one SQLite file. ``--spawn-db postgres``
+starts a private PostgreSQL instead of the SQLite file (what production clusters use;
+needs PostgreSQL's server binaries), and ``--spawn-redis`` puts a single node behind a
+Redis too (a one-node cluster, to compare with the embedded hub). Limits are raised
 (``--ops-per-second``, ``--ops-burst``, ``--max-members``) so the generator is never
 rate-limited. Servers are started like ``cosession serve`` from a shell, in their own
 session (a Ctrl-C in the terminal reaches the load tool only, which then still runs its
@@ -27,6 +29,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from loadtest.local_postgres import PostgresServer, postgres_bin_dir
 
 HOST = "127.0.0.1"
 RAISED_LIMITS = ("--ops-per-second", "1000000", "--ops-burst", "1000000", "--max-members", "100000")
@@ -103,11 +107,27 @@ class _Proc:
             self.proc.wait(timeout=10)
 
 
+DATABASES = ("sqlite", "postgres")
+
+
 class LocalCluster:
-    def __init__(self, nodes: int, *, server_args: list[str] | None = None, keep_dir: bool = False) -> None:
+    def __init__(
+        self,
+        nodes: int,
+        *,
+        server_args: list[str] | None = None,
+        keep_dir: bool = False,
+        database: str = "sqlite",
+        redis: bool | None = None,
+    ) -> None:
         if nodes < 1:
             raise ValueError("--spawn needs at least 1 node")
+        if database not in DATABASES:
+            raise ValueError(f"--spawn-db must be one of {', '.join(DATABASES)}")
         self.size = nodes
+        self.database = database
+        self.with_redis = bool(redis) or nodes > 1
+        self.postgres: PostgresServer | None = None
         self.server_args = list(server_args or [])
         self.keep_dir = keep_dir
         self.workdir = Path(tempfile.mkdtemp(prefix="cosession-loadtest-"))
@@ -123,16 +143,37 @@ class LocalCluster:
 
     @property
     def database_url(self) -> str:
+        if self.postgres is not None:
+            return self.postgres.url
         return f"sqlite:///{self.workdir / 'cosession.db'}"
 
     def describe(self) -> str:
-        if self.size == 1:
-            return "1 embedded node (in-memory hub, SQLite)"
-        return f"{self.size} nodes + redis-server, one shared SQLite file (production clusters use PostgreSQL)"
+        db = "PostgreSQL" if self.database == "postgres" else "SQLite"
+        if not self.with_redis:
+            return f"1 embedded node (in-memory hub, {db})"
+        nodes = "1 node" if self.size == 1 else f"{self.size} nodes"
+        if self.database == "postgres":
+            return f"{nodes} + redis-server + PostgreSQL"
+        return f"{nodes} + redis-server, one shared SQLite file (production: PostgreSQL, --spawn-db postgres)"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{HOST}:{self.redis_port}/0"
+
+    def service_pids(self) -> dict[str, int]:
+        """PIDs of the spawned servers by role: ``node0`` …, ``redis``, ``postgres`` (its postmaster)."""
+        out = {p.name: p.proc.pid for p in self.nodes if p.proc is not None}
+        if self.redis is not None and self.redis.proc is not None:
+            out["redis"] = self.redis.proc.pid
+        if self.postgres is not None and self.postgres.proc is not None:
+            out["postgres"] = self.postgres.proc.pid
+        return out
 
     async def start(self, timeout: float = 90.0) -> None:
         try:
-            if self.size > 1:
+            if self.database == "postgres":
+                await self._start_postgres()
+            if self.with_redis:
                 await self._start_redis()
             for i in range(self.size):
                 self.ports.append(free_port())
@@ -168,9 +209,23 @@ class LocalCluster:
             "warning",
             *RAISED_LIMITS,
         ]
-        if self.size > 1:
-            cmd += ["--redis-url", f"redis://{HOST}:{self.redis_port}/0", "--node-id", f"lt-node{i}"]
+        if self.with_redis:
+            cmd += ["--redis-url", self.redis_url, "--node-id", f"lt-node{i}"]
         return cmd + self.server_args
+
+    async def _start_postgres(self) -> None:
+        bin_dir = postgres_bin_dir()
+        if bin_dir is None:
+            raise SpawnError("--spawn-db postgres needs PostgreSQL's server (initdb, postgres: $PG_BIN_DIR or PATH)")
+        preexec = _die_with_parent if sys.platform == "linux" else None
+        self.postgres = PostgresServer(bin_dir, database="cosession", preexec_fn=preexec)
+        try:
+            # on this thread: PR_SET_PDEATHSIG fires when the *thread* that forked the
+            # server ends, and an executor thread may end before the load tool does
+            # (it blocks the event loop for initdb's 2-3 s, during setup only)
+            self.postgres.start()
+        except (OSError, RuntimeError, TimeoutError, subprocess.SubprocessError) as exc:
+            raise SpawnError(f"PostgreSQL did not start: {exc}") from None
 
     async def _start_redis(self) -> None:
         binary = redis_binary()
@@ -238,6 +293,8 @@ class LocalCluster:
         for proc in procs:
             if proc.running and proc.proc is not None:
                 proc.proc.kill()
+        if self.postgres is not None:
+            await asyncio.to_thread(self.postgres.cleanup)
         if not self.keep_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -246,3 +303,5 @@ class LocalCluster:
         for proc in [*self.nodes, *([self.redis] if self.redis else [])]:
             if proc.running and proc.proc is not None:
                 proc.proc.kill()
+        if self.postgres is not None:
+            self.postgres.kill()

@@ -5,15 +5,17 @@ for every process of the machine (not per process), and unlike ``time.time_ns()`
 (``CLOCK_REALTIME``) it never jumps when NTP steps the wall clock. All workers run on the
 generator machine, so a receiver in another worker process subtracts the same clock.
 
-Two ops carry it: ``chat`` (the text starts with ``lt1 <ns> ``, padded to the wanted
-size) and ``cart.add`` (the product ``url`` ends with ``#lt1:<ns>``). Other ops have no
-free-text field; their events are counted but not timed.
+Two ops carry it: ``chat`` (the text starts with ``lt1 <ns>@<node> ``, padded to the
+wanted size) and ``cart.add`` (the product ``url`` ends with ``#lt1:<ns>@<node>``). Other
+ops have no free-text field; their events are counted but not timed. ``<node>`` is the
+index of the node the sender is connected to, so a receiver can tell same-node from
+cross-node deliveries.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Final
+from typing import Final, NamedTuple
 
 from protocol.messages import CartAdd, Chat, EventBody
 
@@ -24,9 +26,14 @@ _URL_MARK: Final = "#lt1:"
 _FILLER: Final = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
 
 
-def stamped_text(size: int, stamp: int | None = None) -> str:
+class Stamp(NamedTuple):
+    ns: int  # the sender's perf_counter_ns when it sent the op
+    node: int  # the node (index into the run's URLs) the sender is connected to
+
+
+def stamped_text(size: int, stamp: int | None = None, node: int = 0) -> str:
     """A chat text of ``size`` characters (at least the stamp itself), ASCII only."""
-    head = f"{_TEXT_PREFIX}{now_ns() if stamp is None else stamp} "
+    head = f"{_TEXT_PREFIX}{now_ns() if stamp is None else stamp}@{node} "
     if size <= len(head):
         return head.rstrip()
     need = size - len(head)
@@ -34,30 +41,35 @@ def stamped_text(size: int, stamp: int | None = None) -> str:
     return head + filler
 
 
-def stamped_url(base: str, stamp: int | None = None) -> str:
-    return f"{base}{_URL_MARK}{now_ns() if stamp is None else stamp}"
+def stamped_url(base: str, stamp: int | None = None, node: int = 0) -> str:
+    return f"{base}{_URL_MARK}{now_ns() if stamp is None else stamp}@{node}"
 
 
-def read_text_stamp(text: str) -> int | None:
+def _parse(token: str) -> Stamp | None:
+    ns, _, node = token.partition("@")
+    if ns.isdigit() and node.isdigit():
+        return Stamp(int(ns), int(node))
+    return None
+
+
+def read_text_stamp(text: str) -> Stamp | None:
     if not text.startswith(_TEXT_PREFIX):
         return None
     end = text.find(" ", 4)
-    digits = text[4:] if end < 0 else text[4:end]
-    return int(digits) if digits.isdigit() else None
+    return _parse(text[4:] if end < 0 else text[4:end])
 
 
-def read_url_stamp(url: str | None) -> int | None:
+def read_url_stamp(url: str | None) -> Stamp | None:
     if not url:
         return None
     at = url.rfind(_URL_MARK)
     if at < 0:
         return None
-    digits = url[at + len(_URL_MARK) :]
-    return int(digits) if digits.isdigit() else None
+    return _parse(url[at + len(_URL_MARK) :])
 
 
-def read_stamp(op: EventBody) -> int | None:
-    """The sender's ``perf_counter_ns`` carried by an event's op, if it carries one."""
+def read_stamp(op: EventBody) -> Stamp | None:
+    """The sender's ``perf_counter_ns`` and node carried by an event's op, if it carries one."""
     if isinstance(op, Chat):
         return read_text_stamp(op.text)
     if isinstance(op, CartAdd):

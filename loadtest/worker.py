@@ -206,7 +206,7 @@ class Worker:
         self.clients.append(client)
         rng = random.Random(f"{spec.seed}:{m.arrival}")
         run = RunInfo(spec.duration, spec.op_rate, spec.payload_bytes, dict(spec.params), self.deadline)
-        room = RoomInfo(m.room, m.room_id, spec.room_size, m.index, m.http_url)
+        room = RoomInfo(m.room, m.room_id, spec.room_size, m.index, m.http_url, m.node)
         shopper = cls(client, room, run, rng)
         shopper.on_error = self._task_error
         await self._behave(shopper)
@@ -233,6 +233,8 @@ class Worker:
             meter=meter,
             room_index=m.room,
             check_kind=spec.check_kind,
+            node=m.node,
+            split_nodes=spec.nodes > 1,
             token=token,
             ws_url=m.ws_url,
             http_url=m.http_url,

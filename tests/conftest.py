@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.postgres_server import PostgresServer, postgres_bin_dir
+from loadtest.local_postgres import PostgresServer, postgres_bin_dir
 from tests.support.redis_server import RedisServer, redis_binary
 from tests.support.server import ServerProcess
 from tests.support.tcp_proxy import TcpProxy

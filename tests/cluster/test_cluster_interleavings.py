@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from loadtest.local_postgres import PostgresServer
 from protocol.messages import ClientOpBody
 from tests.integration.test_interleavings import ops
 from tests.support.cluster import Cluster
-from tests.support.postgres_server import PostgresServer
 from tests.support.raw import RawClient
 from tests.support.redis_server import RedisServer
 from tests.support.scripts import run_scripts

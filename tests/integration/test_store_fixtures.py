@@ -15,7 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.support.postgres_server import PostgresServer
+from loadtest.local_postgres import PostgresServer
 from tests.support.redis_server import RedisServer
 from tests.support.tcp_proxy import TcpProxy
 

@@ -95,6 +95,61 @@ async def test_fanout_against_spawned_node(tmp_path: Path) -> None:
     page.feed(out_html.read_text(encoding="utf-8"))
     assert page.tags["svg"] >= 6 and page.tags["polyline"] >= 3 and page.refs == []
     assert "fan-out counts (chat): delivered" in out
+    # what the spawned server cost: CPU of each role over the steady phase, RSS per client
+    res = result["resources"]
+    assert set(res["cpu_pct"]) == {"generator", "nodes"} and res["cpu_pct"]["nodes"] > 0
+    assert res["server_cpu_s"] > 0 and res["delivered_per_server_cpu_s"] > 0
+    assert res["clients_at_busiest"] == 5 and res["nodes_rss_mib_before"] > 10
+    assert "redis" not in res and "op_delivery_cross_node" not in result["latency_hdr"]
+    assert "KiB per client" in out
+
+
+async def test_idle_members_give_the_server_memory_per_client(tmp_path: Path) -> None:
+    """``idle``: members join and sit; RSS of the spawned node before and with them online."""
+    out_json = tmp_path / "r.json"
+    rc, out, err = await cli(
+        "run", "idle", "--spawn", "1", "--rooms", "2", "--members", "100", "--duration", "4", "--ramp", "1",
+        "--workers", "2", "--json", str(out_json),
+    )  # fmt: skip
+    assert rc == 0, out + err
+    result = load(out_json)
+    assert result["totals"]["ops_sent"] == 0 and result["totals"]["peak_clients"] == 200
+    res = result["resources"]
+    assert res["clients_at_busiest"] == 200
+    assert res["nodes_rss_mib_busiest"] > res["nodes_rss_mib_before"]
+    # every connection costs the server something, and far less than a megabyte
+    assert 1 < res["rss_per_client_kib"] < 1024
+    assert_clean(result)
+
+
+@pytest.mark.skipif(redis_binary() is None, reason="needs redis-server")
+async def test_fanout_on_two_nodes_with_postgres_times_each_link_and_counts_redis_commands(tmp_path: Path) -> None:
+    """``--spawn 2 --spawn-db postgres``: a private PostgreSQL and redis-server behind two
+    nodes; deliveries are timed per link (same node / cross node) and Redis's commands
+    are counted per acked op."""
+    out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
+    rc, out, err = await cli(
+        "run", "fanout", "--spawn", "2", "--spawn-db", "postgres", "--members", "6", "--duration", "5",
+        "--ramp", "0.5", "--op-rate", "20", "--workers", "2", "--json", str(out_json), "--html", str(out_html),
+        "--slo", "op_delivery_cross_node.p99 < 60s",
+    )  # fmt: skip
+    assert rc == 0, out + err
+    result = load(out_json)
+    assert result["target"]["kind"] == "2 nodes + redis-server + PostgreSQL"
+    assert result["config"]["spawn_db"] == "postgres"
+    assert_clean(result)
+    lat, acked = result["latency"], result["totals"]["ops_acked"]
+    # the sender (member 0) is on node 0; of the 5 others, 2 share its node and 3 do not
+    assert lat["op_delivery"]["count"] == acked * 5
+    assert lat["op_delivery_same_node"]["count"] == acked * 2
+    assert lat["op_delivery_cross_node"]["count"] == acked * 3
+    res = result["resources"]
+    assert {"nodes", "redis", "postgres", "generator"} <= set(res["cpu_pct"])
+    assert res["cpu_pct"]["postgres"] > 0  # the nodes really write to it
+    redis = res["redis"]
+    assert redis["ops"] > 0 and "evalsha" in redis["by_command"] and "publish" in redis["by_command"]
+    assert 2 < redis["commands_per_op"] < 50
+    assert "commands per acked op" in out and "commands per acked op" in out_html.read_text(encoding="utf-8")
 
 
 async def test_shopping_against_spawned_node_with_a_failing_slo(tmp_path: Path) -> None:
@@ -236,6 +291,9 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "fanout", "--spawn", "1", "--slo", "op_ack < 5ms"]) == 2
     assert "needs a statistic" in capsys.readouterr().err
     assert main(["run", "no-such-scenario", "--spawn", "1"]) == 2
+    with pytest.raises(SystemExit):
+        main(["run", "fanout", "--url", "http://127.0.0.1:1", "--spawn-db", "postgres"])
+    assert "need --spawn N" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["run", "fanout", "--spawn", "1", "--url", "http://127.0.0.1:1"])
     assert exc.value.code == 2

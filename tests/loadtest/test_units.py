@@ -17,6 +17,7 @@ from loadtest.histogram import Histogram
 from loadtest.meter import Meter
 from loadtest.metered import MeteredClient, state_digest
 from loadtest.report_html import render
+from loadtest.resources import Sample, describe, parse_commandstats, redis_costs, steady_costs
 from loadtest.scenario import ScenarioError, load_scenario
 from loadtest.slo import SloError, evaluate, parse
 from loadtest.stamps import read_stamp, stamped_text, stamped_url
@@ -101,12 +102,14 @@ def test_histograms_merge_exactly_across_encoding() -> None:
 
 
 def test_stamps_round_trip() -> None:
-    text = stamped_text(120, stamp=123456789)
+    text = stamped_text(120, stamp=123456789, node=2)
     assert len(text) == 120 and text.isascii()
-    assert read_stamp(Chat(text=text)) == 123456789
+    assert read_stamp(Chat(text=text)) == (123456789, 2)
     assert read_stamp(Chat(text="hello")) is None
     product = Product(id="p", name="P", price=1, currency="EUR", url=stamped_url("https://s/p", stamp=42))
-    assert read_stamp(CartAdd(product=product)) == 42
+    assert read_stamp(CartAdd(product=product)) == (42, 0)
+    assert read_stamp(Chat(text="lt1 12x@1 hello")) is None
+    assert read_stamp(Chat(text="lt1 12@ hello")) is None
     assert len(stamped_text(3)) > 3  # never shorter than the stamp itself
 
 
@@ -377,3 +380,39 @@ def test_html_report_is_self_contained_with_charts() -> None:
     assert parser.external == [] and "<script" not in page
     assert "&lt;x&gt;" in page  # the command line is escaped
     assert "gap" in page and "FAIL" in page
+
+
+def test_commandstats_parse_and_costs_per_op() -> None:
+    text = (
+        "# Commandstats\r\n"
+        "cmdstat_get:calls=30,usec=60,usec_per_call=2.00,rejected_calls=0,failed_calls=0\r\n"
+        "cmdstat_evalsha:calls=10,usec=900,usec_per_call=90.00,rejected_calls=0,failed_calls=0\r\n"
+        "cmdstat_ping:calls=5,usec=1,usec_per_call=0.20\r\n"
+        "not_a_stat:calls=1\r\n"
+    )
+    before = parse_commandstats(text)
+    assert before == {"get": (30, 60.0), "evalsha": (10, 900.0), "ping": (5, 1.0)}
+    after = {"get": (60, 120.0), "evalsha": (20, 1800.0), "ping": (5, 1.0), "publish": (10, 50.0)}
+    costs = redis_costs(before, after, ops=10)
+    assert costs["commands"] == 50 and costs["commands_per_op"] == 5.0
+    assert list(costs["by_command"]) == ["get", "evalsha", "publish"]  # most calls first; ping did not run
+    assert costs["by_command"]["get"]["per_op"] == 3.0 and costs["usec_per_op"] == 101.0
+    assert redis_costs(before, before, ops=0)["commands_per_op"] is None
+
+
+def test_steady_costs_cpu_rss_and_per_message() -> None:
+    before = Sample({"node0": 1.0, "generator": 1.0}, {"node0": 100 * 2**20, "generator": 1}, 10.0, 0.0)
+    start = Sample({"node0": 2.0, "generator": 1.5}, {"node0": 110 * 2**20}, 20.0, 5.0)
+    end = Sample({"node0": 4.0, "generator": 2.5}, {"node0": 120 * 2**20}, 26.0, 9.0)
+    busiest = Sample({}, {"node0": 120 * 2**20, "generator": 9}, 0.0, 8.0)
+    costs = steady_costs(before, start, end, busiest, clients=1024, delivered=8000, ops=100)
+    assert costs["steady_seconds"] == 4.0
+    assert costs["cpu_pct"] == {"generator": 25.0, "nodes": 50.0}
+    assert costs["cpu_pct_other"] == 75.0  # 6 busy CPU-seconds in 4 s = 150%, of which ours 75%
+    assert costs["server_cpu_s"] == 2.0 and costs["delivered_per_server_cpu_s"] == 4000.0
+    assert costs["server_cpu_us_per_op"] == 20000.0
+    assert costs["rss_per_client_kib"] == 20.0  # 20 MiB over 1,024 clients
+    assert describe(costs)[2].endswith("= 20.0 KiB per client")
+    # without server processes (a --url run): CPU only
+    url_run = steady_costs(before, start, end, Sample({}, {}, 0.0, 8.0), clients=3, delivered=1, ops=1)
+    assert "rss_per_client_kib" not in url_run and len(describe(url_run)) == 1

@@ -1,8 +1,10 @@
-"""A private PostgreSQL server for the test session: ``initdb`` into /tmp, a free port.
+"""A private, throw-away PostgreSQL server: ``initdb`` into /tmp, a free 127.0.0.1 port.
 
-``initdb`` takes about 2 s, so one server serves the whole session and each test gets a
-fresh database (``new_database``). The server runs with ``fsync=off``: durability across
-an OS crash is PostgreSQL's business, not something these tests can observe.
+Used by ``cosession-loadtest --spawn N --spawn-db postgres`` and by the test fixtures
+(one server per test session, a fresh database per test: ``next_database_name``).
+``initdb`` takes about 2 s. The server runs with ``fsync=off`` and
+``synchronous_commit=off``: durability across an OS crash is PostgreSQL's business, not
+something a test or a load run can observe, and it keeps the disk out of the figures.
 
 ``initdb`` and ``postgres`` refuse to run as root: as root they are started as the
 ``postgres`` user (``Popen(user=...)``, so the PID held here is the server's own) in a
@@ -18,15 +20,22 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support.server import free_port
-
 READY_LINE = "database system is ready to accept connections"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def postgres_bin_dir() -> Path | None:
@@ -52,7 +61,14 @@ def postgres_bin_dir() -> Path | None:
 
 
 class PostgresServer:
-    def __init__(self, bin_dir: Path, *, user: str = "postgres", database: str = "cosession") -> None:
+    def __init__(
+        self,
+        bin_dir: Path,
+        *,
+        user: str = "postgres",
+        database: str = "cosession",
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
         self.bin_dir = bin_dir
         self.database = database
         self.port = free_port()
@@ -64,6 +80,7 @@ class PostgresServer:
         self.socket_dir = self.root / "sock"
         self.log_path = self.root / "postgres.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.preexec_fn = preexec_fn  # run in the server's child process before exec
         self._databases = 0
 
     @property
@@ -148,6 +165,7 @@ class PostgresServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.root,
+                preexec_fn=self.preexec_fn,
                 **self._popen_kwargs(),
             )
         deadline = time.monotonic() + timeout
