@@ -13,6 +13,7 @@ from loadtest import ipc
 from loadtest.histogram import Histogram
 from loadtest.meter import COUNTERS, HISTOGRAMS
 
+_SETTLED = ("members_joined", "members_failed", "members_late")
 RATE_COUNTERS = ("ops_sent", "ops_acked", "delivered", "messages", "errors", "rejections", "resumes", "signals_sent")
 
 
@@ -77,6 +78,8 @@ class Aggregator:
         for key in RATE_COUNTERS:
             row[key] = deltas.get(key, 0)
         row["joined"] = sum(t.counters.get("members_joined", 0) for t in ticks.values())
+        # members whose arrival is over: joined, failed to join, or too late to start
+        row["settled"] = sum(t.counters.get(key, 0) for t in ticks.values() for key in _SETTLED)
         row["errors_by_code"] = errors
         for name in ("op_ack", "op_delivery", "welcome", "resume", "connect"):
             hist = hists.get(name)

@@ -153,6 +153,7 @@ class MemberState(msgspec.Struct, array_like=True):
     skipped: int
     check_acked: int  # ops of the checked kind this member got acked
     check_delivered: int  # events of the checked kind this member received
+    check_seqs: list[int] = []  # the seqs of this member's acked ops of the checked kind
 
 
 class Final(msgspec.Struct, tag=True):

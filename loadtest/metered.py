@@ -67,6 +67,7 @@ class MeteredClient(RoomClient):
         self.room_index = room_index
         self.check_kind = check_kind  # op kind counted per client (fan-out count check)
         self.check_acked = 0
+        self.check_seqs: list[int] = []  # seqs of the acked ops of that kind
         self.check_delivered = 0
         self._t_open = 0
         self._t_hello = 0
@@ -161,6 +162,7 @@ class MeteredClient(RoomClient):
                 meter.acked_by_kind[sent[1]] += 1
                 if sent[1] == self.check_kind:
                     self.check_acked += 1
+                    self.check_seqs.append(msg.seq)
                 meter.hist["op_ack"].record_ns(now - sent[0])
         elif kind is Error:
             assert isinstance(msg, Error)

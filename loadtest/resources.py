@@ -162,6 +162,9 @@ async def redis_commandstats(url: str) -> dict[str, tuple[int, float]]:
     return parse_commandstats(raw.decode() if isinstance(raw, bytes) else str(raw))
 
 
+_OUR_OWN = frozenset({"info", "hello"})
+
+
 def redis_costs(
     before: dict[str, tuple[int, float]], after: dict[str, tuple[int, float]], *, ops: int
 ) -> dict[str, Any]:
@@ -171,6 +174,8 @@ def redis_costs(
     total_calls = 0
     total_usec = 0.0
     for name, (calls, usec) in after.items():
+        if name in _OUR_OWN or name.startswith("client"):
+            continue  # the measurement's own connection (HELLO, CLIENT SETINFO, INFO)
         calls0, usec0 = before.get(name, (0, 0.0))
         d_calls, d_usec = calls - calls0, usec - usec0
         if d_calls <= 0:

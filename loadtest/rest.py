@@ -9,6 +9,7 @@ members. The response types are the client's own (``CreatedRoom``, ``Joined``,
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
 import httpx
@@ -48,9 +49,22 @@ async def create_room(http: httpx.AsyncClient, base: str, name: str, owner_name:
     return _decode(response, CreatedRoom)
 
 
+ACCEPT_ATTEMPTS = 3
+
+
 async def accept_invite(http: httpx.AsyncClient, base: str, code: str, name: str) -> Joined:
-    response = await http.post(f"{base}/v1/invites/{code}/accept", json={"name": name})
-    return _decode(response, Joined)
+    """Accept an invite; a transport error (a pooled keep-alive connection the server had
+    just closed, a reset under a join wave) is retried twice, as a browser would."""
+    for attempt in range(ACCEPT_ATTEMPTS):
+        try:
+            response = await http.post(f"{base}/v1/invites/{code}/accept", json={"name": name})
+        except httpx.TransportError:
+            if attempt == ACCEPT_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+            continue
+        return _decode(response, Joined)
+    raise AssertionError("unreachable")
 
 
 async def get_snapshot(http: httpx.AsyncClient, base: str, token: str, room: str) -> Snapshot:

@@ -36,6 +36,8 @@ from cosession_client.errors import ApiError
 from cosession_client.rest import base_urls
 from loadtest import ipc
 from loadtest.aggregate import Aggregator
+from loadtest.fanout_check import fanout_entry
+from loadtest.fanout_check import summary_lines as fanout_summary
 from loadtest.live import Display
 from loadtest.metered import state_digest
 from loadtest.resources import ResourceSampler, Sample, redis_commandstats, redis_costs, steady_costs
@@ -131,6 +133,7 @@ class Controller:
         self.samples: dict[int, Sample] = {}  # second -> resources at its end (0: before the load)
         self.redis_stats: dict[str, dict[str, tuple[int, float]]] = {}  # "start"/"end" -> INFO commandstats
         self.redis_second = 0  # the second after which "start" was read
+        self.settled_at: int | None = None  # the first second by which every member had joined or failed
 
     # ---- entry -----------------------------------------------------------------------
 
@@ -355,9 +358,7 @@ class Controller:
         assert agg is not None
         loop = asyncio.get_running_loop()
         self.samples[0] = self.sampler.sample()
-        redis_at = int(cfg.ramp)  # "start" after this second: the first steady row is t = redis_at + 1
-        if redis_at == 0:
-            await self._read_redis_stats("start")
+        planned = cfg.rooms * cfg.members
         self.t0_ns = now_ns() + 300_000_000
         for w in self.workers:
             self._send(w, ipc.Go(self.t0_ns))
@@ -390,11 +391,14 @@ class Controller:
                 self.load_end_ns = now_ns()
             agg.extra[second] = self._sample_cpu(me, streaks, second)
             self.samples[second] = self.sampler.sample()
-            if second == redis_at and "start" not in self.redis_stats:
-                await self._read_redis_stats("start")
-                self.redis_second = second
             for row in agg.ready_rows():
                 self.display.row(row)
+                if self.settled_at is None and row["settled"] >= planned:
+                    self.settled_at = row["t"]
+            # Redis's baseline: once the ramp is over and every member has joined (or failed)
+            if "start" not in self.redis_stats and second >= cfg.ramp and self.settled_at is not None:
+                await self._read_redis_stats("start")
+                self.redis_second = second
             if all(w.dead for w in self.workers):
                 raise RunFailed(f"every worker died: {self.workers[0].failed}")
             if all(w.quiesced or w.dead for w in self.workers):
@@ -582,13 +586,21 @@ class Controller:
         correctness = self._correctness(heads, states, finding_counts, findings, counters)
         rows = agg.rows
         load_seconds = max(0.001, (self.load_end_ns - self.t0_ns) / 1e9)
-        steady = [r for r in rows if cfg.ramp < r["t"] <= load_seconds] or [r for r in rows if r["t"] <= load_seconds]
+        # steady: after the ramp and after the last member joined (a slow join wave must not
+        # count as load); the ramp alone if some never settled
+        joined_at = self.settled_at
+        if joined_at is None:
+            joined_at = next((r["t"] for r in rows if r["joined"] >= counters["members_joined"]), 0)
+        steady_from = max(cfg.ramp, joined_at)
+        steady = [r for r in rows if steady_from < r["t"] <= load_seconds]
+        steady = steady or [r for r in rows if r["t"] <= load_seconds]
         steady_s = max(1, len(steady))
         attempts = counters["ops_sent"] + counters["signals_sent"] + counters["connect_attempts"]
         totals = {
             **counters,
             "load_seconds": round(load_seconds, 3),
             "steady_seconds": len(steady),
+            "steady_from": steady_from,
             "ops_per_s": round(sum(r["ops_acked"] for r in steady) / steady_s, 2),
             "delivered_per_s": round(sum(r["delivered"] for r in steady) / steady_s, 2),
             "peak_delivered_per_s": max((r["delivered"] for r in rows), default=0),
@@ -781,20 +793,7 @@ class Controller:
                 }
             )
             if cfg.scenario.fanout_check:
-                sent = sum(st.check_acked for st in live)
-                delivered = sum(st.check_delivered for st in live)
-                recipients = len(live)
-                entry = {
-                    "room": room.room,
-                    "op": cfg.scenario.fanout_check,
-                    "sent_acked": sent,
-                    "recipients": recipients,
-                    "expected": sent * recipients,
-                    "delivered": delivered,
-                    "expected_to_others": sent * max(0, recipients - 1),
-                    "snapshot_skipped": sum(st.skipped for st in live),
-                    "ok": delivered == sent * recipients,
-                }
+                entry = fanout_entry(room.room, cfg.scenario.fanout_check, live)
                 fanout.append(entry)
                 if not entry["ok"]:
                     counts["count_mismatch"] += 1
@@ -813,12 +812,7 @@ class Controller:
             f"= {accounting['delivered'] + accounting['snapshot_skipped']} of {accounting['expected']} "
             "(Σ head - first welcome seq)",
         ]
-        for entry in fanout:
-            summary.append(
-                f"fan-out counts ({entry['op']}): delivered {entry['delivered']} vs sent {entry['sent_acked']} x "
-                f"{entry['recipients']} members (sender included) = {entry['expected']}: "
-                + ("equal" if entry["ok"] else "MISMATCH")
-            )
+        summary.extend(fanout_summary(fanout))
         return {
             "ok": ok,
             "counts": counts,

@@ -331,6 +331,7 @@ class Worker:
                 skipped=c.skipped,
                 check_acked=c.check_acked,
                 check_delivered=c.check_delivered,
+                check_seqs=c.check_seqs,
             )
             for c in self.clients
         ]

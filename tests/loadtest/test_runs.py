@@ -94,7 +94,7 @@ async def test_fanout_against_spawned_node(tmp_path: Path) -> None:
     page = Page()
     page.feed(out_html.read_text(encoding="utf-8"))
     assert page.tags["svg"] >= 6 and page.tags["polyline"] >= 3 and page.refs == []
-    assert "fan-out counts (chat): delivered" in out
+    assert "fan-out counts (chat), 1 room(s): delivered" in out and "equal in every room" in out
     # what the spawned server cost: CPU of each role over the steady phase, RSS per client
     res = result["resources"]
     assert set(res["cpu_pct"]) == {"generator", "nodes"} and res["cpu_pct"]["nodes"] > 0

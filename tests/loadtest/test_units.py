@@ -13,7 +13,9 @@ import pytest
 
 from loadtest import Scenario, Shopper, task
 from loadtest.builtin import BUILTINS
+from loadtest.fanout_check import fanout_entry, summary_lines
 from loadtest.histogram import Histogram
+from loadtest.ipc import MemberState
 from loadtest.meter import Meter
 from loadtest.metered import MeteredClient, state_digest
 from loadtest.report_html import render
@@ -392,10 +394,11 @@ def test_commandstats_parse_and_costs_per_op() -> None:
     )
     before = parse_commandstats(text)
     assert before == {"get": (30, 60.0), "evalsha": (10, 900.0), "ping": (5, 1.0)}
-    after = {"get": (60, 120.0), "evalsha": (20, 1800.0), "ping": (5, 1.0), "publish": (10, 50.0)}
+    after = {"get": (60, 120.0), "evalsha": (20, 1800.0), "ping": (5, 1.0), "publish": (10, 50.0), "info": (9, 9.0)}
     costs = redis_costs(before, after, ops=10)
     assert costs["commands"] == 50 and costs["commands_per_op"] == 5.0
-    assert list(costs["by_command"]) == ["get", "evalsha", "publish"]  # most calls first; ping did not run
+    # most calls first; ping did not run; the measurement's own INFO is left out
+    assert list(costs["by_command"]) == ["get", "evalsha", "publish"]
     assert costs["by_command"]["get"]["per_op"] == 3.0 and costs["usec_per_op"] == 101.0
     assert redis_costs(before, before, ops=0)["commands_per_op"] is None
 
@@ -416,3 +419,28 @@ def test_steady_costs_cpu_rss_and_per_message() -> None:
     # without server processes (a --url run): CPU only
     url_run = steady_costs(before, start, end, Sample({}, {}, 0.0, 8.0), clients=3, delivered=1, ops=1)
     assert "rss_per_client_kib" not in url_run and len(describe(url_run)) == 1
+
+
+def _state(first: int, delivered: int, own: list[int] | None = None) -> MemberState:
+    return MemberState(
+        room=0, member="m", live=True, seq=20, epoch="e", digest="d", first_seq=first, delivered=0, skipped=0,
+        check_acked=len(own or []), check_delivered=delivered, check_seqs=own or [],
+    )  # fmt: skip
+
+
+def test_fanout_count_expects_each_member_only_the_ops_after_its_first_welcome() -> None:
+    sender = _state(1, 4, own=[5, 7, 8, 9])  # its own chats come back to it too
+    early = _state(2, 4)
+    late = _state(6, 3)  # joined after chat 5: chat 5 was in its welcome's state
+    entry = fanout_entry("r", "chat", [sender, early, late])
+    assert entry["sent_acked"] == 4 and entry["recipients"] == 3
+    assert entry["expected"] == 4 + 4 + 3 and entry["expected_to_others"] == 4 + 3
+    assert entry["joined_late"] == 1 and entry["ok"]
+    lines = summary_lines([entry])
+    assert "delivered 11 of 11 expected" in lines[0] and "equal in every room" in lines[0]
+    assert "1 member(s) joined after" in lines[1]
+    # one event lost at the late member: caught
+    short = fanout_entry("r", "chat", [sender, early, _state(6, 2)])
+    assert not short["ok"] and "MISMATCH in 1 room(s)" in summary_lines([short])[0]
+    # a duplicate is caught too
+    assert not fanout_entry("r", "chat", [sender, _state(2, 5)])["ok"]
