@@ -8,7 +8,10 @@ its connection with ``CloseCode.SLOW_CONSUMER`` (4008); the client resumes on re
 Two implementations:
 
 - :class:`DirectOutbox`, when uvicorn runs :class:`DirectWebSocketProtocol`: the queue
-  *is* the transport's write buffer, drained by the event loop; no task at all.
+  *is* the transport's write buffer, drained by the event loop; no task at all. Frames
+  pushed during one event-loop step are *corked* and written with one
+  ``transport.write`` at the start of the next step (one ``send()`` per member per
+  group commit instead of one per event).
 - :class:`AsgiOutbox`, anywhere else: a deque drained by one writer task through the
   ASGI ``send`` callable.
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, Protocol
@@ -75,18 +79,60 @@ class Outbox(Protocol):
         ...
 
 
+class _Corks:
+    """The direct outboxes of one event loop that hold corked frames; one callback per
+    loop step writes them all."""
+
+    __slots__ = ("_loop", "_pending", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._pending: list[DirectOutbox] = []
+        self._scheduled = False
+
+    def add(self, outbox: DirectOutbox) -> None:
+        self._pending.append(outbox)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._flush_all)
+
+    def _flush_all(self) -> None:
+        self._scheduled = False
+        pending, self._pending = self._pending, []
+        for outbox in pending:
+            outbox.flush()
+
+
+_CORKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Corks] = weakref.WeakKeyDictionary()
+
+
+def _corks() -> _Corks:
+    loop = asyncio.get_running_loop()
+    corks = _CORKS.get(loop)
+    if corks is None:
+        corks = _CORKS[loop] = _Corks(loop)
+    return corks
+
+
 class DirectOutbox:
     """An outbox whose queue is the transport's write buffer (uvicorn direct path).
 
-    ``limit_bytes`` bounds what the transport holds for this client. An empty buffer
-    always takes one frame, however large (a welcome with its replay), so the bound is
-    ``limit_bytes`` plus the largest single frame. After an overflow the close frame is
-    queued behind the data already buffered, and the transport is aborted
-    ``slow_abort_after`` seconds later if the client has not read its way to the close
-    by then.
+    ``limit_bytes`` bounds what this client's connection holds: the transport's write
+    buffer plus the frames corked in this loop step. An empty queue always takes one
+    frame, however large (a welcome with its replay), so the bound is ``limit_bytes``
+    plus the largest single frame. After an overflow the close frame is queued behind
+    the data already accepted, and the transport is aborted ``slow_abort_after`` seconds
+    later if the client has not read its way to the close by then.
+
+    Frames pushed in one event-loop step are corked and written together by one
+    callback early in the next step (:meth:`flush`), so a group commit of K events costs
+    each member one ``transport.write`` (often one ``send()``) instead of K. ``close``,
+    an overflow and ``aclose`` flush first: nothing accepted is lost or reordered. Every
+    frame of a connection goes through its outbox, so corking never reorders frames
+    against other writes (only uvicorn's own pings may overtake, harmlessly).
     """
 
-    __slots__ = ("_channel", "_closed", "_limit", "_on_overflow", "_slow_abort_after")
+    __slots__ = ("_channel", "_closed", "_corked", "_corks", "_limit", "_on_overflow", "_parts", "_slow_abort_after")
 
     def __init__(
         self,
@@ -102,6 +148,9 @@ class DirectOutbox:
         self._on_overflow = on_overflow
         self._slow_abort_after = slow_abort_after
         self._closed = False
+        self._parts: list[bytes] | None = None  # corked frames of this loop step
+        self._corked = 0
+        self._corks: _Corks | None = None  # this event loop's, on the first push
 
     @property
     def closed(self) -> bool:
@@ -109,7 +158,7 @@ class DirectOutbox:
 
     @property
     def queued_bytes(self) -> int:
-        return self._channel.buffered()
+        return self._channel.buffered() + self._corked
 
     def push(self, frame: OutFrame) -> bool:
         if self._closed:
@@ -117,34 +166,56 @@ class DirectOutbox:
         channel = self._channel
         if channel.closed:
             self._closed = True
+            self._parts, self._corked = None, 0
             return False
         wire = frame.wire
-        buffered = channel.buffered()
+        queued = channel.buffered() + self._corked
         # an empty queue always takes one frame (a large welcome with its replay), so the
         # bound is limit_bytes plus the largest single frame
-        if buffered and buffered + len(wire) > self._limit:
+        if queued and queued + len(wire) > self._limit:
             self._overflow()
             return False
-        channel.write(wire)
+        parts = self._parts
+        if parts is None:
+            self._parts = [wire]
+            corks = self._corks
+            if corks is None:
+                corks = self._corks = _corks()
+            corks.add(self)
+        else:
+            parts.append(wire)
+        self._corked += len(wire)
         return True
+
+    def flush(self) -> None:
+        """Write the corked frames now (the loop-step callback calls this; so may tests)."""
+        parts = self._parts
+        if parts is None:
+            return
+        self._parts, self._corked = None, 0
+        self._channel.write(parts[0] if len(parts) == 1 else b"".join(parts))
 
     def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         if self._closed:
             return
         self._closed = True
+        self.flush()
         # The abort timer bounds the close too: a client that has not read up to the
         # close frame within that time is a slow consumer.
         self._channel.close(code, reason, abort_after=self._slow_abort_after)
 
     async def aclose(self) -> None:
-        # No task to stop: whatever the transport still holds is the event loop's business.
+        # No task to stop: what was accepted goes to the transport, whose buffer is the
+        # event loop's business.
         self._closed = True
+        self.flush()
 
     def _overflow(self) -> None:
         self._closed = True
         try:
             self._on_overflow()
         finally:
+            self.flush()
             self._channel.close(CloseCode.SLOW_CONSUMER, _SLOW_REASON, abort_after=self._slow_abort_after)
 
 

@@ -110,14 +110,12 @@ class Session:
         await ws.accept(subprotocol=subprotocol)
         channel = ws.scope.get("extensions", {}).get("cosession.direct")
         limit = self.settings.send_queue_bytes
-        asgi_outbox: AsgiOutbox | None = None
         if channel is not None:
             self.outbox = DirectOutbox(
                 channel, limit, self._on_overflow, slow_abort_after=self.settings.slow_close_grace
             )
         else:
-            asgi_outbox = AsgiOutbox(ws.send, limit, self._on_overflow)
-            self.outbox = asgi_outbox
+            self.outbox = AsgiOutbox(ws.send, limit, self._on_overflow)
         self.services.metrics.connections += 1
         try:
             if await self._handshake():
@@ -126,8 +124,7 @@ class Session:
             self.services.metrics.connections -= 1
             if self.room is not None and self.conn is not None:
                 self.room.leave(self.conn)
-            if asgi_outbox is not None:
-                await asgi_outbox.aclose()
+            await self.outbox.aclose()
 
     async def _receive(self) -> bytes | str | None:
         message: Any = await self.ws.receive()

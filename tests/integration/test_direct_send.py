@@ -414,6 +414,99 @@ async def test_direct_channel_close(then: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# (e) DirectOutbox corks the frames of one event-loop step into one transport write
+
+
+class CountingChannel:
+    """The real channel, counting the writes that reach its transport."""
+
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+        self.writes: list[int] = []
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.channel.closed)
+
+    def buffered(self) -> int:
+        return int(self.channel.buffered())
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(len(data))
+        self.channel.write(data)
+
+    def close(self, code: int, reason: str = "", abort_after: float | None = None) -> None:
+        self.channel.close(code, reason, abort_after=abort_after)
+
+
+async def scenario_corking(then: str) -> None:
+    """Frames pushed in one loop step leave in one write, in order; a close (or an
+    overflow) in the same step still sends them first."""
+    probe = Probe()
+    steps = [
+        [f"step0-{i:02d}".encode() for i in range(50)],
+        [b"step1-only"],
+        [f"step2-{i}".encode() + b"z" * 600 for i in range(3)],
+    ]
+    sizes = [[len(OutFrame(p).wire) for p in frames] for frames in steps]
+
+    async def endpoint(ws: WebSocket) -> None:
+        await ws.accept()
+        channel = direct_channel(ws.scope)
+        assert channel is not None
+        counting = CountingChannel(channel)
+        # "overflow": step 0 (500 bytes) fits in 1,000; step 2: its first 612-byte frame does, its second not
+        limit = 10 << 20 if then == "close" else 1_000
+        outbox = DirectOutbox(counting, limit, probe.on_overflow)  # type: ignore[arg-type]
+        for i, frames in enumerate(steps):
+            before = len(counting.writes)
+            for payload in frames:
+                if not outbox.push(OutFrame(payload)):
+                    break
+                probe.pushed += 1
+            probe.notes[f"queued{i}"] = outbox.queued_bytes
+            probe.notes[f"writes_in_step{i}"] = len(counting.writes) - before
+            if i < len(steps) - 1:
+                await asyncio.sleep(0)  # the next loop step: the corked frames are written
+                await asyncio.sleep(0)
+        if then == "close":
+            outbox.close(CloseCode.FORBIDDEN, "bye")  # same step as step 2's pushes
+        probe.notes["writes"] = list(counting.writes)
+        await wait_disconnect(ws, probe)
+        probe.done.set()
+
+    async with running(app_with(endpoint)) as url:
+        async with asyncio.timeout(WAIT):
+            received: list[bytes] = []
+            async with connect(f"{url}/ws", max_size=None) as client:
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        received.append(await client.recv())  # type: ignore[arg-type]
+            await probe.done.wait()
+
+    everything = [p for frames in steps for p in frames]
+    assert received == everything[: probe.pushed]  # in order, nothing lost
+    assert probe.notes["writes_in_step0"] == 0  # corked, not written yet
+    assert probe.notes["queued0"] == sum(sizes[0])  # corked bytes count against the bound
+    rcvd = closed.value.rcvd
+    assert rcvd is not None
+    if then == "close":
+        assert probe.pushed == 54
+        # step 0: 50 frames in one write; step 1: one; step 2: written by the close, before it
+        assert probe.notes["writes"] == [sum(sizes[0]), sizes[1][0], sum(sizes[2])]
+        assert rcvd.code == CloseCode.FORBIDDEN
+    else:
+        assert probe.overflows == 1 and rcvd.code == CloseCode.SLOW_CONSUMER
+        assert probe.pushed == 52  # the second big frame overflowed; the first was written before the 4008
+        assert probe.notes["writes"] == [sum(sizes[0]), sizes[1][0], sizes[2][0]]
+
+
+@pytest.mark.parametrize("then", ["close", "overflow"])
+async def test_direct_outbox_corks_one_loop_step_into_one_write(then: str) -> None:
+    await scenario_corking(then)
+
+
+# --------------------------------------------------------------------------------------
 # The same scenarios on uvloop, the production event loop
 
 
