@@ -117,10 +117,14 @@ def _corks() -> _Corks:
 class DirectOutbox:
     """An outbox whose queue is the transport's write buffer (uvicorn direct path).
 
-    ``limit_bytes`` bounds what this client's connection holds: the transport's write
-    buffer plus the frames corked in this loop step. An empty queue always takes one
-    frame, however large (a welcome with its replay), so the bound is ``limit_bytes``
-    plus the largest single frame. After an overflow the close frame is queued behind
+    ``limit_bytes`` bounds what this client's connection holds in user space: the
+    transport's write buffer (what the kernel would not take) plus the frames corked in
+    this loop step. Only a non-empty transport buffer means the client is behind: a push
+    that would take buffer + corked bytes past the limit then overflows. Corked bytes
+    alone never do: a step that corks more than the limit is handed to the kernel early,
+    as writes without corking were. An empty queue always takes one frame, however large
+    (a welcome with its replay), so the bound is ``limit_bytes`` plus the largest single
+    frame. After an overflow the close frame is queued behind
     the data already accepted, and the transport is aborted ``slow_abort_after`` seconds
     later if the client has not read its way to the close by then.
 
@@ -169,12 +173,20 @@ class DirectOutbox:
             self._parts, self._corked = None, 0
             return False
         wire = frame.wire
-        queued = channel.buffered() + self._corked
+        size = len(wire)
+        backlog = channel.buffered()  # what the kernel would not take: the client is behind
         # an empty queue always takes one frame (a large welcome with its replay), so the
         # bound is limit_bytes plus the largest single frame
-        if queued and queued + len(wire) > self._limit:
+        if backlog and backlog + self._corked + size > self._limit:
             self._overflow()
             return False
+        if self._corked and self._corked + size > self._limit:
+            # a big step: hand the kernel what we have now, then judge this frame
+            self.flush()
+            backlog = channel.buffered()
+            if backlog and backlog + size > self._limit:
+                self._overflow()
+                return False
         parts = self._parts
         if parts is None:
             self._parts = [wire]
@@ -184,7 +196,7 @@ class DirectOutbox:
             corks.add(self)
         else:
             parts.append(wire)
-        self._corked += len(wire)
+        self._corked += size
         return True
 
     def flush(self) -> None:

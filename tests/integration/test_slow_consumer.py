@@ -12,8 +12,15 @@ from tests.support.server import ServerProcess
 
 
 def tiny_socket(port: int) -> socket.socket:
+    """A client socket with a small receive buffer, so the server's backlog builds up.
+
+    Not smaller than 64 KB: on loopback the MSS is ~64 KB, and with a receive buffer far
+    below it the receiver never reopens its window by a full segment (receive-side silly
+    window avoidance), so a sender that wrote large chunks waits on zero-window probes
+    with exponential backoff — a stall of the test's own making once the server corks
+    its writes (docs/backpressure.md)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     sock.connect(("127.0.0.1", port))
     sock.setblocking(False)
     return sock
@@ -61,8 +68,8 @@ async def test_slow_consumer_is_closed_and_room_keeps_flowing(server_factory) ->
     assert len(seen) < count
     # and resuming from where it stopped brings it up to date without a gap
     position = seen[-1] if seen else slow_welcome.seq
-    again, welcome = await RawClient.join(
-        server.ws_url, slow_member["token"], resume=Resume(epoch=slow_welcome.epoch, seq=position)
+    again, welcome = await RawClient.join(  # a replay of up to 1,000 chats of 1.9 KB: ~1.9 MB
+        server.ws_url, slow_member["token"], resume=Resume(epoch=slow_welcome.epoch, seq=position), max_size=None
     )
     if welcome.recovered:
         assert [e.seq for e in welcome.events] == list(range(position + 1, welcome.seq + 1))
