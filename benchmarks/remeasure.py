@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.remeasure [--only ID ...] [--out DIR] [--markdown PATH]
     .venv/bin/python -m benchmarks.remeasure --render-only --out DIR --markdown PATH
+    .venv/bin/python -m benchmarks.remeasure --only ... --out NEW --compare OLD   # before → after
 
 Runs each load-tool command below in turn (a fresh ``--spawn`` cluster per run, full
 ``RoomClient`` members that check every event), keeps each run's JSON result in ``--out``
@@ -19,6 +20,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -368,12 +370,42 @@ def render(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def compare(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> str:
+    """Runs present in both result folders, side by side (e.g. before and after a change)."""
+    rows = [
+        "| run | acked ops/s | delivered/s | server µs CPU per op | delivered per server CPU-s "
+        "| CPU node(s) / generator | op→delivery p50 / p99 ms | join p50 / p99 ms |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for run_id in (r.id for r in RUNS):
+        pair = [before.get(run_id) or {}, after.get(run_id) or {}]
+        if not all(p.get("totals") for p in pair):
+            continue
+        cells = []
+        formats: list[Callable[[dict[str, Any]], str]] = [
+            lambda r: _n(r["totals"]["ops_per_s"]),
+            lambda r: _n(r["totals"]["delivered_per_s"]),
+            lambda r: _n((r.get("resources") or {}).get("server_cpu_us_per_op")),
+            lambda r: _n((r.get("resources") or {}).get("delivered_per_server_cpu_s")),
+            lambda r: " / ".join(
+                f"{(r.get('resources') or {}).get('cpu_pct', {}).get(k, 0):.0f}%" for k in ("nodes", "generator")
+            ),
+            lambda r: _ms(r, "op_delivery"),
+            lambda r: _ms(r, "join"),
+        ]
+        for fmt in formats:
+            cells.append(f"{fmt(pair[0])} → {fmt(pair[1])}")
+        rows.append(f"| `{run_id}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", choices=list(BY_ID), help="run only these (default: all, in order)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "remeasure")
     parser.add_argument("--markdown", type=Path, help="write the tables here")
     parser.add_argument("--render-only", action="store_true", help="render the JSON results already in --out")
+    parser.add_argument("--compare", type=Path, metavar="DIR", help="also print before (DIR) → after (--out) per run")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     chosen = [BY_ID[i] for i in args.only] if args.only else RUNS
@@ -395,6 +427,9 @@ def main() -> int:
             if existing:
                 results[run.id] = existing
     text = render(results)
+    if args.compare is not None:
+        before = {run.id: load(args.compare, run.id) for run in RUNS}
+        text += "\n\nBefore → after:\n\n" + compare(before, results) + "\n"
     took = (datetime.datetime.now(datetime.UTC) - started).total_seconds()
     print(f"\n{text}\n(took {took:.0f} s)")
     if args.markdown is not None:
