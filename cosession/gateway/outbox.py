@@ -155,6 +155,7 @@ class DirectOutbox:
         self._parts: list[bytes] | None = None  # corked frames of this loop step
         self._corked = 0
         self._corks: _Corks | None = None  # this event loop's, on the first push
+        channel.before_close = self.flush  # the server's drain closes behind our back
 
     @property
     def closed(self) -> bool:

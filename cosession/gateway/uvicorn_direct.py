@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 from asyncio import TimerHandle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, cast
 
 from uvicorn._types import ASGISendEvent
@@ -60,10 +60,13 @@ def direct_channel(scope: Mapping[str, Any]) -> DirectChannel | None:
 class DirectChannel:
     """Synchronous access to one WebSocket connection's transport. Nothing here awaits."""
 
-    __slots__ = ("_protocol",)
+    __slots__ = ("_protocol", "before_close")
 
     def __init__(self, protocol: DirectWebSocketProtocol) -> None:
         self._protocol = protocol
+        #: Called right before a close frame the app did not ask for (the server's
+        #: drain) is written, so that frames the app holds back (corked) go first.
+        self.before_close: Callable[[], None] | None = None
 
     @property
     def closed(self) -> bool:
@@ -185,6 +188,8 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         """Server draining (SIGTERM): close every joined connection with 1001 and a
         retry hint (uvicorn's own shutdown says 1012), so clients resume on another node."""
         if self.handshake_complete and not self.close_sent and not self.transport.is_closing():
+            if self.direct.before_close is not None:
+                self.direct.before_close()  # frames the app accepted go out before the close
             self.stop_keepalive()
             self.queue.put_nowait({"type": "websocket.disconnect", "code": 1001})
             self.conn.send_close(1001, "server draining: reconnect and resume")

@@ -506,6 +506,35 @@ async def test_direct_outbox_corks_one_loop_step_into_one_write(then: str) -> No
     await scenario_corking(then)
 
 
+async def test_server_drain_sends_corked_frames_before_its_1001() -> None:
+    """The drain (SIGTERM) closes through the protocol, not the outbox: the frames corked
+    in that same loop step still go out first."""
+    probe = Probe()
+
+    async def endpoint(ws: WebSocket) -> None:
+        await ws.accept()
+        outbox = make_outbox(ws, "direct", probe, BIG_LIMIT)
+        for i in range(3):
+            outbox.push(OutFrame(f"corked-{i}".encode()))
+        channel = direct_channel(ws.scope)
+        assert channel is not None
+        channel._protocol.shutdown()  # what uvicorn calls on every connection at SIGTERM
+        await wait_disconnect(ws, probe)
+        probe.done.set()
+
+    async with running(app_with(endpoint)) as url:
+        async with asyncio.timeout(WAIT):
+            received: list[bytes] = []
+            async with connect(f"{url}/ws") as client:
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        received.append(await client.recv())  # type: ignore[arg-type]
+            await probe.done.wait()
+
+    assert received == [b"corked-0", b"corked-1", b"corked-2"]
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+
+
 # --------------------------------------------------------------------------------------
 # The same scenarios on uvloop, the production event loop
 
