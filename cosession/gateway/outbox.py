@@ -100,7 +100,10 @@ class _Corks:
         self._scheduled = False
         pending, self._pending = self._pending, []
         for outbox in pending:
-            outbox.flush()
+            try:
+                outbox.flush()
+            except Exception:  # one broken transport must not strand the others' frames
+                logger.exception("flushing a corked outbox failed")
 
 
 _CORKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Corks] = weakref.WeakKeyDictionary()

@@ -38,6 +38,13 @@ class AppendResult:
     epoch: str = ""
 
 
+#: What a Redis command raises when Redis or the connection to it fails. RuntimeError is
+#: in it because uvloop raises "unable to perform operation on <TCPTransport closed=True
+#: ...>; the handler is closed" when redis-py writes to a connection Redis just dropped
+#: (seen while Redis restarted under load); redis-py does not translate it.
+REDIS_FAILURES = (RedisError, OSError, RuntimeError)
+
+
 class HubUnavailable(Exception):
     """Redis cannot be reached right now."""
 
@@ -249,7 +256,7 @@ class RedisHub:
                     "1" if ref else "0",
                 ],
             )
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             raise HubUnavailable(str(exc)) from exc
         status: Any = _text(result[0])
         if status in ("ok", "dup"):
@@ -266,7 +273,7 @@ class RedisHub:
                 keys=[keys["epoch"], keys["offset"], keys["stream"], keys["runid"]],
                 args=[new_epoch, head, self.run_id, keys["channel"]],
             )
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             raise HubUnavailable(str(exc)) from exc
         return _text(result[0]) == "seeded", _text(result[1])
 
@@ -276,7 +283,7 @@ class RedisHub:
         try:
             values: Any = await self._redis.mget(keys["epoch"], keys["offset"], keys["runid"])
             epoch, offset, runid = values
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             raise HubUnavailable(str(exc)) from exc
         return (
             epoch.decode() if epoch else None,
@@ -291,7 +298,7 @@ class RedisHub:
             entries: Any = await self._redis.xrange(
                 keys["stream"], min=f"{after + 1}-0", max=f"{upto}-0" if upto else "+"
             )
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             raise HubUnavailable(str(exc)) from exc
         out: list[tuple[int, bytes]] = []
         for entry_id, fields in entries or ():
@@ -302,14 +309,14 @@ class RedisHub:
     async def publish(self, room_id: str, data: bytes) -> None:
         try:
             await self._redis.publish(room_keys(room_id)["channel"], data)
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             raise HubUnavailable(str(exc)) from exc
 
     async def refresh_run_id(self) -> None:
         """Re-read Redis's run_id (it changes when Redis restarts)."""
         try:
             info: Any = await self._redis.info("server")
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             raise HubUnavailable(str(exc)) from exc
         self.run_id = str(info["run_id"])
 
@@ -321,7 +328,7 @@ class RedisHub:
         token = f"{self.node_id}:{random.random()}"
         try:
             mine = bool(await self._redis.set(key, token, nx=True, px=int(ttl * 1000)))
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             raise HubUnavailable(str(exc)) from exc
         if not mine:
             for _ in range(int(ttl / 0.05)):
@@ -329,7 +336,7 @@ class RedisHub:
                 try:
                     if not await self._redis.exists(key):
                         break
-                except (RedisError, OSError) as exc:
+                except REDIS_FAILURES as exc:
                     raise HubUnavailable(str(exc)) from exc
         try:
             yield mine
@@ -342,7 +349,7 @@ class RedisHub:
     async def ping(self) -> None:
         try:
             await self._redis.ping()
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             raise HubUnavailable(str(exc)) from exc
 
 

@@ -318,7 +318,15 @@ class ClusterRoom(Room):
         key = (by, ref)
         try:
             seq, fresh, ts, epoch = await self._append(by, ref, body)
-        except HubUnavailable as exc:
+            if not fresh:
+                await self._ensure_durable(seq)
+        except Exception as exc:
+            # Whatever failed (Redis away, the store, a connection dropped mid-command),
+            # the waiters must hear of it: a re-sent op with this ref would otherwise join
+            # a waiting list that nothing answers any more. ``unavailable`` makes clients
+            # retry it, same ref, after a backoff.
+            if not isinstance(exc, HubUnavailable):
+                log.warning("write failed", room=self.id, error=repr(exc))
             err = Error(code=ErrorCode.UNAVAILABLE, message=f"cannot sequence right now: {exc}", ref=ref)
             for conn in self._waiting.pop(key, ()):
                 conn.send(err)
@@ -331,7 +339,6 @@ class ClusterRoom(Room):
                 item, lambda: self._acked(key, seq), lambda: self._spawn(self._write(by, ref, body))
             )
         else:
-            await self._ensure_durable(seq)
             self._acked(key, seq)
 
     async def _ensure_durable(self, seq: int) -> None:
