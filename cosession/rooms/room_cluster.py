@@ -369,8 +369,10 @@ class ClusterRoom(Room):
                 )
             async with asyncio.timeout(self.settings.write_timeout):
                 await self._await_commit(seq)
-        except (HubUnavailable, TimeoutError) as exc:
-            raise _unavailable(str(exc)) from None
+        except Exception as exc:  # Redis away, a commit too slow, a connection dropped mid-command
+            if not isinstance(exc, (HubUnavailable, TimeoutError)):
+                log.warning("member join write failed", room=self.id, error=repr(exc))
+            raise _unavailable(str(exc) or type(exc).__name__) from None
         finally:
             self._joining.pop(conn.member, None)
             if not pending.done():
