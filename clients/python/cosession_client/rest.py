@@ -129,7 +129,8 @@ def _raise_for(response: httpx.Response) -> None:
     raise ApiError(response.status_code, code, message)
 
 
-def _decode(response: httpx.Response, kind: type[T]) -> T:
+def decode_response(response: httpx.Response, kind: type[T]) -> T:
+    """A REST response as ``kind``; ``ApiError`` with the server's error code otherwise."""
     _raise_for(response)
     try:
         return msgspec.json.decode(response.content, type=kind)
@@ -147,19 +148,19 @@ async def create_room(
 ) -> CreatedRoom:
     async with _client(http_base, None, request_timeout) as http:
         response = await http.post("/v1/rooms", json={"name": name, "owner_name": owner_name})
-    return _decode(response, CreatedRoom)
+    return decode_response(response, CreatedRoom)
 
 
 async def get_invite(http_base: str, code: str, *, request_timeout: float = DEFAULT_TIMEOUT) -> InviteInfo:
     async with _client(http_base, None, request_timeout) as http:
         response = await http.get(f"/v1/invites/{code}")
-    return _decode(response, InviteInfo)
+    return decode_response(response, InviteInfo)
 
 
 async def accept_invite(http_base: str, code: str, name: str, *, request_timeout: float = DEFAULT_TIMEOUT) -> Joined:
     async with _client(http_base, None, request_timeout) as http:
         response = await http.post(f"/v1/invites/{code}/accept", json={"name": name})
-    return _decode(response, Joined)
+    return decode_response(response, Joined)
 
 
 async def create_invite(
@@ -179,10 +180,10 @@ async def create_invite(
         body["max_uses"] = max_uses
     async with _client(http_base, token, request_timeout) as http:
         response = await http.post(f"/v1/rooms/{room}/invites", json=body)
-    return _decode(response, CreatedInvite)
+    return decode_response(response, CreatedInvite)
 
 
 async def get_snapshot(http_base: str, token: str, room: str, *, request_timeout: float = DEFAULT_TIMEOUT) -> Snapshot:
     async with _client(http_base, token, request_timeout) as http:
         response = await http.get(f"/v1/rooms/{room}/snapshot")
-    return _decode(response, Snapshot)
+    return decode_response(response, Snapshot)
