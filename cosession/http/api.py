@@ -59,10 +59,28 @@ def _services(request: Request) -> Services:
     return services
 
 
+MAX_BODY_BYTES = 16 * 1024
+
+
+async def _read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused with 413 before it is read whole: on its
+    ``Content-Length``, or (chunked, no length) as soon as the stream passes ``limit``."""
+    too_large = ApiError(413, "too_large", f"request body over {limit // 1024} KiB")
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise too_large
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 async def _body(request: Request, kind: type[T]) -> T:
-    raw = await request.body()
-    if len(raw) > 16 * 1024:
-        raise ApiError(413, "too_large", "request body over 16 KiB")
+    raw = await _read_capped(request)
     try:
         return msgspec.json.decode(raw or b"{}", type=kind)
     except msgspec.ValidationError as exc:
