@@ -37,6 +37,13 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--presence-grace", type=float)
     p.add_argument("--hello-timeout", type=float, help="seconds a new connection has to send hello")
     p.add_argument("--room-idle-unload", type=float, help="seconds before an empty room leaves memory")
+    p.add_argument("--rooms-per-minute", type=int, help="room creations per client address per minute (0: no limit)")
+    p.add_argument("--accepts-per-minute", type=int, help="invite accepts per client address per minute (0: no limit)")
+    p.add_argument(
+        "--pk-invites-per-minute", type=int, help="publishable-key invites per client address per minute (0: no limit)"
+    )
+    p.add_argument("--max-connections-per-member", type=int, help="open connections per member per room (per node)")
+    p.add_argument("--max-room-members", type=int, help="members a room can ever hold, kicked ones included")
     p.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"])
     p.add_argument("--no-direct-send", action="store_true", help="use plain ASGI send (for comparison)")
     p.add_argument(

@@ -40,6 +40,12 @@ class Settings:
     presence_grace: float = 3.0  # seconds before "left" is shown
     room_idle_unload: float = 300.0  # seconds without connections before a room leaves memory
     token_ttl: float = 30 * 24 * 3600.0
+    # abuse bounds: calls per client address per minute (burst of the same size; 0 = no limit), per node
+    rooms_per_minute: int = 60  # POST /v1/rooms, anonymous or with a publishable key
+    accepts_per_minute: int = 600  # POST /v1/invites/{code}/accept
+    pk_invites_per_minute: int = 60  # POST /v1/rooms/{room}/invites with a publishable key
+    max_connections_per_member: int = 16  # open connections of one member in one room, per node
+    max_room_members: int = 10_000  # members a room can ever hold (state.members, kicked ones included)
     # tenants and browsers
     require_tenant: bool = False  # refuse POST /v1/rooms without a tenant key
     demo: bool = False  # serve the demo shop at /demo (and ensure its tenant)

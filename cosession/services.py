@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from cosession.auth import TokenSigner
 from cosession.config import Settings
+from cosession.http.ratelimit import RestLimits
 from cosession.hub.hub import Hub
 from cosession.rooms.registry import RoomRegistry
 from cosession.store.committer import GroupCommitter
@@ -40,3 +41,12 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     draining: bool = False
     cluster: ClusterNode | None = None
+    rest_limits: RestLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.rest_limits = RestLimits(
+            rooms_per_minute=s.rooms_per_minute,
+            accepts_per_minute=s.accepts_per_minute,
+            pk_invites_per_minute=s.pk_invites_per_minute,
+        )

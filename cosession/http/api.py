@@ -11,18 +11,24 @@ import time
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
+import structlog
 from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from cosession.auth import Claims, TokenError, new_id
+from cosession.http.ratelimit import AddressLimiter, retry_after
+from cosession.hub.hub_redis import HubUnavailable
+from cosession.rooms.room import Room
 from cosession.services import Services
 from cosession.store.store import Invite, InviteError
-from cosession.tenants.auth import require_tenant_room, tenant_key
+from cosession.tenants.auth import TenantKey, require_tenant_room, tenant_key
 from protocol.messages import RoomState
 
 T = TypeVar("T")
+log = structlog.get_logger("cosession.http")
+PUBLISHABLE_INVITER = "pk:"  # Invite.created_by prefix of invites minted with a publishable key
 
 Name = Annotated[str, Meta(min_length=1, max_length=100)]
 
@@ -43,15 +49,16 @@ class AcceptInvite(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
 def _services(request: Request) -> Services:
@@ -100,6 +107,48 @@ def _bearer(request: Request, services: Services) -> Claims:
         raise ApiError(401, "token_expired" if exc.kind == "expired" else "unauthorized", str(exc)) from None
 
 
+def _limit(request: Request, limiter: AddressLimiter, what: str) -> None:
+    """429 ``rate_limited`` (with Retry-After) when this client address is over its allowance."""
+    wait = limiter.take(request.client.host if request.client else None, time.monotonic())
+    if wait > 0:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many {what} from this address: retry later",
+            headers={"retry-after": retry_after(wait)},
+        )
+
+
+async def _room(services: Services, room_id: str) -> Room:
+    """The loaded room; 404 when there is none, 503 when the cluster cannot load it now."""
+    try:
+        room = await services.registry.get(room_id)
+    except HubUnavailable:
+        raise ApiError(503, "unavailable", "the room cannot be loaded right now: retry later") from None
+    if room is None:
+        raise ApiError(404, "room_not_found", "no such room")
+    return room
+
+
+def _kicked(room: Room, member: str) -> bool:
+    return any((m := state.members.get(member)) is not None and m.kicked for state in (room.state, room.committed))
+
+
+def _anyone_kicked(room: Room) -> bool:
+    return any(m.kicked for m in room.state.members.values())
+
+
+async def _member(request: Request, services: Services, room_id: str) -> tuple[Claims, Room]:
+    """A member token for ``room_id`` whose member was not kicked (401 / 403 / 404)."""
+    claims = _bearer(request, services)
+    if claims.room != room_id:
+        raise ApiError(403, "forbidden", "this token is for another room")
+    room = await _room(services, room_id)
+    if _kicked(room, claims.member):
+        raise ApiError(403, "kicked", "you were removed from this room")
+    return claims, room
+
+
 def _invite_url(services: Services, code: str) -> str:
     return f"{services.settings.base_url}/r/{code}"
 
@@ -139,6 +188,8 @@ async def create_room(request: Request) -> Response:
     key = await tenant_key(request, allow_publishable=True)
     if key is None and services.settings.require_tenant:
         raise ApiError(401, "unauthorized", "this server requires a tenant API key (Authorization: Bearer sk_/pk_...)")
+    if key is None or key.kind == "publishable":  # a tenant's secret key is its server: not limited per address
+        _limit(request, services.rest_limits.rooms, "new rooms")
     body = await _body(request, CreateRoom)
     owner = new_id("m")
     room = await services.registry.create(
@@ -166,27 +217,38 @@ async def create_invite(request: Request) -> Response:
     room_id = request.path_params["room"]
     key = await tenant_key(request, allow_publishable=True)
     if key is not None:
-        await require_tenant_room(request, key, room_id)
-        tbody = await _body(request, CreateInvite)
-        invite = await _new_invite(
-            services, room_id, f"tenant:{key.tenant.id}", tbody.role, tbody.expires_in, tbody.max_uses
-        )
-        return JSONResponse(_invite_json(services, invite), status_code=201)
-    claims = _bearer(request, services)
-    if claims.room != room_id:
-        raise ApiError(403, "forbidden", "this token is for another room")
+        return await _tenant_invite(request, services, key, room_id)
+    claims, _ = await _member(request, services, room_id)
     body = await _body(request, CreateInvite)
     if claims.role == "viewer":
         raise ApiError(403, "forbidden", "viewers cannot invite")
     if body.role == "associate" and claims.role != "owner":
         raise ApiError(403, "forbidden", "only the owner can invite a store associate")
-    room = await services.registry.get(room_id)
-    if room is None:
-        raise ApiError(404, "room_not_found", "no such room")
-    member = room.committed.members.get(claims.member)
-    if member is not None and member.kicked:
-        raise ApiError(403, "kicked", "you were removed from this room")
     invite = await _new_invite(services, room_id, claims.member, body.role, body.expires_in, body.max_uses)
+    return JSONResponse(_invite_json(services, invite), status_code=201)
+
+
+async def _tenant_invite(request: Request, services: Services, key: TenantKey, room_id: str) -> Response:
+    """An invite made with a tenant key. The secret key may invite any role. The
+    publishable key is public (an ``Origin`` header proves nothing): it may invite members
+    only, is rate-limited per client address, and may not invite into a room someone was
+    kicked from (so a kicked person cannot come back under a new id)."""
+    await require_tenant_room(request, key, room_id)
+    if key.kind == "secret":
+        body = await _body(request, CreateInvite)
+        invite = await _new_invite(
+            services, room_id, f"tenant:{key.tenant.id}", body.role, body.expires_in, body.max_uses
+        )
+        return JSONResponse(_invite_json(services, invite), status_code=201)
+    _limit(request, services.rest_limits.pk_invites, "invites")
+    body = await _body(request, CreateInvite)
+    if body.role != "member":
+        raise ApiError(403, "forbidden", "a publishable key invites members only (associates: the owner's token)")
+    if _anyone_kicked(await _room(services, room_id)):
+        raise ApiError(403, "forbidden", "someone was removed from this room: invites need the owner's token")
+    invite = await _new_invite(
+        services, room_id, PUBLISHABLE_INVITER + key.tenant.id, body.role, body.expires_in, body.max_uses
+    )
     return JSONResponse(_invite_json(services, invite), status_code=201)
 
 
@@ -203,9 +265,19 @@ async def get_invite(request: Request) -> Response:
 
 async def accept_invite(request: Request) -> Response:
     services = _services(request)
+    _limit(request, services.rest_limits.accepts, "invite accepts")
     body = await _body(request, AcceptInvite)
+    code = request.path_params["code"]
+    found = await services.store.get_invite(code)
+    if found is None:
+        raise ApiError(404, "invite_not_found", "no such invite")
+    room = await _room(services, found.room_id)
+    if len(room.state.members) >= services.settings.max_room_members:
+        raise ApiError(409, "too_many_members", "this room cannot take more members")
+    if found.created_by.startswith(PUBLISHABLE_INVITER) and _anyone_kicked(room):
+        raise ApiError(403, "forbidden", "someone was removed from this room: ask the owner for a new invite")
     try:
-        invite = await services.store.use_invite(request.path_params["code"], int(time.time() * 1000))
+        invite = await services.store.use_invite(code, int(time.time() * 1000))
     except InviteError as exc:
         raise ApiError(404 if exc.code == "invite_not_found" else 410, exc.code, str(exc)) from None
     member = new_id("m")
@@ -231,11 +303,9 @@ async def room_snapshot(request: Request) -> Response:
     key = await tenant_key(request, allow_publishable=False)
     if key is not None:
         await require_tenant_room(request, key, room_id)
-    elif _bearer(request, services).room != room_id:
-        raise ApiError(403, "forbidden", "this token is for another room")
-    room = await services.registry.get(room_id)
-    if room is None:
-        raise ApiError(404, "room_not_found", "no such room")
+        room = await _room(services, room_id)
+    else:
+        _, room = await _member(request, services, room_id)
     state: RoomState = room.committed
     body = msgspec.json.encode({"room": room.id, "epoch": room.epoch, "seq": room.head, "state": state})
     return Response(body, media_type="application/json")
@@ -259,8 +329,9 @@ async def readyz(request: Request) -> Response:
     try:
         async with asyncio.timeout(2.0):
             await services.store.ping()
-    except Exception as exc:
-        problems.append(f"database unreachable: {exc!r}")
+    except Exception as exc:  # the detail goes to the log only: it can name hosts, users, paths
+        problems.append("database unreachable")
+        log.warning("readiness: database unreachable", error=repr(exc))
     if problems:
         return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
     return JSONResponse({"status": "ready"})
@@ -303,4 +374,4 @@ routes = [
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
