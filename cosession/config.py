@@ -42,7 +42,7 @@ class Settings:
     token_ttl: float = 30 * 24 * 3600.0
     # abuse bounds: calls per client address per minute (burst of the same size; 0 = no limit), per node
     rooms_per_minute: int = 60  # POST /v1/rooms, anonymous or with a publishable key
-    accepts_per_minute: int = 600  # POST /v1/invites/{code}/accept
+    accepts_per_minute: int = 3000  # POST /v1/invites/{code}/accept (generous: many phones share one NAT address)
     pk_invites_per_minute: int = 60  # POST /v1/rooms/{room}/invites with a publishable key
     max_connections_per_member: int = 16  # open connections of one member in one room, per node
     max_room_members: int = 10_000  # members a room can ever hold (state.members, kicked ones included)

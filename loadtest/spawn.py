@@ -33,7 +33,10 @@ import httpx
 from loadtest.local_postgres import PostgresServer, postgres_bin_dir
 
 HOST = "127.0.0.1"
-RAISED_LIMITS = ("--ops-per-second", "1000000", "--ops-burst", "1000000", "--max-members", "100000")
+RAISED_LIMITS = (
+    "--ops-per-second", "1000000", "--ops-burst", "1000000", "--max-members", "100000",
+    "--max-room-members", "1000000", "--rooms-per-minute", "0", "--accepts-per-minute", "0",
+)  # fmt: skip
 
 
 class SpawnError(Exception):

@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     TOKEN_EXPIRED = "token_expired"
     ROOM_NOT_FOUND = "room_not_found"
     ROOM_FULL = "room_full"
+    TOO_MANY_MEMBERS = "too_many_members"  # the room holds max_room_members members (ever joined): no new ones
+    TOO_MANY_CONNECTIONS = "too_many_connections"  # this member already has max_connections_per_member open
     FORBIDDEN = "forbidden"  # role may not do this (viewer edits, member kicks, ...)
     KICKED = "kicked"  # the member was removed from the room
     ROOM_LOCKED = "room_locked"  # the room is locked: only the owner may edit
@@ -43,6 +45,7 @@ class CloseCode(IntEnum):
     HELLO_TIMEOUT = 4006
     SLOW_CONSUMER = 4008  # send queue overflowed: reconnect and resume
     RESYNC = 4009  # the room's history changed (new epoch): reconnect; resume yields a snapshot
+    TOO_MANY_CONNECTIONS = 4010  # this member has too many connections open: close one first
     RATE_LIMITED = 4029  # flooding far past the op rate
 
 

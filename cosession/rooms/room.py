@@ -233,8 +233,17 @@ class Room:
             return JoinRefused(ErrorCode.KICKED, CloseCode.FORBIDDEN, "you were removed from this room")
         if info is None and self.state.locked:
             return JoinRefused(ErrorCode.ROOM_LOCKED, CloseCode.FORBIDDEN, "the room is locked")
+        if info is None and len(self.state.members) >= self.settings.max_room_members:
+            return JoinRefused(ErrorCode.TOO_MANY_MEMBERS, CloseCode.ROOM_FULL, "this room cannot take more members")
         if member not in self.presence and len(self.presence) >= self.settings.max_members:
             return JoinRefused(ErrorCode.ROOM_FULL, CloseCode.ROOM_FULL, "the room is full")
+        cap = self.settings.max_connections_per_member
+        if self.presence.connections(member) >= cap:
+            return JoinRefused(
+                ErrorCode.TOO_MANY_CONNECTIONS,
+                CloseCode.TOO_MANY_CONNECTIONS,
+                f"at most {cap} connections per member: close another tab or device first",
+            )
         return None
 
     async def join(self, conn: RoomConnection, resume: Resume | None) -> None:

@@ -93,6 +93,8 @@ FINAL_ERRORS: Final = frozenset(
         ErrorCode.KICKED,
         ErrorCode.ROOM_NOT_FOUND,
         ErrorCode.ROOM_FULL,
+        ErrorCode.TOO_MANY_MEMBERS,
+        ErrorCode.TOO_MANY_CONNECTIONS,
     }
 )
 _RETRYABLE_CODES: Final = RETRYABLE_CLOSE_CODES | {1006}  # 1006: no close frame (network loss)

@@ -22,6 +22,7 @@ export const CloseCode = Object.freeze({
   HELLO_TIMEOUT: 4006,
   SLOW_CONSUMER: 4008,
   RESYNC: 4009,
+  TOO_MANY_CONNECTIONS: 4010,
   RATE_LIMITED: 4029,
 });
 
@@ -30,7 +31,16 @@ export const CloseCode = Object.freeze({
 export const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 4008, 4009, 4029]);
 
 // Error codes that mean this token will never get in: stop reconnecting.
-export const FINAL_ERRORS = new Set(["unauthorized", "token_expired", "forbidden", "kicked", "room_not_found", "room_full"]);
+export const FINAL_ERRORS = new Set([
+  "unauthorized",
+  "token_expired",
+  "forbidden",
+  "kicked",
+  "room_not_found",
+  "room_full",
+  "too_many_members",
+  "too_many_connections",
+]);
 
 /** Encode a client message for the wire. */
 export function encodeMessage(msg) {
