@@ -4,7 +4,9 @@ Rules:
 
 * ``Authorization: Bearer pk_…`` (publishable, in web pages) is accepted only by
   ``POST /v1/rooms`` and ``POST /v1/rooms/{room}/invites``, and only when the request's
-  ``Origin`` is one of the tenant's allowed origins; anywhere else it gets 403.
+  ``Origin`` is one of the tenant's allowed origins; anywhere else it gets 403. Since any
+  program can send any ``Origin``, the invite endpoint trusts it with member invites only,
+  rate-limited per client address (``cosession/http/api.py``).
 * ``Authorization: Bearer sk_…`` (secret, server to server) works on every tenant
   endpoint, with or without an ``Origin``.
 * CORS: a preflight is answered for origins some tenant allows; the actual response
