@@ -127,6 +127,7 @@ async def _room(services: Services, room_id: str) -> Room:
         raise ApiError(503, "unavailable", "the room cannot be loaded right now: retry later") from None
     if room is None:
         raise ApiError(404, "room_not_found", "no such room")
+    services.registry.release(room)  # REST reads it now; idle rooms still leave memory later
     return room
 
 
@@ -258,6 +259,8 @@ async def get_invite(request: Request) -> Response:
     if invite is None:
         raise ApiError(404, "invite_not_found", "no such invite")
     room = await services.registry.get(invite.room_id)
+    if room is not None:
+        services.registry.release(room)
     data = _invite_json(services, invite)
     data["name"] = room.committed.name if room is not None else ""
     return JSONResponse(data)

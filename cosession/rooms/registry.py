@@ -122,6 +122,12 @@ class RoomRegistry:
         self.rooms[room.id] = room
         return room
 
+    def release(self, room: Room) -> None:
+        """A caller that used ``room`` without joining it (REST) is done: unless someone is
+        connected, it leaves memory after the idle delay (``get`` had cancelled that)."""
+        if not room.connections and self.rooms.get(room.id) is room:
+            self._schedule_unload(room)
+
     def _schedule_unload(self, room: Room) -> None:
         self._cancel_unload(room.id)
         loop = asyncio.get_running_loop()

@@ -98,6 +98,8 @@ async def room_page(request: Request) -> Response:
     if invite is None:
         return _page("Invite not found", "<h1>This invite link does not exist.</h1><p>Ask for a new link.</p>", 404)
     room = await services.registry.get(invite.room_id)
+    if room is not None:
+        services.registry.release(room)
     name = room.committed.name if room is not None else "Shopping room"
     if _assets.get("room.js") is None:
         link = html.escape(f"{services.settings.base_url}/r/{code}")

@@ -93,3 +93,36 @@ async def test_members_a_room_can_ever_hold_are_capped(server_factory: ServerFac
     again, _ = await RawClient.join(server.ws_url, a["token"])
     for client in (owner, late_join, again):
         await client.close()
+
+
+async def _rooms_loaded(http: httpx.AsyncClient) -> int:
+    text = (await http.get("/metrics")).text
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("cosession_rooms_loaded ")))
+
+
+async def test_rooms_read_over_rest_leave_memory_when_idle(server_factory: ServerFactory) -> None:
+    """Accept, invite info, the invite page and snapshots load a room; nobody joins it, so it
+    must still be unloaded after the idle delay (not pinned in memory forever)."""
+    server = await server_factory("--room-idle-unload", "0.3")
+    room = await server.create_room()
+    code = room["invite"]["code"]
+    auth = {"authorization": f"Bearer {room['token']}"}
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+
+        async def unloaded() -> None:
+            deadline = time.monotonic() + 10
+            while await _rooms_loaded(http) != 0:
+                assert time.monotonic() < deadline, "an idle room stayed in memory"
+                await asyncio.sleep(0.05)
+
+        await unloaded()
+        for method, path, body, headers in (
+            ("POST", f"/v1/invites/{code}/accept", {"name": "Bea"}, None),
+            ("GET", f"/v1/invites/{code}", None, None),
+            ("GET", f"/r/{code}", None, None),
+            ("GET", f"/v1/rooms/{room['room']}/snapshot", None, auth),
+        ):
+            r = await http.request(method, path, json=body, headers=headers)
+            assert r.status_code in (200, 201), (path, r.text)
+            assert await _rooms_loaded(http) == 1, path
+            await unloaded()
