@@ -61,14 +61,17 @@ def build_services(settings: Settings) -> Services:
 
 
 def redact_url(url: str) -> str:
-    """A database or Redis URL fit for logs: the password hidden."""
+    """A database or Redis URL fit for logs: the password hidden, in the userinfo part
+    (``redis://:pw@host``) and in the query (``redis://host/0?password=pw``)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return "<unparseable url>"
+    hidden = {k: "***" for k in parsed.query if k.lower() in ("password", "pass", "pwd")}
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
 async def _bounded(what: str, step: Awaitable[None], seconds: float) -> None:
@@ -95,7 +98,9 @@ def create_app(settings: Settings) -> Starlette:
         if services.cluster is not None:
             await services.cluster.hub.start()
             if not await services.cluster.hub.wait_ready(10.0):
-                log.warning("redis not reachable yet: not ready until it is", redis=services.settings.redis_url)
+                log.warning(
+                    "redis not reachable yet: not ready until it is", redis=redact_url(services.settings.redis_url)
+                )
             services.cluster.start()
         log.info("cosession ready", url=services.settings.base_url, database=redact_url(services.settings.database_url))
         try:
