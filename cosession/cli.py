@@ -64,10 +64,21 @@ def serve(args: argparse.Namespace) -> int:
     from cosession.app import create_app, redact_url
     from cosession.gateway.uvicorn_direct import DirectWebSocketProtocol
     from cosession.logs import configure
+    from cosession.startup import StartupError, bind_listener, check_sqlite_path
 
     settings = settings_from_args(args)
     configure(settings.log_format, settings.log_level)
-    app = create_app(settings)
+    try:
+        # the port first: nothing is announced (or written) when another server holds it
+        listener = bind_listener(settings.host, settings.port)
+        check_sqlite_path(settings.database_url)
+        app = create_app(settings)
+    except StartupError as exc:
+        print(f"cosession: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except (OSError, ValueError) as exc:  # the secret file, an unsupported database URL
+        print(f"cosession: cannot start: {exc}", file=sys.stderr, flush=True)
+        return 1
     base = app.state.services.settings.base_url
     print(
         f"cosession serving on {base}  (database: {redact_url(settings.database_url)})\n"
@@ -91,8 +102,9 @@ def serve(args: argparse.Namespace) -> int:
         log_config=None,
         timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run()
-    return 0
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    return 0 if server.started else 1
 
 
 def room_create(args: argparse.Namespace) -> int:
