@@ -59,10 +59,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
+    import structlog
     import uvicorn
 
     from cosession.app import create_app, redact_url
-    from cosession.gateway.uvicorn_direct import DirectWebSocketProtocol
+    from cosession.gateway.uvicorn_compat import websocket_protocol
     from cosession.logs import configure
     from cosession.startup import StartupError, bind_listener, check_sqlite_path
 
@@ -88,13 +89,20 @@ def serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     _print_browser_notes(settings, base)
+    ws_protocol, direct_problem = websocket_protocol(direct=not args.no_direct_send)
+    if direct_problem is not None:
+        structlog.get_logger("cosession.cli").warning(
+            "direct send disabled: every frame goes through ASGI send (slower fan-out, same behaviour)",
+            reason=direct_problem,
+            uvicorn=uvicorn.__version__,
+        )
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio" if args.no_direct_send else DirectWebSocketProtocol,
+        ws=ws_protocol,
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=False,
         lifespan="on",
