@@ -24,6 +24,7 @@ from cosession.hub.hub_memory import MemoryHub
 from cosession.hub.hub_redis import RedisHub
 from cosession.rooms.registry import RoomRegistry
 from cosession.services import Services
+from cosession.signing.shared import shared_secret
 from cosession.store.committer import GroupCommitter
 from cosession.store.store_sql import SqlStore
 from cosession.tenants.api import routes as tenant_routes
@@ -49,7 +50,8 @@ def build_services(settings: Settings) -> Services:
     registry = RoomRegistry(settings, store, hub, committer, redis_hub)
     services = Services(
         settings=settings,
-        signer=TokenSigner(settings.secret),
+        # no secret yet (PostgreSQL without --secret): the database's replaces this at start-up
+        signer=TokenSigner(settings.secret or secrets.token_urlsafe(32)),
         store=store,
         hub=hub,
         committer=committer,
@@ -89,6 +91,10 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.store.start()
+        if not services.settings.secret:
+            secret = await shared_secret(services.store)
+            services.settings = dataclasses.replace(services.settings, secret=secret)
+            services.signer = TokenSigner(secret)
         await services.hub.start()
         services.committer.start()
         if services.settings.demo:

@@ -18,7 +18,11 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--host", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8080)")
     p.add_argument("--database-url", help="SQLAlchemy URL (default sqlite:///cosession.db)")
-    p.add_argument("--secret", help="token signing secret (default: generated, kept beside the SQLite file)")
+    p.add_argument(
+        "--secret",
+        help="token signing secret (default: generated once, then kept beside the SQLite file, "
+        "or in the PostgreSQL database where every node finds it)",
+    )
     p.add_argument("--redis-url", help="cluster mode: redis://host:port/0 shared by every node")
     p.add_argument("--node-id", help="cluster node name (default: host-pid-random)")
     p.add_argument("--write-timeout", type=float, help="cluster: seconds an op may wait for Redis")
