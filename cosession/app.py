@@ -16,12 +16,11 @@ from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 
 from cosession.auth import TokenSigner
-from cosession.cluster import ClusterNode
 from cosession.config import Settings, resolve_secret
+from cosession.extras import require_cluster, require_postgres
 from cosession.gateway.session import websocket_endpoint
 from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.hub.hub_memory import MemoryHub
-from cosession.hub.hub_redis import RedisHub
 from cosession.rooms.registry import RoomRegistry
 from cosession.services import Services
 from cosession.signing.shared import shared_secret
@@ -40,13 +39,21 @@ log = structlog.get_logger("cosession.app")
 
 
 def build_services(settings: Settings) -> Services:
+    if not settings.database_url.startswith("sqlite"):
+        require_postgres()
+    if settings.redis_url:
+        require_cluster()
     settings = resolve_secret(settings)
     if settings.redis_url and not settings.node_id:
         settings = dataclasses.replace(settings, node_id=f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}")
     store = SqlStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     hub = MemoryHub()
     committer = GroupCommitter(store)
-    redis_hub = RedisHub(settings.redis_url, node_id=settings.node_id) if settings.redis_url else None
+    redis_hub = None
+    if settings.redis_url:
+        from cosession.hub.hub_redis import RedisHub  # the [cluster] extra: imported only in cluster mode
+
+        redis_hub = RedisHub(settings.redis_url, node_id=settings.node_id)
     registry = RoomRegistry(settings, store, hub, committer, redis_hub)
     services = Services(
         settings=settings,
@@ -58,6 +65,8 @@ def build_services(settings: Settings) -> Services:
         registry=registry,
     )
     if redis_hub is not None:
+        from cosession.cluster import ClusterNode
+
         services.cluster = ClusterNode(settings, redis_hub, registry)
     return services
 

@@ -67,6 +67,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from cosession.app import create_app, redact_url
+    from cosession.extras import MissingExtra
     from cosession.gateway.uvicorn_compat import websocket_protocol
     from cosession.logs import configure
     from cosession.startup import StartupError, bind_listener, check_sqlite_path
@@ -78,7 +79,7 @@ def serve(args: argparse.Namespace) -> int:
         listener = bind_listener(settings.host, settings.port)
         check_sqlite_path(settings.database_url)
         app = create_app(settings)
-    except StartupError as exc:
+    except (StartupError, MissingExtra) as exc:
         print(f"cosession: {exc}", file=sys.stderr, flush=True)
         return 1
     except (OSError, ValueError) as exc:  # the secret file, an unsupported database URL
