@@ -22,8 +22,9 @@ case "$profile" in
   cluster | postgres | loadtest) spec=".[$profile]" ;;
   *) echo "bootstrap.sh: unknown profile '$profile' (dev, runtime, cluster, postgres, loadtest)" >&2; exit 2 ;;
 esac
-stamp=".venv/.installed-$(cat pyproject.toml requirements.txt 2>/dev/null | sha1sum | cut -c1-12)-$profile"
-if [ ! -f "$stamp" ]; then
+hash="$(cat pyproject.toml requirements.txt 2>/dev/null | sha1sum | cut -c1-12)"
+stamp=".venv/.installed-$hash-$profile"
+if [ ! -f "$stamp" ] && [ ! -f ".venv/.installed-$hash-dev" ]; then  # dev has every extra
   $UV pip install --quiet --python .venv/bin/python -c requirements.txt -e "$spec"
   rm -f .venv/.installed-* && touch "$stamp"
 fi
