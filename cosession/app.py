@@ -39,7 +39,7 @@ log = structlog.get_logger("cosession.app")
 
 
 def build_services(settings: Settings) -> Services:
-    if not settings.database_url.startswith("sqlite"):
+    if settings.database_url.startswith(("postgresql", "postgres:")):
         require_postgres()
     if settings.redis_url:
         require_cluster()

@@ -48,7 +48,7 @@ def test_processes_creating_the_file_at_once_get_one_secret(tmp_path: Path) -> N
         "from pathlib import Path\n"
         "from cosession.signing.shared import read_or_create_secret_file\n"
         "start = float(sys.argv[2])\n"
-        "while time.time() < start: pass\n"
+        "time.sleep(max(0.0, start - time.time()))\n"
         "print(read_or_create_secret_file(Path(sys.argv[1])))\n"
     )
     import time
