@@ -65,6 +65,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import structlog
     import uvicorn
+    from sqlalchemy.exc import ArgumentError
 
     from cosession.app import create_app, redact_url
     from cosession.extras import MissingExtra
@@ -84,6 +85,14 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     except (OSError, ValueError) as exc:  # the secret file, an unsupported database URL
         print(f"cosession: cannot start: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except ArgumentError:  # the message would repeat the URL, password included
+        print(
+            "cosession: cannot start: the --database-url could not be parsed "
+            "(use sqlite:///FILE or postgresql://USER@HOST:PORT/DB)",
+            file=sys.stderr,
+            flush=True,
+        )
         return 1
     base = app.state.services.settings.base_url
     print(

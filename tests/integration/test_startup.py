@@ -91,3 +91,9 @@ async def test_a_missing_database_folder_is_created_and_said(tmp_path: Path) -> 
     text = log.read_text()
     assert f"created the folder {db.parent} for the database" in text, text
     assert db.exists()
+
+
+def test_an_unparseable_database_url_is_refused_clearly_without_echoing_it(tmp_path: Path) -> None:
+    result = _serve(tmp_path, "--port", str(free_port()), "--database-url", "not-a-url:Pw-do-not-echo")
+    _assert_one_clear_line(result, "--database-url could not be parsed")
+    assert "Pw-do-not-echo" not in result.stdout + result.stderr
