@@ -187,6 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve(args)
     if args.command == "tenant":
+        from cosession.extras import MissingExtra, require_postgres
+
+        try:
+            if str(getattr(args, "database_url", "")).startswith(("postgresql", "postgres:")):
+                require_postgres()
+        except MissingExtra as exc:
+            print(f"cosession: {exc}", file=sys.stderr)
+            return 1
         return tenant_cli.run(args)
     return room_create(args)
 

@@ -111,6 +111,12 @@ def test_postgres_without_asyncpg_names_the_extra(tmp_path: Path) -> None:
     assert "asyncpg" in out and "pip install 'cosession[postgres]'" in out, out
 
 
+def test_tenant_command_on_postgres_without_asyncpg_names_the_extra(tmp_path: Path) -> None:
+    result = _run(SERVE, "tenant", "list", "--database-url", "postgresql://u@127.0.0.1:1/db", cwd=tmp_path)
+    out = _one_line(result)
+    assert "pip install 'cosession[postgres]'" in out, out
+
+
 def test_load_tool_without_its_libraries_names_the_extra(tmp_path: Path) -> None:
     out = _one_line(_run(LOADTEST, "list", cwd=tmp_path))
     assert "pip install 'cosession[loadtest]'" in out, out
