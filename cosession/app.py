@@ -16,14 +16,14 @@ from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 
 from cosession.auth import TokenSigner
-from cosession.cluster import ClusterNode
 from cosession.config import Settings, resolve_secret
+from cosession.extras import require_cluster, require_postgres
 from cosession.gateway.session import websocket_endpoint
 from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.hub.hub_memory import MemoryHub
-from cosession.hub.hub_redis import RedisHub
 from cosession.rooms.registry import RoomRegistry
 from cosession.services import Services
+from cosession.signing.shared import shared_secret
 from cosession.store.committer import GroupCommitter
 from cosession.store.store_sql import SqlStore
 from cosession.tenants.api import routes as tenant_routes
@@ -39,36 +39,50 @@ log = structlog.get_logger("cosession.app")
 
 
 def build_services(settings: Settings) -> Services:
+    if settings.database_url.startswith(("postgresql", "postgres:")):
+        require_postgres()
+    if settings.redis_url:
+        require_cluster()
     settings = resolve_secret(settings)
     if settings.redis_url and not settings.node_id:
         settings = dataclasses.replace(settings, node_id=f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}")
     store = SqlStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     hub = MemoryHub()
     committer = GroupCommitter(store)
-    redis_hub = RedisHub(settings.redis_url, node_id=settings.node_id) if settings.redis_url else None
+    redis_hub = None
+    if settings.redis_url:
+        from cosession.hub.hub_redis import RedisHub  # the [cluster] extra: imported only in cluster mode
+
+        redis_hub = RedisHub(settings.redis_url, node_id=settings.node_id)
     registry = RoomRegistry(settings, store, hub, committer, redis_hub)
     services = Services(
         settings=settings,
-        signer=TokenSigner(settings.secret),
+        # no secret yet (PostgreSQL without --secret): the database's replaces this at start-up
+        signer=TokenSigner(settings.secret or secrets.token_urlsafe(32)),
         store=store,
         hub=hub,
         committer=committer,
         registry=registry,
     )
     if redis_hub is not None:
+        from cosession.cluster import ClusterNode
+
         services.cluster = ClusterNode(settings, redis_hub, registry)
     return services
 
 
 def redact_url(url: str) -> str:
-    """A database or Redis URL fit for logs: the password hidden."""
+    """A database or Redis URL fit for logs: the password hidden, in the userinfo part
+    (``redis://:pw@host``) and in the query (``redis://host/0?password=pw``)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return "<unparseable url>"
+    hidden = {k: "***" for k in parsed.query if k.lower() in ("password", "pass", "pwd")}
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
 async def _bounded(what: str, step: Awaitable[None], seconds: float) -> None:
@@ -86,6 +100,10 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.store.start()
+        if not services.settings.secret:
+            secret = await shared_secret(services.store)
+            services.settings = dataclasses.replace(services.settings, secret=secret)
+            services.signer = TokenSigner(secret)
         await services.hub.start()
         services.committer.start()
         if services.settings.demo:
@@ -95,7 +113,9 @@ def create_app(settings: Settings) -> Starlette:
         if services.cluster is not None:
             await services.cluster.hub.start()
             if not await services.cluster.hub.wait_ready(10.0):
-                log.warning("redis not reachable yet: not ready until it is", redis=services.settings.redis_url)
+                log.warning(
+                    "redis not reachable yet: not ready until it is", redis=redact_url(services.settings.redis_url)
+                )
             services.cluster.start()
         log.info("cosession ready", url=services.settings.base_url, database=redact_url(services.settings.database_url))
         try:

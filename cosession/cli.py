@@ -18,7 +18,11 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--host", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8080)")
     p.add_argument("--database-url", help="SQLAlchemy URL (default sqlite:///cosession.db)")
-    p.add_argument("--secret", help="token signing secret (default: generated, kept beside the SQLite file)")
+    p.add_argument(
+        "--secret",
+        help="token signing secret (default: generated once, then kept beside the SQLite file, "
+        "or in the PostgreSQL database where every node finds it)",
+    )
     p.add_argument("--redis-url", help="cluster mode: redis://host:port/0 shared by every node")
     p.add_argument("--node-id", help="cluster node name (default: host-pid-random)")
     p.add_argument("--write-timeout", type=float, help="cluster: seconds an op may wait for Redis")
@@ -66,15 +70,37 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
+    import structlog
     import uvicorn
+    from sqlalchemy.exc import ArgumentError
 
     from cosession.app import create_app, redact_url
-    from cosession.gateway.uvicorn_direct import DirectWebSocketProtocol
+    from cosession.extras import MissingExtra
+    from cosession.gateway.uvicorn_compat import websocket_protocol
     from cosession.logs import configure
+    from cosession.startup import StartupError, bind_listener, check_sqlite_path
 
     settings = settings_from_args(args)
     configure(settings.log_format, settings.log_level)
-    app = create_app(settings)
+    try:
+        # the port first: nothing is announced (or written) when another server holds it
+        listener = bind_listener(settings.host, settings.port)
+        check_sqlite_path(settings.database_url)
+        app = create_app(settings)
+    except (StartupError, MissingExtra) as exc:
+        print(f"cosession: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except (OSError, ValueError) as exc:  # the secret file, an unsupported database URL
+        print(f"cosession: cannot start: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except ArgumentError:  # the message would repeat the URL, password included
+        print(
+            "cosession: cannot start: the --database-url could not be parsed "
+            "(use sqlite:///FILE or postgresql://USER@HOST:PORT/DB)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     base = app.state.services.settings.base_url
     print(
         f"cosession serving on {base}  (database: {redact_url(settings.database_url)})\n"
@@ -84,13 +110,20 @@ def serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     _print_browser_notes(settings, base)
+    ws_protocol, direct_problem = websocket_protocol(direct=not args.no_direct_send)
+    if direct_problem is not None:
+        structlog.get_logger("cosession.cli").warning(
+            "direct send disabled: every frame goes through ASGI send (slower fan-out, same behaviour)",
+            reason=direct_problem,
+            uvicorn=uvicorn.__version__,
+        )
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio" if args.no_direct_send else DirectWebSocketProtocol,
+        ws=ws_protocol,
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=False,
         lifespan="on",
@@ -98,8 +131,9 @@ def serve(args: argparse.Namespace) -> int:
         log_config=None,
         timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run()
-    return 0
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    return 0 if server.started else 1
 
 
 def room_create(args: argparse.Namespace) -> int:
@@ -160,6 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve(args)
     if args.command == "tenant":
+        from cosession.extras import MissingExtra, require_postgres
+
+        try:
+            if str(getattr(args, "database_url", "")).startswith(("postgresql", "postgres:")):
+                require_postgres()
+        except MissingExtra as exc:
+            print(f"cosession: {exc}", file=sys.stderr)
+            return 1
         return tenant_cli.run(args)
     return room_create(args)
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 from protocol.messages import Limits
@@ -98,18 +96,19 @@ def from_env(base: Settings | None = None, environ: dict[str, str] | None = None
 
 
 def resolve_secret(settings: Settings) -> Settings:
-    """Use the configured secret, or one generated once and kept beside the SQLite file."""
+    """Use the configured secret, or one generated once and shared through the database.
+
+    SQLite: kept in a file beside the database file (mode 0600); in-memory SQLite: one per
+    process. Any other database: left empty here; the server reads (or first stores) it in
+    the database at start-up (``cosession.signing.shared``), so every node agrees.
+    """
+    from cosession.signing.shared import is_memory_sqlite, new_secret, read_or_create_secret_file, secret_file_for
+
     if settings.secret:
         return settings
-    path = Path(".cosession-secret")
-    if settings.database_url.startswith("sqlite:///") and settings.database_url != "sqlite:///:memory:":
-        db = Path(settings.database_url.removeprefix("sqlite:///"))
-        path = db.with_name(db.name + ".secret")
-    if path.exists():
-        secret = path.read_text().strip()
-    else:
-        secret = secrets.token_urlsafe(32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secret + "\n")
-        path.chmod(0o600)
-    return replace(settings, secret=secret)
+    path = secret_file_for(settings.database_url)
+    if path is not None:
+        return replace(settings, secret=read_or_create_secret_file(path))
+    if is_memory_sqlite(settings.database_url):
+        return replace(settings, secret=new_secret())
+    return settings

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create .venv and install cosession with its dev tools. Needs only Python 3.11+ (and pip).
-# Sourced by scripts/serve and scripts/test; safe to run repeatedly.
+# Create .venv and install cosession. Needs only Python 3.11+ (and pip).
+# Usage: bootstrap.sh [dev|runtime|cluster|postgres|loadtest]  (default dev: everything the
+# tests need; runtime: the embedded server only; the others: that pip extra).
+# Run by scripts/serve, scripts/test, scripts/cluster-demo and .ci/run; safe to run repeatedly.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,12 +15,16 @@ UV="$(command -v uv || echo "$PY -m uv")"
 if [ ! -x .venv/bin/python ]; then
   $UV venv --quiet --python "$PY" .venv
 fi
-stamp=".venv/.installed-$(cat pyproject.toml requirements.txt 2>/dev/null | sha1sum | cut -c1-12)-${1:-dev}"
-if [ ! -f "$stamp" ]; then
-  if [ "${1:-dev}" = "dev" ]; then
-    $UV pip install --quiet --python .venv/bin/python -c requirements.txt -e '.[dev]'
-  else
-    $UV pip install --quiet --python .venv/bin/python -c requirements.txt -e .
-  fi
+profile="${1:-dev}"
+case "$profile" in
+  dev) spec='.[dev]' ;;
+  runtime) spec='.' ;;
+  cluster | postgres | loadtest) spec=".[$profile]" ;;
+  *) echo "bootstrap.sh: unknown profile '$profile' (dev, runtime, cluster, postgres, loadtest)" >&2; exit 2 ;;
+esac
+hash="$(cat pyproject.toml requirements.txt 2>/dev/null | sha1sum | cut -c1-12)"
+stamp=".venv/.installed-$hash-$profile"
+if [ ! -f "$stamp" ] && [ ! -f ".venv/.installed-$hash-dev" ]; then  # dev has every extra
+  $UV pip install --quiet --python .venv/bin/python -c requirements.txt -e "$spec"
   rm -f .venv/.installed-* && touch "$stamp"
 fi

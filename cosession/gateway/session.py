@@ -20,7 +20,7 @@ from cosession.auth import Claims, TokenError
 from cosession.gateway.framing import OutFrame
 from cosession.gateway.outbox import AsgiOutbox, DirectOutbox, Outbox
 from cosession.gateway.ratelimit import TokenBucket
-from cosession.hub.hub_redis import HubUnavailable
+from cosession.hub.hub import HubUnavailable
 from cosession.rooms.room import JoinRefused, Room
 from cosession.services import Services
 from cosession.tenants.auth import websocket_origin_refusal

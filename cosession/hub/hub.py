@@ -16,6 +16,10 @@ from protocol.messages import ServerMessage
 Sink = Callable[[ServerMessage], None]
 
 
+class HubUnavailable(Exception):
+    """The cluster hub (Redis) cannot be reached right now."""
+
+
 class Hub(Protocol):
     async def start(self) -> None: ...
 

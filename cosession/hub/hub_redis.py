@@ -26,6 +26,10 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from cosession.hub.hub import HubUnavailable
+
+__all__ = ["REDIS_FAILURES", "AppendResult", "HubUnavailable", "RedisHub", "room_keys"]
+
 log = structlog.get_logger("cosession.hub.redis")
 
 AppendStatus = Literal["ok", "dup", "epoch", "noepoch", "runid"]
@@ -43,10 +47,6 @@ class AppendResult:
 #: ...>; the handler is closed" when redis-py writes to a connection Redis just dropped
 #: (seen while Redis restarted under load); redis-py does not translate it.
 REDIS_FAILURES = (RedisError, OSError, RuntimeError)
-
-
-class HubUnavailable(Exception):
-    """Redis cannot be reached right now."""
 
 
 def room_keys(room_id: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from typing import TYPE_CHECKING, cast
 
 import msgspec
 import structlog
@@ -15,14 +16,16 @@ import structlog
 from cosession.auth import new_id
 from cosession.config import Settings
 from cosession.hub.hub import Hub
-from cosession.hub.hub_redis import RedisHub
 from cosession.rooms.room import Room, now_ms
-from cosession.rooms.room_cluster import ClusterRoom
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import LoadedRoom, PendingEvent, RoomRecord, Store
 from protocol.codec import JSON, MSGPACK
 from protocol.messages import Event, RoomCreate, RoomState
 from protocol.reducer import apply
+
+if TYPE_CHECKING:  # cluster mode only (the [cluster] extra): imported when a cluster room is made
+    from cosession.hub.hub_redis import RedisHub
+    from cosession.rooms.room_cluster import ClusterRoom
 
 log = structlog.get_logger("cosession.rooms")
 _encoder = msgspec.msgpack.Encoder()
@@ -57,8 +60,8 @@ class RoomRegistry:
         if self.redis_hub is not None:
             await self.redis_hub.seed(room_id, record.epoch, 1)
         room = self._install(LoadedRoom(record=record, state=state, head=1, history=[first], refs=[]))
-        if isinstance(room, ClusterRoom):
-            await room.open()
+        if self.redis_hub is not None:  # a ClusterRoom (see _install)
+            await cast("ClusterRoom", room).open()
         self._schedule_unload(room)
         return room
 
@@ -87,9 +90,9 @@ class RoomRegistry:
         if existing is not None:  # pragma: no cover - guarded by single-flight
             return existing
         room = self._install(loaded)
-        if isinstance(room, ClusterRoom):
+        if self.redis_hub is not None:  # a ClusterRoom (see _install)
             try:
-                await room.open()
+                await cast("ClusterRoom", room).open()
             except Exception:
                 room.unload()
                 self.rooms.pop(room_id, None)
@@ -101,6 +104,8 @@ class RoomRegistry:
     def _install(self, loaded: LoadedRoom) -> Room:
         room: Room
         if self.redis_hub is not None:
+            from cosession.rooms.room_cluster import ClusterRoom
+
             room = ClusterRoom(
                 loaded,
                 settings=self.settings,
