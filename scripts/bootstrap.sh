@@ -13,8 +13,10 @@ UV="$(command -v uv || echo "$PY -m uv")"
 if [ ! -x .venv/bin/python ]; then
   $UV venv --quiet --python "$PY" .venv
 fi
-stamp=".venv/.installed-$(cat pyproject.toml requirements.txt 2>/dev/null | sha1sum | cut -c1-12)-${1:-dev}"
-if [ ! -f "$stamp" ]; then
+hash="$(cat pyproject.toml requirements.txt 2>/dev/null | sha1sum | cut -c1-12)"
+stamp=".venv/.installed-$hash-${1:-dev}"
+# a dev install holds everything the runtime needs: `scripts/serve` after `scripts/test` installs nothing
+if [ ! -f "$stamp" ] && ! { [ "${1:-dev}" = "runtime" ] && [ -f ".venv/.installed-$hash-dev" ]; }; then
   if [ "${1:-dev}" = "dev" ]; then
     $UV pip install --quiet --python .venv/bin/python -c requirements.txt -e '.[dev]'
   else
