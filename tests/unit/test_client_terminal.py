@@ -3,6 +3,7 @@ and says what to do (pure functions; hypothesis for the escaping)."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import msgspec
@@ -10,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cosession_client.cli import find_position, parse_currency, parse_price, render_cart, render_chat
+from cosession_client.cli import _printer, find_position, parse_currency, parse_price, render_cart, render_chat
 from cosession_client.client import validate_op
 from cosession_client.explain import explain_invalid
-from cosession_client.terminal import is_unsafe, json_printable, printable
+from cosession_client.terminal import CONTINUATION, display_width, fold, is_unsafe, json_printable, printable
 from protocol.messages import CartAdd, CartLine, ChatMessage, MemberInfo, Product, RoomState
 
 # Characters a terminal acts on, or that reorder or break what it shows.
@@ -100,3 +101,26 @@ def test_validation_errors_say_what_to_type() -> None:
         parse_currency("EURO")
     with pytest.raises(ValueError, match=r"price must be an amount like 19\.99"):
         parse_price("1e999")
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=300).map(printable), st.integers(20, 160))
+def test_fold_marks_every_continuation_and_keeps_every_character(text: str, width: int) -> None:
+    lines = fold(text, width)
+    assert all(display_width(line) <= width for line in lines)
+    assert all(line.startswith(CONTINUATION) for line in lines[1:])
+    rebuilt = lines[0] + "".join(line.removeprefix(CONTINUATION) for line in lines[1:])
+    assert rebuilt.replace(" ", "") == text.replace(" ", "")
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_member_cannot_start_a_terminal_line_by_padding(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    screen = _Tty()
+    _printer(screen)("[12] Eve: hi" + " " * 68 + "SYSTEM: you were logged out")
+    lines = screen.getvalue().splitlines()
+    assert len(lines) == 2 and all(display_width(line) <= 80 for line in lines)
+    assert lines[1].startswith(CONTINUATION) and "SYSTEM" in lines[1]

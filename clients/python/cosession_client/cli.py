@@ -18,11 +18,12 @@ import json
 import logging
 import re
 import shlex
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import TextIO
+from typing import Any, TextIO
 
 import httpx
 import msgspec
@@ -31,7 +32,7 @@ from cosession_client.client import Disconnected, Incoming, Resynced, RoomClient
 from cosession_client.errors import ClientError, ConnectionClosedFinal, OpRejected
 from cosession_client.explain import FIELD_RULES, explain_closed, explain_invalid, explain_join
 from cosession_client.rest import base_urls, is_invite_link, parse_invite_link
-from cosession_client.terminal import json_printable, printable
+from cosession_client.terminal import fold, json_printable, printable
 from protocol.codec import Format
 from protocol.messages import (
     CartAdd,
@@ -357,15 +358,29 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
     return queue
 
 
-def _printer(stream: TextIO, clean: Callable[[str], str] = printable) -> Callable[[str], None]:
+def _printer(stream: TextIO, clean: Callable[[str], str] = printable, *, wrap: bool = True) -> Callable[[str], None]:
     """Write one line to ``stream``, made terminal-safe by ``clean``: whatever the room or
-    the server sent, it stays one line of visible text."""
+    the server sent, it stays one line of visible text. On a terminal (``wrap``), long
+    lines are folded here, continuations marked, rather than left to the terminal."""
+    tty = wrap and stream.isatty()
 
     def out(text: str) -> None:
-        stream.write(clean(text) + "\n")
+        safe = clean(text)
+        lines = fold(safe, shutil.get_terminal_size().columns) if tty else [safe]
+        stream.write("\n".join(lines) + "\n")
         stream.flush()
 
     return out
+
+
+class _SafeLogFormatter(logging.Formatter):
+    """Log records (``-v``) may quote the server (close reasons): keep them printable."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return "\n".join(printable(line) for line in super().formatException(ei).split("\n"))
 
 
 def _error(text: str) -> None:
@@ -409,7 +424,7 @@ async def join_session(client: RoomClient, out: Callable[[str], None]) -> int:
 
 
 async def watch_session(client: RoomClient, out: Callable[[str], None] | None = None) -> int:
-    out = _printer(sys.stdout, json_printable) if out is None else out
+    out = _printer(sys.stdout, json_printable, wrap=False) if out is None else out
     out(
         json.dumps(
             {
@@ -504,7 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_SafeLogFormatter(logging.BASIC_FORMAT))
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, handlers=[handler])
     for stream in (sys.stdout, sys.stderr):  # a name the terminal cannot encode is no crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")

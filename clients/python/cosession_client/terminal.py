@@ -16,13 +16,22 @@ its length in characters and stays on one line:
   U+2066..U+2069) and lone surrogates → ``"<U+XXXX>"``.
 
 Everything else, zero-width joiners of emoji sequences included, passes unchanged.
+
+A long line that the terminal wraps could still put a member's words at the start of a
+screen line ("...padding...SYSTEM: log in again"); ``fold`` wraps lines itself for a
+terminal of known width, and starts every continuation with ``CONTINUATION``, which no
+line of the client's own begins with.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-__all__ = ["UNSAFE", "is_unsafe", "json_printable", "printable"]
+__all__ = ["CONTINUATION", "UNSAFE", "display_width", "fold", "is_unsafe", "json_printable", "printable"]
+
+#: What a continuation line starts with.
+CONTINUATION = "   \u21b3 "  # "   ↳ "
 
 #: Every character ``printable`` replaces.
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -60,3 +69,41 @@ def json_printable(line: str) -> str:
     without controls, so every match is inside a string, where ``\\uXXXX`` means the same.
     """
     return UNSAFE.sub(_json_escape, line)
+
+
+def _char_width(ch: str) -> int:
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes (wide East Asian characters and emoji count two)."""
+    return sum(_char_width(ch) for ch in text)
+
+
+def fold(text: str, width: int) -> list[str]:
+    """``text`` (already ``printable``) cut into lines of at most ``width`` columns, at a
+    space where one is near, each line after the first starting with ``CONTINUATION``."""
+    room = width - display_width(CONTINUATION)
+    if room < 8 or display_width(text) <= width:
+        return [text]
+    lines: list[str] = []
+    line, col, start = "", 0, 0  # start: where this line's own text begins
+    for ch in text:
+        w = _char_width(ch)
+        if col + w > width and col > start:
+            cut = line.rfind(" ", start)
+            tail = line[cut + 1 :] if cut > start else ""
+            if cut > start and display_width(CONTINUATION + tail) + w <= width:
+                lines.append(line[:cut])
+                line = CONTINUATION + tail
+            else:
+                lines.append(line)
+                line = CONTINUATION
+            start = len(CONTINUATION)
+            col = display_width(line)
+        line += ch
+        col += w
+    lines.append(line)
+    return lines
