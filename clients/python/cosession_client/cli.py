@@ -7,7 +7,9 @@ JSON lines until Ctrl-C. Rendering helpers (``describe``, ``render_cart``, ...) 
 Cart lines are numbered by their position in the cart as ``cart`` lists them (1, 2, ...):
 ``up 1`` votes on the first line. Every line printed goes through
 ``terminal.printable``, so nothing a member or the server sends can reach the terminal
-as a control sequence, a line break or a bidi override.
+as a control sequence, a line break or a bidi override; on a terminal, long lines are
+folded with a marked continuation (``terminal.fold``). Errors are one line saying what
+to do (``explain``), never a traceback.
 """
 
 from __future__ import annotations
