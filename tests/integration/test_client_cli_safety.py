@@ -4,6 +4,7 @@ terminal as a control sequence, and its errors are one clear line (real server, 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -127,3 +128,20 @@ async def test_input_errors_say_what_to_type_instead(server: ServerProcess) -> N
         "error: no cart line 3: the cart is empty",
     ], out
     assert "Expected" not in out and "$." not in out
+
+
+async def test_watch_json_lines_are_safe_and_keep_the_text(server: ServerProcess) -> None:
+    created = await server.create_room()
+    hostile = "a\u202eb\x9bc\u2028d\x1b[2Je"
+    async with RoomClient.connect(created["token"], server=server.http_url) as owner:
+        proc = await cli("watch", created["invite"]["url"], "--json")
+        try:
+            await read_raw_until(proc, b'"snapshot"')
+            said = await owner.chat(hostile)
+            raw = await read_raw_until(proc, f'"seq":{said},'.encode())
+            for forbidden in FORBIDDEN_BYTES:
+                assert forbidden not in raw, (forbidden, raw)
+            event = json.loads(raw.decode().splitlines()[-1])
+            assert event["op"]["text"] == hostile  # the same JSON value, escaped
+        finally:
+            await finish(proc)
