@@ -3,6 +3,13 @@
 ``join`` opens an interactive session (room summary, then commands read from stdin,
 every incoming event printed as one human line); ``watch`` prints incoming messages as
 JSON lines until Ctrl-C. Rendering helpers (``describe``, ``render_cart``, ...) are pure.
+
+Cart lines are numbered by their position in the cart as ``cart`` lists them (1, 2, ...):
+``up 1`` votes on the first line. Every line printed goes through
+``terminal.printable``, so nothing a member or the server sends can reach the terminal
+as a control sequence, a line break or a bidi override; on a terminal, long lines are
+folded with a marked continuation (``terminal.fold``). Errors are one line saying what
+to do (``explain``), never a traceback.
 """
 
 from __future__ import annotations
@@ -11,20 +18,27 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import shlex
+import shutil
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import TextIO
+from typing import Any, TextIO
 
+import httpx
 import msgspec
 
 from cosession_client.client import Disconnected, Incoming, Resynced, RoomClient
-from cosession_client.errors import ApiError, ClientError, ConnectionClosedFinal, OpRejected
+from cosession_client.errors import ClientError, ConnectionClosedFinal, OpRejected
+from cosession_client.explain import FIELD_RULES, explain_closed, explain_invalid, explain_join
+from cosession_client.rest import base_urls, is_invite_link, parse_invite_link
+from cosession_client.terminal import fold, json_printable, printable
 from protocol.codec import Format
 from protocol.messages import (
     CartAdd,
+    CartLine,
     CartQty,
     CartRemove,
     Chat,
@@ -47,9 +61,13 @@ from protocol.messages import (
 
 HELP = (
     "commands: add <product-id> <name> <price> [currency] [qty] | qty <line> <n> | rm <line> | "
-    "up <line> | down <line> | say <text> | cart | who | help | quit"
+    "up <line> | down <line> | say <text> | cart | who | help | quit  (<line>: its number in `cart`)"
 )
 CHAT_LINES = 10
+CONNECT_TIMEOUT = 10.0
+PROBE_TIMEOUT = 5.0
+MAX_PRICE = 10**10  # in units: the protocol's bound is 10**12 minor units
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 # ---- rendering (pure) ------------------------------------------------------------------
 
@@ -65,11 +83,60 @@ def parse_price(text: str) -> int:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"not a price: {text!r}") from None
-    cents = value * 100
-    if value < 0 or cents != cents.to_integral_value():
-        raise ValueError(f"not a price: {text!r}")
-    return int(cents)
+        raise ValueError(FIELD_RULES["product.price"] + f" (not {text!r})") from None
+    if not value.is_finite() or not 0 <= value <= MAX_PRICE or value * 100 != (value * 100).to_integral_value():
+        raise ValueError(FIELD_RULES["product.price"] + f" (not {text!r})")
+    return int(value * 100)
+
+
+def parse_currency(text: str) -> str:
+    """``"eur"`` → ``"EUR"``; anything but three letters is refused with the rule."""
+    if not _CURRENCY.fullmatch(text):
+        raise ValueError(FIELD_RULES["product.currency"] + f" (not {text!r})")
+    return text.upper()
+
+
+def parse_qty(text: str) -> int:
+    """A quantity from 1 to 999."""
+    try:
+        qty = int(text)
+    except ValueError:
+        qty = 0
+    if not 1 <= qty <= 999:
+        raise ValueError(FIELD_RULES["qty"] + f" (not {text!r})")
+    return qty
+
+
+def find_position(state: RoomState, text: str) -> CartLine:
+    """The cart line at position ``text`` (1-based, as ``cart`` lists them; a leading ``#``
+    is allowed); ``ValueError`` saying so for a line that does not exist."""
+    try:
+        position = int(text.removeprefix("#"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a cart line; {FIELD_RULES['line']}") from None
+    if not state.cart:
+        raise ValueError(f"no cart line {position}: the cart is empty")
+    if not 1 <= position <= len(state.cart):
+        lines = "line 1" if len(state.cart) == 1 else f"lines 1 to {len(state.cart)}"
+        raise ValueError(f"no cart line {position}; the cart has {lines} (`cart` lists them)")
+    return state.cart[position - 1]
+
+
+def position_of(state: RoomState, line_id: int) -> int | None:
+    """The 1-based position of the line with id ``line_id``, None when it is not in the cart."""
+    for position, item in enumerate(state.cart, 1):
+        if item.line == line_id:
+            return position
+    return None
+
+
+def line_label(state: RoomState, line_id: int, names: Mapping[int, str] | None = None) -> str:
+    """``"Trail shoe (line 2)"`` for a line in the cart; its name alone when it is gone."""
+    position = position_of(state, line_id)
+    if position is not None:
+        return f"{state.cart[position - 1].product.name} (line {position})"
+    name = (names or {}).get(line_id)
+    return f"{name} (no longer in the cart)" if name else "a line no longer in the cart"
 
 
 def who(state: RoomState, member: str, client: RoomClient | None = None) -> str:
@@ -86,14 +153,15 @@ def render_cart(state: RoomState) -> list[str]:
         return ["cart: (empty)"]
     lines = ["cart:"]
     totals: dict[str, int] = {}
-    for item in state.cart:
+    for position, item in enumerate(state.cart, 1):
         p = item.product
         score = sum(item.votes.values())
         votes = f"  votes {score:+d}" if item.votes else ""
         variant = f" [{p.variant}]" if p.variant else ""
+        price = money(p.price, p.currency)
+        each = f"{price} each = {money(p.price * item.qty, p.currency)}" if item.qty != 1 else price
         lines.append(
-            f"  #{item.line:<5} {item.qty:>3} x {p.name}{variant}  {money(p.price, p.currency)}"
-            f"  (by {who(state, item.added_by)}){votes}"
+            f"  {f'{position}.':<4} {item.qty:>3} x {p.name}{variant}  {each}  (by {who(state, item.added_by)}){votes}"
         )
         totals[p.currency] = totals.get(p.currency, 0) + p.price * item.qty
     lines.append("  total: " + ", ".join(money(v, c) for c, v in sorted(totals.items())))
@@ -121,22 +189,22 @@ def render_room(client: RoomClient) -> list[str]:
     return [head, *render_cart(state), *render_chat(state), *render_who(client)]
 
 
-def describe_event(event: Event, state: RoomState) -> str:
+def describe_event(event: Event, state: RoomState, names: Mapping[int, str] | None = None) -> str:
+    """One line for ``event``; cart lines are named by product and position in ``state``
+    (``names``: product names of lines seen before, for lines removed since)."""
     by = who(state, event.by)
     op = event.op
     text = f"{by}: {type(op).__name__}"  # a body this version does not describe
     if isinstance(op, CartAdd):
         text = f"{by} added {op.qty} x {op.product.name} ({money(op.product.price, op.product.currency)})"
     elif isinstance(op, CartQty):
-        text = f"{by} set line #{op.line} to {op.qty}"
+        text = f"{by} set {line_label(state, op.line, names)} to {op.qty}"
     elif isinstance(op, CartRemove):
-        text = f"{by} removed line #{op.line}"
+        name = (names or {}).get(op.line)
+        text = f"{by} removed {name} from the cart" if name else f"{by} removed a cart line"
     elif isinstance(op, Vote):
-        text = (
-            f"{by} cleared their vote on line #{op.line}"
-            if op.value == "clear"
-            else f"{by} voted {op.value} on #{op.line}"
-        )
+        label = line_label(state, op.line, names)
+        text = f"{by} cleared their vote on {label}" if op.value == "clear" else f"{by} voted {op.value} on {label}"
     elif isinstance(op, Chat):
         about = f" (about {op.product.name})" if op.product else ""
         reply = f" (re #{op.reply_to})" if op.reply_to else ""
@@ -158,11 +226,11 @@ def describe_event(event: Event, state: RoomState) -> str:
     return f"[{event.seq}] {text}"
 
 
-def describe(msg: Incoming, client: RoomClient) -> str | None:
+def describe(msg: Incoming, client: RoomClient, names: Mapping[int, str] | None = None) -> str | None:
     """One human line for an incoming message, or None for noise (presence updates)."""
     state = client.state
     if isinstance(msg, Event):
-        return describe_event(msg, state)
+        return describe_event(msg, state, names)
     if isinstance(msg, PresenceUpdate):
         if msg.member.member == client.member:
             return None
@@ -182,7 +250,8 @@ def describe(msg: Incoming, client: RoomClient) -> str | None:
         how = "resumed" if msg.recovered else "reloaded the room"
         return f"* reconnected: {how} at seq {msg.seq}"
     if isinstance(msg, Disconnected):
-        return f"* connection lost ({msg.code} {msg.reason})" + (", reconnecting..." if msg.retrying else "")
+        why = f"{msg.code} {msg.reason}".strip()
+        return f"* connection lost ({why})" + (", reconnecting..." if msg.retrying else "")
     return None
 
 
@@ -224,19 +293,20 @@ async def run_command(client: RoomClient, line: str, out: Callable[[str], None])
             args = shlex.split(rest)
             if not 3 <= len(args) <= 5:
                 raise ValueError("usage: add <product-id> <name> <price> [currency] [qty]")
-            currency = args[3].upper() if len(args) > 3 else "EUR"
-            qty = int(args[4]) if len(args) > 4 else 1
+            currency = parse_currency(args[3]) if len(args) > 3 else "EUR"
+            qty = parse_qty(args[4]) if len(args) > 4 else 1
             product = Product(id=args[0], name=args[1], price=parse_price(args[2]), currency=currency)
             seq = await client.add_to_cart(product, qty)
-            out(f"ok: line #{_line_of(client, product, seq)}")
+            out(f"ok: {_added_as(client, product, seq)}")
         elif verb in ("qty", "rm", "up", "down"):
             args = rest.split()
             want = 2 if verb == "qty" else 1
             if len(args) != want:
-                raise ValueError(f"usage: {verb} <line>" + (" <n>" if verb == "qty" else ""))
-            line_id = int(args[0].lstrip("#"))
+                usage = f"{verb} <line> <n>" if verb == "qty" else f"{verb} <line>"
+                raise ValueError(f"usage: {usage}; `cart` lists the lines")
+            line_id = find_position(client.state, args[0]).line
             if verb == "qty":
-                await client.set_quantity(line_id, int(args[1]))
+                await client.set_quantity(line_id, parse_qty(args[1]))
             elif verb == "rm":
                 await client.remove_line(line_id)
             else:
@@ -244,19 +314,34 @@ async def run_command(client: RoomClient, line: str, out: Callable[[str], None])
         else:
             out(f"unknown command {verb!r}; {HELP}")
     except OpRejected as exc:
-        out(f"rejected: {exc.code}: {exc.message}")
-    except (ValueError, msgspec.ValidationError) as exc:
+        out(f"rejected: {exc.code}: {_rejection(verb, exc)}")
+    except msgspec.ValidationError as exc:
+        out(f"error: {explain_invalid(str(exc))}")
+    except ValueError as exc:
         out(f"error: {exc}")
     except TimeoutError:
         out("error: no answer from the server in time (the op may still apply)")
+    except ClientError as exc:  # the connection ended, too many ops waiting, ...
+        out(f"error: {explain_closed(exc) if isinstance(exc, ConnectionClosedFinal) else exc}")
     return True
 
 
-def _line_of(client: RoomClient, product: Product, seq: int) -> int:
-    for item in client.state.cart:
-        if item.product.id == product.id and item.product.variant == product.variant:
-            return item.line
-    return seq
+def _rejection(verb: str, exc: OpRejected) -> str:
+    if exc.code == "not_found" and verb in ("qty", "rm", "up", "down"):
+        return "that cart line was removed meanwhile; `cart` lists the lines"
+    if exc.code == "invalid_field":
+        return explain_invalid(exc.message)
+    return exc.message
+
+
+def _added_as(client: RoomClient, product: Product, seq: int) -> str:
+    state = client.state
+    position = position_of(state, seq)
+    if position is None:  # merged into an existing line of the same product
+        for number, item in enumerate(state.cart, 1):
+            if item.product.id == product.id and item.product.variant == product.variant:
+                position = number
+    return f"cart line {position}" if position is not None else "added (the line is already gone)"
 
 
 # ---- sessions --------------------------------------------------------------------------
@@ -275,12 +360,33 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
     return queue
 
 
-def _printer(stream: TextIO) -> Callable[[str], None]:
+def _printer(stream: TextIO, clean: Callable[[str], str] = printable, *, wrap: bool = True) -> Callable[[str], None]:
+    """Write one line to ``stream``, made terminal-safe by ``clean``: whatever the room or
+    the server sent, it stays one line of visible text. On a terminal (``wrap``), long
+    lines are folded here, continuations marked, rather than left to the terminal."""
+    tty = wrap and stream.isatty()
+
     def out(text: str) -> None:
-        stream.write(text + "\n")
+        safe = clean(text)
+        lines = fold(safe, shutil.get_terminal_size().columns) if tty else [safe]
+        stream.write("\n".join(lines) + "\n")
         stream.flush()
 
     return out
+
+
+class _SafeLogFormatter(logging.Formatter):
+    """Log records (``-v``) may quote the server (close reasons): keep them printable."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return "\n".join(printable(line) for line in super().formatException(ei).split("\n"))
+
+
+def _error(text: str) -> None:
+    _printer(sys.stderr)(text)
 
 
 async def join_session(client: RoomClient, out: Callable[[str], None]) -> int:
@@ -288,10 +394,14 @@ async def join_session(client: RoomClient, out: Callable[[str], None]) -> int:
         out(text)
     out(HELP)
     lines = _stdin_lines(asyncio.get_running_loop())
+    names = {item.line: item.product.name for item in client.state.cart}  # every line seen
 
     async def show_events() -> None:
         async for msg in client.events():
-            text = describe(msg, client)
+            text = describe(msg, client, names)
+            if isinstance(msg, Event) and isinstance(msg.op, CartAdd):
+                names.setdefault(msg.seq, msg.op.product.name)
+            names.update((item.line, item.product.name) for item in client.state.cart)
             if text is not None:
                 out(text)
 
@@ -310,12 +420,13 @@ async def join_session(client: RoomClient, out: Callable[[str], None]) -> int:
         printer.cancel()
         await asyncio.gather(printer, return_exceptions=True)
     if printer.done() and not printer.cancelled() and (error := printer.exception()) is not None:
-        out(f"disconnected: {error}")
+        out(f"disconnected: {explain_closed(error) if isinstance(error, ConnectionClosedFinal) else error}")
         return 1
     return 0
 
 
-async def watch_session(client: RoomClient, out: Callable[[str], None]) -> int:
+async def watch_session(client: RoomClient, out: Callable[[str], None] | None = None) -> int:
+    out = _printer(sys.stdout, json_printable, wrap=False) if out is None else out
     out(
         json.dumps(
             {
@@ -333,24 +444,66 @@ async def watch_session(client: RoomClient, out: Callable[[str], None]) -> int:
         async for msg in client.events():
             out(to_json_line(msg))
     except ConnectionClosedFinal as exc:
-        print(f"disconnected: {exc}", file=sys.stderr)
+        _error(f"disconnected: {explain_closed(exc)}")
         return 1
     return 0
+
+
+def _server_of(args: argparse.Namespace) -> str:
+    """The server's base URL named by the command line (for messages and the probe)."""
+    if is_invite_link(args.target):
+        return parse_invite_link(args.target)[0]
+    return base_urls(args.server)[0]
+
+
+def _check_target(args: argparse.Namespace, name: str | None) -> None:
+    if is_invite_link(args.target):
+        if not name:
+            raise ValueError("joining with an invite link needs --name YOURNAME")
+        return
+    if args.target.startswith(("http://", "https://")):
+        parse_invite_link(args.target)  # raises, saying what an invite link looks like
+    if not args.server:
+        raise ValueError(
+            "TARGET is neither an invite link (http://HOST/r/CODE) nor usable as a join token "
+            "without --server (the server's address, e.g. --server http://127.0.0.1:8080)"
+        )
+
+
+async def _probe(server: str) -> None:
+    """Fail fast, with the transport's error, when nothing answers at ``server`` (joining by
+    token would otherwise retry until its timeout and say only that it timed out)."""
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
+        await http.get(server.rstrip("/") + "/healthz")
 
 
 async def _main(args: argparse.Namespace) -> int:
     fmt: Format = "json" if args.json else "msgpack"
     name = args.name or ("watcher" if args.command == "watch" else None)
     try:
-        client = await RoomClient.connect(args.target, server=args.server, name=name, format=fmt, device="desktop")
-    except (ClientError, TimeoutError, ValueError, OSError) as exc:
-        print(f"cannot join: {exc}", file=sys.stderr)
+        _check_target(args, name)
+        server = _server_of(args)
+    except ValueError as exc:
+        _error(f"cannot join: {exc}")
+        return 2
+    try:
+        if not is_invite_link(args.target):
+            await _probe(server)
+        client = await RoomClient.connect(
+            args.target,
+            server=args.server,
+            name=name,
+            format=fmt,
+            device="desktop",
+            connect_timeout=CONNECT_TIMEOUT,
+        )
+    except (ClientError, TimeoutError, ValueError, OSError, httpx.HTTPError) as exc:
+        _error(f"cannot join: {explain_join(exc, server, CONNECT_TIMEOUT)}")
         return 2
     async with client:
-        out = _printer(sys.stdout)
         if args.command == "join":
-            return await join_session(client, out)
-        return await watch_session(client, out)
+            return await join_session(client, _printer(sys.stdout))
+        return await watch_session(client)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -368,14 +521,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_SafeLogFormatter(logging.BASIC_FORMAT))
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, handlers=[handler])
+    for stream in (sys.stdout, sys.stderr):  # a name the terminal cannot encode is no crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         return asyncio.run(_main(args))
     except KeyboardInterrupt:
         return 130
-    except ApiError as exc:  # pragma: no cover - REST calls happen inside connect
-        print(str(exc), file=sys.stderr)
-        return 2
+    except Exception as exc:  # one line, not a traceback (-v shows it)
+        logging.getLogger("cosession_client").debug("unexpected error", exc_info=True)
+        _error(f"cosession-client: unexpected error: {type(exc).__name__}: {exc}")
+        return 1
 
 
 if __name__ == "__main__":

@@ -232,15 +232,16 @@ class _PendingOp:
 class _Disconnect(Exception):
     """Internal: why a connection ended or could not be opened."""
 
-    def __init__(self, code: int, reason: str, *, retryable: bool, error: str | None = None) -> None:
+    def __init__(self, code: int, reason: str, *, retryable: bool, error: str | None = None, message: str = "") -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
         self.retryable = retryable
         self.error = error
+        self.message = message
 
     def final(self) -> ConnectionClosedFinal:
-        return ConnectionClosedFinal(self.code, self.reason, self.error)
+        return ConnectionClosedFinal(self.code, self.reason, self.error, self.message)
 
 
 class _Violation(Exception):
@@ -251,7 +252,9 @@ def _classify(code: int, reason: str, error: Error | None) -> _Disconnect:
     retryable = code in _RETRYABLE_CODES and (error is None or error.code not in FINAL_ERRORS)
     if error is not None and not reason:
         reason = error.message
-    return _Disconnect(code, reason, retryable=retryable, error=None if error is None else error.code)
+    if error is None:
+        return _Disconnect(code, reason, retryable=retryable)
+    return _Disconnect(code, reason, retryable=retryable, error=error.code, message=error.message)
 
 
 _op_encoder = msgspec.msgpack.Encoder()

@@ -26,14 +26,20 @@ class ConnectionClosedFinal(ClientError):
     kicked, room gone, room full), reconnect attempts exhausted, or ``close()``.
 
     ``code`` is the WebSocket close code (1000 after ``close()``, 1006 when no close frame
-    was received); ``error`` is the ``error`` frame's code that preceded the close, if any.
+    was received); ``error`` and ``message`` are the code and the human message of the
+    ``error`` frame that preceded the close, if any (the close reason is often just the
+    code; the message says why, e.g. "token signature does not match").
     """
 
-    def __init__(self, code: int, reason: str, error: str | None = None) -> None:
-        super().__init__(f"connection closed ({code}): {reason}" if reason else f"connection closed ({code})")
+    def __init__(self, code: int, reason: str, error: str | None = None, message: str = "") -> None:
+        text = f"connection closed ({code}): {reason}" if reason else f"connection closed ({code})"
+        if message and message != reason:
+            text += f" ({message})"
+        super().__init__(text)
         self.code = code
         self.reason = reason
         self.error = error
+        self.message = message
 
 
 class TooManyPending(ClientError):

@@ -5,6 +5,7 @@
 // Everything on screen is derived from the connection (state folded from server events,
 // presence, pending ops); clicks only send ops and signals.
 
+import { cartBadgeCount, cartBadgeLabel, linePrice } from "./cart-lines.js";
 import { fill, h, hue, initials, money, safeUrl } from "./dom.js";
 import { icon } from "./icons.js";
 
@@ -162,7 +163,9 @@ export class RoomView {
     this._renderBanner();
     for (const [id, pane] of Object.entries(e.panes)) pane.hidden = id !== this.tab;
     for (const b of e.tabs.querySelectorAll("button")) b.setAttribute("aria-selected", String(b.dataset.tab === this.tab));
-    e.tabs.querySelector('[data-count="cart"]').textContent = String(s.cart.reduce((n, l) => n + l.qty, 0));
+    const cartCount = e.tabs.querySelector('[data-count="cart"]');
+    cartCount.textContent = String(cartBadgeCount(s.cart));
+    cartCount.title = cartBadgeLabel(s.cart);
     e.tabs.querySelector('[data-count="people"]').textContent = String(conn.presence.size);
     e.tabs.querySelector('[data-count="chat"]').textContent = String(s.chat.length);
     this._renderFocus();
@@ -271,7 +274,7 @@ export class RoomView {
           "div.cs-line-main",
           null,
           h("span.cs-name", { "data-testid": "line-name" }, p.name, p.variant ? ` (${p.variant})` : ""),
-          h("div.cs-price", null, `${money(p.price * line.qty, p.currency)} · added by ${this._name(line.added_by)}`),
+          this._linePrice(line),
           h(
             "div.cs-line-actions",
             null,
@@ -300,6 +303,17 @@ export class RoomView {
     this.el.total.hidden = false;
     if (this.el.checkout) this.el.checkout.disabled = false;
     this._notifyCart();
+  }
+
+  _linePrice(line) {
+    const price = linePrice(line);
+    return h(
+      "div.cs-price",
+      { "data-testid": "line-price" },
+      h("span", { "data-testid": "line-unit" }, price.unit),
+      price.qty === 1 ? null : [` × ${price.qty} = `, h("b", { "data-testid": "line-total" }, price.total)],
+      ` · added by ${this._name(line.added_by)}`,
+    );
   }
 
   _notifyCart() {

@@ -106,7 +106,7 @@ const FORGET_ON = new Set(["unauthorized", "token_expired", "kicked", "room_not_
 
   const host = document.createElement("cosession-widget");
   const shadow = host.attachShadow({ mode: "open" });
-  const launcherLabel = h("span", null, "Shop with friends");
+  const launcherLabel = h("span.cs-label", null, "Shop with friends");
   const launcherBadge = h("span.cs-badge", { hidden: true });
   const launcher = h(
     "button.cs-launcher",

@@ -1,6 +1,8 @@
 // Widget-only CSS, inside the shadow root. `:host` rules marked !important win over any
 // !important rule of the page (for important declarations the inner context wins), and
-// `all: initial` stops inherited page styles (fonts, colours) at the host.
+// `all: initial` stops inherited page styles (fonts, colours) at the host. On a screen
+// 480 px wide or less the launcher is a round icon button (its label stays for screen
+// readers), so it covers as little of the shop's page as it can.
 
 export const widgetCss = `
 :host{all:initial!important;display:block!important;position:fixed!important;right:20px!important;bottom:20px!important;left:auto!important;top:auto!important;
@@ -25,5 +27,7 @@ box-shadow:0 12px 40px #1d1d2140,0 2px 6px #0002;display:flex;flex-direction:col
 .cs-form-product{font-size:13px;background:#f7f5ff;border-radius:8px;padding:8px 10px}
 @media (max-width:480px){
   .cs-panel{position:fixed;inset:0;width:auto;height:auto;max-height:none;border-radius:0}
+  .cs-launcher{padding:13px;box-shadow:0 4px 14px #2a1a8a40,0 1px 3px #0003}
+  .cs-launcher > .cs-label{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 }
 `;
