@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from cosession.auth import Claims, TokenError, new_id
 from cosession.http.ratelimit import AddressLimiter, retry_after
-from cosession.hub.hub_redis import HubUnavailable
+from cosession.hub.hub import HubUnavailable
 from cosession.rooms.room import Room
 from cosession.services import Services
 from cosession.store.store import Invite, InviteError
