@@ -136,7 +136,7 @@ async def test_slow_consumer_is_closed_and_room_keeps_flowing(server_factory) ->
         # ... and the room did not wait: generous bounds, relative to the baseline
         for during, before in ((stall_ack, base_ack), (stall_delivery, base_delivery)):
             assert p50(during) <= 5 * p50(before) + 0.05, (p50(during), p50(before))
-            assert max(during) <= 20 * max(before) + 1.0, (max(during), max(before))
+            assert max(during) <= 20 * max(before) + 2.0, (max(during), max(before))
     finally:
         for task in readers:
             task.cancel()
