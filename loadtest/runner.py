@@ -2,8 +2,9 @@
 
 1. ``--spawn``: start the local cluster. Rooms are created over REST on the first URL.
 2. Plan: members arrive room by room in turn (all owners first, then every room's second
-   member …) over the ramp; arrival ``a`` talks to ``urls[a % U]`` and runs in worker
-   ``(a // U) % W``, so every worker has members on every node.
+   member …) over the ramp; member ``k`` of room ``r`` talks to ``urls[(r + k) % U]``
+   (``node_for``), so every room of more than one member has members on more than one
+   node whatever the room count, and arrival ``a`` runs in worker ``(a // U) % W``.
 3. Workers (``multiprocessing`` spawn) run the load; each second their ticks become a
    row of the time series; CPU of the controller and of each worker is sampled, and
    more than 90% for 3 s in a row is reported as a warning.
@@ -53,6 +54,17 @@ SATURATED_SECONDS: Final = 3
 READY_TIMEOUT: Final = 120.0
 FINAL_TIMEOUT: Final = 120.0
 MAX_FINDINGS: Final = 500
+
+
+def node_for(room_index: int, member_index: int, nodes: int) -> int:
+    """The node (index into the URLs) member ``member_index`` of room ``room_index`` talks to.
+
+    Consecutive members of a room go to consecutive nodes, and each room starts one node
+    further on: every room with at least ``nodes`` members has members on every node, for
+    any room count (assigning by global arrival order instead put every room on a single
+    node whenever the room count was a multiple of the node count).
+    """
+    return (room_index + member_index) % nodes
 
 
 class RunFailed(Exception):
@@ -235,7 +247,8 @@ class Controller:
         a = 0
         for index in range(cfg.members):
             for room_index, room in enumerate(self.rooms):
-                http_url = urls[a % len(urls)]
+                node = node_for(room_index, index, len(urls))
+                http_url = urls[node]
                 plan[(a // len(urls)) % workers].append(
                     ipc.MemberSpec(
                         arrival=a,
@@ -248,7 +261,7 @@ class Controller:
                         invite=room.invite.code,
                         shopper=classes[index].__name__,
                         at=cfg.arrival_offset(a, total),
-                        node=a % len(urls),
+                        node=node,
                     )
                 )
                 a += 1

@@ -4,13 +4,13 @@ private Redis and PostgreSQL servers and a TCP proxy for the cluster tests."""
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from loadtest.local_postgres import PostgresServer, postgres_bin_dir
+from tests.support.backends import missing_backend
 from tests.support.redis_server import RedisServer, redis_binary
 from tests.support.server import ServerProcess
 from tests.support.tcp_proxy import TcpProxy
@@ -53,15 +53,9 @@ class ServerFactory:
 # ---- real backends: Redis, PostgreSQL, and a TCP proxy to cut a node off ----------------
 #
 # Tests that need one of them skip with the reason when its binaries are not installed
-# (``scripts/system-deps.sh`` installs them); in CI (CI=true) they fail instead, so a
-# missing package can never turn the cluster tests into silent skips.
-
-
-def _missing_backend(what: str) -> None:
-    message = f"{what} is not installed (run scripts/system-deps.sh)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+# (``scripts/system-deps.sh`` installs them); in CI (CI=true, set by ``.ci/run``) they fail
+# instead, so a missing package can never turn the cluster tests into silent skips
+# (``tests.support.backends``).
 
 
 @pytest.fixture
@@ -81,7 +75,7 @@ class RedisServerFactory:
 
     async def __call__(self, *, persistent: bool = False) -> RedisServer:
         if redis_binary() is None:
-            _missing_backend("redis-server (or $REDIS_SERVER_BIN)")
+            missing_backend("redis-server (or $REDIS_SERVER_BIN)")
         workdir = self.root / f"redis{len(self.started)}"
         workdir.mkdir()
         server = RedisServer(workdir, persistent=persistent)
@@ -101,8 +95,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the whole session (initdb takes seconds); see ``postgres_url``."""
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
-        _missing_backend("PostgreSQL (initdb, postgres; or set $PG_BIN_DIR)")
-        raise AssertionError("unreachable")
+        missing_backend("PostgreSQL (initdb, postgres; or set $PG_BIN_DIR)")
     server = PostgresServer(bin_dir)
     try:
         server.start()

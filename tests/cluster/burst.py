@@ -1,5 +1,12 @@
 """A burst of chat ops from members spread over the nodes, with the real Python client
-(reconnect, resume, idempotent retry), and the checks every fault test ends with."""
+(reconnect, resume, idempotent retry), and the checks every fault test ends with.
+
+A fault test does not strike after a fixed sleep (on a fast machine the burst may be over
+by then): the bursts write their ops in pipelined chunks and beat a ``Pulse`` after each
+chunk, and ``when_in_flight`` returns at the first beat at which enough ops are written
+and not yet acked. The caller strikes right after it returns (no ``await`` in between, so
+nothing is acked meanwhile) and asserts on the count it returned.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,60 @@ class Member:
     node: int
     acked: dict[str, int] = field(default_factory=dict)  # text -> seq
     rejected: list[str] = field(default_factory=list)
+    submitted: int = 0  # ops handed to the client so far
+
+
+def unacked(members: list[Member]) -> int:
+    """Ops of ``members`` written to a socket whose ack has not arrived (read from the
+    client's own bookkeeping: a pending op with ``sent_gen >= 0`` has left the process)."""
+    return sum(1 for m in members for op in m.client._pending.values() if op.sent_gen >= 0)
+
+
+class Pulse:
+    """Beaten by the bursts after each chunk they wrote and when they end."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def beat(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        self._event.clear()
+
+
+@dataclass
+class InFlight:
+    """What ``when_in_flight`` saw at the moment it returned (the moment of the fault)."""
+
+    unacked: int  # of the watched members: written, not acked
+    submitted: int  # by every member
+    total: int  # every member's whole burst
+
+
+async def when_in_flight(
+    pulse: Pulse,
+    members: list[Member],
+    watched: list[Member],
+    bursts: list[asyncio.Task[None]],
+    total: int,
+    *,
+    submitted: int,
+    in_flight: int,
+    timeout: float = 60.0,
+) -> InFlight:
+    """Wait (beat by beat, bounded) until ``members`` have handed at least ``submitted``
+    ops to their clients and at least ``in_flight`` ops of ``watched`` are written and
+    un-acked; fails if the bursts end first. Strike right after it returns."""
+    async with asyncio.timeout(timeout):
+        while True:
+            now = InFlight(unacked(watched), sum(m.submitted for m in members), total)
+            if now.submitted >= submitted and now.unacked >= in_flight:
+                return now
+            if all(b.done() for b in bursts):
+                raise AssertionError(f"the bursts ended before {in_flight} ops were in flight: {now}")
+            await pulse.wait()
 
 
 async def join_members(cluster: Cluster, count: int) -> tuple[dict[str, str], list[Member]]:
@@ -31,8 +92,12 @@ async def join_members(cluster: Cluster, count: int) -> tuple[dict[str, str], li
     return room, members
 
 
-async def burst(member: Member, label: str, count: int, pause: float = 0.01) -> None:
-    """Send ``count`` chat ops, a few in flight at a time; record acks and rejections."""
+async def burst(
+    member: Member, label: str, count: int, pause: float = 0.01, *, chunk: int = 1, pulse: Pulse | None = None
+) -> None:
+    """Send ``count`` chat ops, ``chunk`` at a time written back to back, ``pause`` between
+    chunks, without waiting for acks; record acks and rejections. Beats ``pulse`` after
+    each chunk and at the end."""
 
     async def one(text: str) -> None:
         try:
@@ -41,10 +106,19 @@ async def burst(member: Member, label: str, count: int, pause: float = 0.01) -> 
             member.rejected.append(text)
 
     tasks = []
-    for i in range(count):
-        tasks.append(asyncio.create_task(one(f"{label}-{i}")))
-        await asyncio.sleep(pause)
-    await asyncio.gather(*tasks)
+    try:
+        for start in range(0, count, chunk):
+            for i in range(start, min(count, start + chunk)):
+                member.submitted += 1
+                tasks.append(asyncio.create_task(one(f"{label}-{i}")))
+            await asyncio.sleep(0)  # the chunk's submits run to their first real wait: written
+            if pulse is not None:
+                pulse.beat()
+            await asyncio.sleep(pause)
+        await asyncio.gather(*tasks)
+    finally:
+        if pulse is not None:
+            pulse.beat()
 
 
 async def converge(members: list[Member], timeout: float = 60.0) -> None:

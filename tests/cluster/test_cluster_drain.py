@@ -9,7 +9,7 @@ import signal
 import httpx
 
 from protocol.errors import CloseCode
-from tests.cluster.burst import burst, close_all, converge, join_members
+from tests.cluster.burst import Pulse, burst, close_all, converge, join_members, when_in_flight
 from tests.support.cluster import Cluster
 from tests.support.raw import RawClient
 
@@ -18,13 +18,18 @@ async def test_sigterm_drains_a_node(cluster: Cluster) -> None:
     _room, members = await join_members(cluster, 4)
     node = cluster.nodes[1]
     raw, welcome = await RawClient.join(node.ws_url, members[1].client.token)
-    for m in members:
-        if m.node == 1:
-            m.client.ws_url = cluster.nodes[0].ws_url
-    bursts = [asyncio.create_task(burst(m, f"m{i}", 20, pause=0.02)) for i, m in enumerate(members)]
-    await asyncio.sleep(0.2)
+    on_node = [m for m in members if m.node == 1]
+    for m in on_node:
+        m.client.ws_url = cluster.nodes[0].ws_url
+    pulse = Pulse()
+    bursts = [
+        asyncio.create_task(burst(m, f"m{i}", 20, pause=0.04, chunk=4, pulse=pulse)) for i, m in enumerate(members)
+    ]
+    # SIGTERM mid-burst: ops written to the node and not acked yet, more still to come
+    seen = await when_in_flight(pulse, members, on_node, bursts, 4 * 20, submitted=4 * 8, in_flight=4)
     assert node.proc is not None
     node.proc.send_signal(signal.SIGTERM)
+    assert seen.unacked >= 4 and seen.submitted < seen.total, seen
     assert await raw.closed_with(timeout=15) == CloseCode.GOING_AWAY
     async with asyncio.timeout(30):
         await asyncio.to_thread(node.proc.wait)

@@ -1,4 +1,8 @@
-"""Faults under load: a node killed, Redis restarted empty, Redis paused, a node cut off."""
+"""Faults under load: a node killed, Redis restarted empty, Redis paused, a node cut off.
+
+Each fault strikes mid-burst: at the first moment at least N ops are written and not yet
+acked (``when_in_flight``, no fixed sleep), and the test asserts that count and that the
+bursts still had ops to send at the fault."""
 
 from __future__ import annotations
 
@@ -6,22 +10,33 @@ import asyncio
 
 import httpx
 
-from tests.cluster.burst import burst, close_all, converge, join_members
+from tests.cluster.burst import Member, Pulse, burst, close_all, converge, join_members, unacked, when_in_flight
 from tests.support.cluster import Cluster
 from tests.support.redis_server import RedisServer
 from tests.support.tcp_proxy import TcpProxy
+
+CHUNK = 4  # ops each member writes back to back: in flight together whatever the server's speed
+
+
+def start_bursts(members: list[Member], count: int, pause: float, pulse: Pulse) -> list[asyncio.Task[None]]:
+    return [
+        asyncio.create_task(burst(m, f"m{i}", count, pause, chunk=CHUNK, pulse=pulse)) for i, m in enumerate(members)
+    ]
 
 
 async def test_kill_9_a_node_during_a_burst(cluster: Cluster) -> None:
     room, members = await join_members(cluster, 6)
     victim = cluster.nodes[1]
+    on_victim = [m for m in members if m.node == 1]
     # the victim's members will reconnect to node 2 (as a load balancer would send them)
-    for m in members:
-        if m.node == 1:
-            m.client.ws_url = cluster.nodes[2].ws_url
-    bursts = [asyncio.create_task(burst(m, f"m{i}", 40)) for i, m in enumerate(members)]
-    await asyncio.sleep(0.3)
+    for m in on_victim:
+        m.client.ws_url = cluster.nodes[2].ws_url
+    pulse = Pulse()
+    bursts = start_bursts(members, 40, 0.02, pulse)
+    seen = await when_in_flight(pulse, members, on_victim, bursts, 6 * 40, submitted=6 * 8, in_flight=CHUNK)
     victim.kill()
+    # at the kill: ops written to the victim and not acked, and more still to come
+    assert seen.unacked >= CHUNK and seen.submitted < seen.total, seen
     async with asyncio.timeout(90):
         await asyncio.gather(*bursts)
     assert sum(len(m.acked) for m in members) == 6 * 40  # retried after reconnect, never lost
@@ -34,8 +49,11 @@ async def test_kill_9_a_node_during_a_burst(cluster: Cluster) -> None:
 async def test_redis_restarted_empty_mid_burst(cluster: Cluster, redis_server: RedisServer) -> None:
     _room, members = await join_members(cluster, 6)
     epoch_before = members[0].client.epoch
-    bursts = [asyncio.create_task(burst(m, f"m{i}", 40)) for i, m in enumerate(members)]
-    await asyncio.sleep(0.3)
+    pulse = Pulse()
+    bursts = start_bursts(members, 40, 0.02, pulse)
+    seen = await when_in_flight(pulse, members, members, bursts, 6 * 40, submitted=6 * 8, in_flight=2 * CHUNK)
+    redis_server.kill()  # (restart's first step; done here so no ack can arrive before it)
+    assert seen.unacked >= 2 * CHUNK and seen.submitted < seen.total, seen
     await redis_server.restart(keep_data=False)
     async with asyncio.timeout(120):
         await asyncio.gather(*bursts)
@@ -50,16 +68,18 @@ async def test_redis_restarted_empty_mid_burst(cluster: Cluster, redis_server: R
 async def test_redis_paused_for_5_seconds(cluster: Cluster, redis_server: RedisServer) -> None:
     _room, members = await join_members(cluster, 6)
     epoch_before = members[0].client.epoch
-    bursts = [asyncio.create_task(burst(m, f"m{i}", 30, pause=0.05)) for i, m in enumerate(members)]
-    await asyncio.sleep(0.3)
+    pulse = Pulse()
+    bursts = start_bursts(members, 32, 0.1, pulse)
+    seen = await when_in_flight(pulse, members, members, bursts, 6 * 32, submitted=6 * 8, in_flight=2 * CHUNK)
     redis_server.pause()
     try:
-        await asyncio.sleep(5)
+        assert seen.unacked >= 2 * CHUNK and seen.submitted < seen.total, seen
+        await asyncio.sleep(5)  # the fault is a 5-second freeze: its length is the point
     finally:
         redis_server.resume()
     async with asyncio.timeout(120):
         await asyncio.gather(*bursts)
-    assert sum(len(m.acked) for m in members) == 6 * 30
+    assert sum(len(m.acked) for m in members) == 6 * 32
     await converge(members)
     assert members[0].client.epoch == epoch_before  # nothing was lost: same history
     await close_all(members)
@@ -89,8 +109,11 @@ async def test_node_cut_off_from_redis_keeps_sockets_and_catches_up(
         assert all(m.client.connected for m in isolated)
         reconnects = [m.client.reconnects for m in isolated]
         # an op on the isolated node waits for Redis instead of failing
-        pending = asyncio.create_task(burst(isolated[0], "isolated", 3))
-        await asyncio.sleep(1.0)
+        pulse = Pulse()
+        pending = asyncio.create_task(burst(isolated[0], "isolated", 3, chunk=3, pulse=pulse))
+        await when_in_flight(pulse, isolated, isolated[:1], [pending], 3, submitted=3, in_flight=3)
+        await asyncio.sleep(1.0)  # how long the ops wait is the point: a second without Redis
+        assert unacked(isolated[:1]) == 3 and not isolated[0].rejected and not pending.done()
         proxy.restore()
         async with asyncio.timeout(60):
             await pending

@@ -14,10 +14,25 @@ from typing import Any
 import pytest
 
 from loadtest.cli import main
+from loadtest.local_postgres import postgres_bin_dir
 from loadtest.spawn import free_port, redis_binary
 from tests.loadtest.broken_server import running
+from tests.support.backends import missing_backend
 
 RUN_TIMEOUT = 240.0
+
+
+@pytest.fixture
+def needs_redis() -> None:
+    """``--spawn N>1`` starts a redis-server: skip without one, fail under CI."""
+    if redis_binary() is None:
+        missing_backend("redis-server (or $REDIS_SERVER_BIN)")
+
+
+@pytest.fixture
+def needs_postgres() -> None:
+    if postgres_bin_dir() is None:
+        missing_backend("PostgreSQL (initdb, postgres; or set $PG_BIN_DIR)")
 
 
 async def cli(*args: str) -> tuple[int, str, str]:
@@ -122,7 +137,7 @@ async def test_idle_members_give_the_server_memory_per_client(tmp_path: Path) ->
     assert_clean(result)
 
 
-@pytest.mark.skipif(redis_binary() is None, reason="needs redis-server")
+@pytest.mark.usefixtures("needs_redis", "needs_postgres")
 async def test_fanout_on_two_nodes_with_postgres_times_each_link_and_counts_redis_commands(tmp_path: Path) -> None:
     """``--spawn 2 --spawn-db postgres``: a private PostgreSQL and redis-server behind two
     nodes; deliveries are timed per link (same node / cross node) and Redis's commands
@@ -150,6 +165,28 @@ async def test_fanout_on_two_nodes_with_postgres_times_each_link_and_counts_redi
     assert redis["ops"] > 0 and "evalsha" in redis["by_command"] and "publish" in redis["by_command"]
     assert 2 < redis["commands_per_op"] < 50
     assert "commands per acked op" in out and "commands per acked op" in out_html.read_text(encoding="utf-8")
+
+
+@pytest.mark.usefixtures("needs_redis")
+async def test_two_nodes_with_default_room_counts_deliver_across_nodes(tmp_path: Path) -> None:
+    """``shopping`` with its default 4 rooms of 6 on ``--spawn 2``: every room has members
+    on both nodes, so ops are delivered across nodes (before, with an even room count,
+    every room sat on one node and ``op_delivery_cross_node`` was never measured)."""
+    out_json = tmp_path / "r.json"
+    rc, out, err = await cli(
+        "run", "shopping", "--spawn", "2", "--duration", "4", "--ramp", "0.5", "--op-rate", "2",
+        "--workers", "2", "--json", str(out_json),
+    )  # fmt: skip
+    assert rc == 0, out + err
+    result = load(out_json)
+    assert "redis-server" in result["target"]["kind"] and len(result["target"]["urls"]) == 2
+    assert (result["scenario"]["rooms"], result["scenario"]["members"]) == (4, 6)  # the defaults
+    assert_clean(result)
+    lat = result["latency"]
+    cross = lat.get("op_delivery_cross_node", {}).get("count", 0)
+    same = lat.get("op_delivery_same_node", {}).get("count", 0)
+    assert cross > 0 and same > 0, lat
+    assert cross + same == lat["op_delivery"]["count"]
 
 
 async def test_shopping_against_spawned_node_with_a_failing_slo(tmp_path: Path) -> None:
@@ -258,7 +295,7 @@ async def test_broken_server_is_caught(tmp_path: Path, fault: str, finding: str,
         assert "scenario bug" in result["scenario_errors"][0]
 
 
-@pytest.mark.skipif(redis_binary() is None, reason="needs redis-server")
+@pytest.mark.usefixtures("needs_redis")
 async def test_storm_against_a_spawned_cluster_of_two_nodes(tmp_path: Path) -> None:
     """Two nodes and a redis-server; every connection dropped at once and resumed (JSON frames)."""
     out_json = tmp_path / "r.json"

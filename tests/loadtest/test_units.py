@@ -7,6 +7,7 @@ import html.parser
 import multiprocessing
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import pytest
@@ -20,6 +21,7 @@ from loadtest.meter import Meter
 from loadtest.metered import MeteredClient, state_digest
 from loadtest.report_html import render
 from loadtest.resources import Sample, describe, parse_commandstats, redis_costs, steady_costs
+from loadtest.runner import Controller, RunConfig, node_for
 from loadtest.scenario import ScenarioError, load_scenario
 from loadtest.slo import SloError, evaluate, parse
 from loadtest.stamps import read_stamp, stamped_text, stamped_url
@@ -255,6 +257,55 @@ def test_python_scenario_file(tmp_path: Path) -> None:
     assert scenario.name == "mine" and scenario.rooms == 2 and scenario.shoppers[0].__name__ == "A"
     with pytest.raises(ScenarioError, match="not found"):
         load_scenario(str(tmp_path / "missing.py"))
+
+
+# ---- which node each member talks to ---------------------------------------------------
+
+
+def test_node_for_spreads_each_room_over_every_node() -> None:
+    assert [node_for(0, k, 2) for k in range(4)] == [0, 1, 0, 1]
+    assert [node_for(1, k, 2) for k in range(4)] == [1, 0, 1, 0]
+    assert [node_for(2, k, 3) for k in range(4)] == [2, 0, 1, 2]
+    for nodes in (1, 2, 3, 5):
+        for rooms in range(1, 12):
+            for r in range(rooms):
+                assert {node_for(r, k, nodes) for k in range(nodes)} == set(range(nodes))
+
+
+def _plan(name: str, nodes: int, workers: int) -> tuple[list[str], list[Any]]:
+    scenario = BUILTINS[name]({})
+    cfg = RunConfig(
+        scenario_ref=name, scenario=scenario, slos=[], rooms=scenario.rooms, members=scenario.members, workers=workers
+    )
+    controller = Controller(cfg, display=None)  # type: ignore[arg-type]
+    controller.workers = [None] * workers  # type: ignore[list-item]  # _plan only counts them
+    controller.rooms = [
+        SimpleNamespace(room=f"room{i}", token=f"tok{i}", invite=SimpleNamespace(code=f"inv{i}"))
+        for i in range(cfg.rooms)
+    ]
+    urls = [f"http://127.0.0.1:{8000 + n}" for n in range(nodes)]
+    return urls, [m for per_worker in controller._plan(urls) for m in per_worker]
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+@pytest.mark.parametrize("nodes", [2, 3])
+def test_plan_puts_members_of_every_room_on_every_node(name: str, nodes: int) -> None:
+    """With each built-in scenario's default room and member counts (4 rooms of 6 for
+    ``shopping``: an even room count put every room on one node of two before)."""
+    urls, members = _plan(name, nodes, workers=2)
+    scenario = BUILTINS[name]({})
+    assert len(members) == scenario.rooms * scenario.members
+    assert sorted(m.arrival for m in members) == list(range(len(members)))
+    by_room: dict[int, set[int]] = {}
+    for m in members:
+        assert m.http_url == urls[m.node] and m.ws_url == urls[m.node].replace("http://", "ws://") + "/v1/ws"
+        by_room.setdefault(m.room, set()).add(m.node)
+    assert len(by_room) == scenario.rooms
+    assert all(seen == set(range(nodes)) for seen in by_room.values()), by_room
+    assert all(m.node == node_for(m.room, m.index, nodes) for m in members)
+    # every worker still has members on every node
+    for w in range(2):
+        assert {m.node for m in members if (m.arrival // nodes) % 2 == w} == set(range(nodes))
 
 
 # ---- the stream checker, fed with real frames ---------------------------------------
