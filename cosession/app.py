@@ -44,7 +44,7 @@ def build_services(settings: Settings) -> Services:
         settings = dataclasses.replace(settings, node_id=f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}")
     store = SqlStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     hub = MemoryHub()
-    committer = GroupCommitter(store)
+    committer = GroupCommitter(store, max_queue=settings.commit_queue_max)
     redis_hub = RedisHub(settings.redis_url, node_id=settings.node_id) if settings.redis_url else None
     registry = RoomRegistry(settings, store, hub, committer, redis_hub)
     services = Services(

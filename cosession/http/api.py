@@ -24,7 +24,8 @@ from protocol.messages import RoomState
 
 T = TypeVar("T")
 
-Name = Annotated[str, Meta(min_length=1, max_length=100)]
+# no U+0000 in any string (SPEC section 1): PostgreSQL text columns cannot hold it
+Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
 
 
 class CreateRoom(msgspec.Struct, forbid_unknown_fields=True):
