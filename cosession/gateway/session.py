@@ -135,11 +135,15 @@ class Session:
         limit = self.settings.max_frame_bytes
         data: bytes | None = message.get("bytes")
         if data is not None:
-            return data if len(data) <= limit else self._too_big(len(data))
+            if len(data) <= limit:
+                return data
+            self._too_big(len(data))
+            return None
         text: str = message.get("text") or ""
         # the limit is in bytes: only a text that might exceed it is encoded to count them
         if len(text) > limit or (len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit):
-            return self._too_big(len(text))
+            self._too_big(len(text))
+            return None
         return text
 
     def _too_big(self, size: int) -> None:
