@@ -227,6 +227,9 @@ class Session:
                 metrics.bad_frames += 1
                 if allowed:
                     self._send(Error(code=exc.code, message=exc.message))
+                else:  # SPEC 3.4: a refused frame is answered, malformed or not
+                    metrics.rate_limited += 1
+                    self._send(Error(code=ErrorCode.RATE_LIMITED, message="slow down"))
                 continue
             if not allowed:  # refused, but answered with the op's ref so the client can retry it
                 metrics.rate_limited += 1

@@ -143,8 +143,10 @@ class Room:
         key = (conn.member, ref)
         seq = self._refs.get(key)
         if seq is not None:
-            conn.send(Ack(ref=ref, seq=seq))
-            return
+            if seq > self.head - self.settings.idempotency_events:
+                conn.send(Ack(ref=ref, seq=seq))
+                return
+            del self._refs[key]  # out of the window: a new op (SPEC 3.3)
         waiting = self._waiting.get(key)
         if waiting is not None:  # the same op is in flight (retry racing the original)
             waiting.append(conn)
@@ -188,9 +190,13 @@ class Room:
         self.state = state
 
     def _acked(self, key: tuple[str, str], seq: int) -> None:
+        # The window is the room's last ``idempotency_events`` events (SPEC 3.3), the same
+        # as a reload from the log rebuilds it: refs are dropped by seq, not by count.
         self._refs[key] = seq
-        if len(self._refs) > self.settings.idempotency_events:
-            self._refs.popitem(last=False)
+        horizon = self.head - self.settings.idempotency_events
+        refs = self._refs
+        while refs and next(iter(refs.values())) <= horizon:
+            refs.popitem(last=False)
         ack = Ack(ref=key[1], seq=seq)
         for conn in self._waiting.pop(key, ()):
             conn.send(ack)

@@ -10,6 +10,7 @@ export const CloseCode = Object.freeze({
   NORMAL: 1000,
   GOING_AWAY: 1001,
   ABNORMAL: 1006, // no close frame: the network went away
+  INVALID_PAYLOAD: 1007, // a text frame that is not UTF-8
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
   RESTART: 1012,
