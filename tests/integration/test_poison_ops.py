@@ -29,6 +29,7 @@ from protocol.errors import ErrorCode
 from protocol.messages import Ack, Chat, Error, Event, LogGap, Op, Ping, Pong, ServerMessage
 from tests.support.inprocess import InProcessServer, running_app
 from tests.support.raw import RawClient
+from tests.support.redis_server import RedisServer
 from tests.support.server import ServerProcess
 
 WAIT = 10.0
@@ -224,3 +225,44 @@ async def test_rest_bodies_with_nul_are_422_invalid_field(server: ServerProcess)
         assert response.json()["error"]["code"] == "invalid_field"
         response = await http.post(f"/v1/invites/{room['invite']['code']}/accept", json={"name": "Bo"})
         assert response.status_code == 201, response.text
+
+
+async def test_cluster_a_nul_ref_sequenced_by_redis_is_stored_deterministically(
+    tmp_path: Path, redis_server: RedisServer, postgres_url: str
+) -> None:
+    """Cluster: Redis sequenced the op and every replica folded it, so the SQL log keeps
+    it too (its ref with U+0000 replaced by U+FFFD), the sender is acked, nothing stalls
+    and a room loaded from SQL folds the same state (docs/storage.md)."""
+    config = Settings(database_url=postgres_url, redis_url=redis_server.url, node_id="poison-node")
+    async with running_app(config) as server:
+        room_a, room_b = await server.create_room("A"), await server.create_room("B")
+        client_a, _ = await RawClient.join(server.ws_url, room_a["token"])
+        client_b, _ = await RawClient.join(server.ws_url, room_b["token"])
+        try:
+            room = await loaded_room(server, room_a["room"])
+            conn = FakeConnection(room_a["member"])
+            room.submit(conn, "a\x00b", Chat(text="poison"))
+            acked = await conn.answer("a\x00b")
+            assert isinstance(acked, Ack), acked
+            for i in range(5):
+                latency, _ = await acked_in(client_b, f"other room {i}")
+                assert latency < 5.0
+            _, seq = await acked_in(client_a, "room A goes on")
+            assert seq == acked.seq + 1
+            assert server.services.committer.unstorable == 0
+            # the archiver writes the same row from Redis's stream when the log lacks it
+            from sqlalchemy import text
+
+            async with server.services.store.engine.begin() as db:
+                await db.execute(
+                    text("DELETE FROM events WHERE room_id = :r AND seq = :s"), {"r": room.id, "s": acked.seq}
+                )
+            stream = await room._redis.read_stream(room.id, after=0)  # type: ignore[attr-defined]
+            assert await room.archive(stream) == 1
+        finally:
+            await client_a.close()
+            await client_b.close()
+        loaded = await server.services.store.load_room(room_a["room"], history=10, idempotency=10)
+        assert loaded is not None and loaded.head == seq
+        assert [m.text for m in loaded.state.chat] == ["poison", "room A goes on"]
+        assert (room_a["member"], "a\ufffdb", acked.seq) in loaded.refs
