@@ -85,10 +85,26 @@ def is_unstorable(exc: BaseException) -> bool:
     if isinstance(exc, (sa_exc.DataError, sa_exc.IntegrityError)):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
-        return False
+        # SQLAlchemy's asyncpg adapter raises many data errors as a plain DBAPIError: ask
+        # PostgreSQL's SQLSTATE (class 22 data exception, 23 integrity violation)
+        state = _sqlstate(exc)
+        return state is not None and state[:2] in ("22", "23")
     if isinstance(exc, sa_exc.StatementError):
         return exc.orig is None or is_unstorable(exc.orig) or isinstance(exc.orig, (ValueError, TypeError))
     return isinstance(exc, (ValueError, TypeError, OverflowError)) and not isinstance(exc, OSError)
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE of a driver error, looked up along its causes."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(state, str):
+            return state
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
 
 
 def _storable_text(value: str | None, column: str) -> None:

@@ -266,3 +266,37 @@ async def test_cluster_a_nul_ref_sequenced_by_redis_is_stored_deterministically(
         assert loaded is not None and loaded.head == seq
         assert [m.text for m in loaded.state.chat] == ["poison", "room A goes on"]
         assert (room_a["member"], "a\ufffdb", acked.seq) in loaded.refs
+
+
+async def test_a_data_error_is_unstorable_and_an_unreachable_database_is_not(database_url: str) -> None:
+    """The committer's one distinction: a refused row (isolate it) versus a database that
+    cannot be reached (retry forever, ack nothing)."""
+    from cosession.store.store import RoomRecord, UnstorableError
+    from protocol.messages import RoomCreate
+
+    store = SqlStore(database_url)
+    await store.start()
+    enc = msgspec.msgpack.Encoder()
+    try:
+        first = Event(seq=1, ts=1, by="", op=RoomCreate(name="R", owner="m_1", owner_name="O"))
+        await store.create_room(
+            RoomRecord(id="r_err", epoch="e1", created_at=1),
+            PendingEvent(room_id="r_err", event=first, ref=None, body=enc.encode(first)),
+        )
+        event = Event(seq=2, ts=2, by="m_1", op=Chat(text="x"))
+        if database_url.startswith("postgresql"):
+            # PostgreSQL's own refusal (varchar(64)), not our U+0000 check
+            too_long = PendingEvent(room_id="r_err", event=event, ref="x" * 65, body=enc.encode(event))
+            with pytest.raises(UnstorableError):
+                await store.append([too_long], [])
+        with pytest.raises(UnstorableError):
+            await store.append([PendingEvent(room_id="r_err", event=event, ref="\x00", body=enc.encode(event))], [])
+    finally:
+        await store.close()
+    unreachable = SqlStore("postgresql://nobody@127.0.0.1:9/none")
+    try:
+        with pytest.raises(Exception) as failed:
+            await unreachable.append([PendingEvent(room_id="r", event=event, ref="r", body=b"")], [])
+        assert not isinstance(failed.value, UnstorableError), failed.value
+    finally:
+        await unreachable.close()
