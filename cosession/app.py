@@ -48,7 +48,7 @@ def build_services(settings: Settings) -> Services:
         settings = dataclasses.replace(settings, node_id=f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}")
     store = SqlStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     hub = MemoryHub()
-    committer = GroupCommitter(store)
+    committer = GroupCommitter(store, max_queue=settings.commit_queue_max)
     redis_hub = None
     if settings.redis_url:
         from cosession.hub.hub_redis import RedisHub  # the [cluster] extra: imported only in cluster mode

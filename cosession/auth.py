@@ -1,7 +1,10 @@
 """Signed join tokens and invite codes.
 
-A token is ``v1.<base64url(JSON claims)>.<base64url(HMAC-SHA256(secret, "v1." + claims))>``.
-Claims: room, member, role, display name, issued-at and expiry (Unix seconds).
+A token is ``v1.<base64url(JSON claims)>.<base64url(HMAC-SHA256(secret, "v1." + claims))>``
+(SPEC section 11): the HMAC key is the secret's UTF-8 bytes, as they are, so anyone holding
+the secret can mint tokens with any HMAC library. Claims: room, member, role, display name,
+issued-at and expiry (Unix seconds). ``verify`` raises ``TokenError`` for anything that is
+not a valid token, whatever the text (non-ASCII, huge, empty): never another exception.
 """
 
 from __future__ import annotations
@@ -50,27 +53,31 @@ class TokenSigner:
     def __init__(self, secret: str) -> None:
         if not secret:
             raise ValueError("a token secret is required")
-        self._key = hashlib.sha256(b"cosession-token:" + secret.encode()).digest()
+        self._key = secret.encode("utf-8")
 
-    def _mac(self, signed_part: str) -> str:
-        return _b64(hmac.new(self._key, signed_part.encode("ascii"), hashlib.sha256).digest())
+    def _mac(self, signed_part: bytes) -> bytes:
+        return _b64(hmac.new(self._key, signed_part, hashlib.sha256).digest()).encode("ascii")
 
     def issue(self, *, room: str, member: str, role: Role, name: str, ttl: float, now: float | None = None) -> str:
         issued = int(time.time() if now is None else now)
         claims = Claims(room=room, member=member, role=role, name=name, iat=issued, exp=issued + int(ttl))
         body = f"{TOKEN_VERSION}.{_b64(msgspec.json.encode(claims))}"
-        return f"{body}.{self._mac(body)}"
+        return f"{body}.{self._mac(body.encode('ascii')).decode('ascii')}"
 
     def verify(self, token: str, now: float | None = None) -> Claims:
+        # A token is base64url and dots: anything else (non-ASCII text included, which
+        # ``hmac.compare_digest`` would refuse with TypeError) is malformed, never a crash.
+        if not isinstance(token, str) or not token.isascii():
+            raise TokenError("invalid", "malformed token")
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != TOKEN_VERSION:
             raise TokenError("invalid", "malformed token")
-        body = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(self._mac(body), parts[2]):
+        body = f"{parts[0]}.{parts[1]}".encode("ascii")
+        if not hmac.compare_digest(self._mac(body), parts[2].encode("ascii")):
             raise TokenError("invalid", "token signature does not match")
         try:
             claims = _claims_decoder.decode(_unb64(parts[1]))
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
             raise TokenError("invalid", f"token claims unreadable: {exc}") from None
         if claims.exp <= (time.time() if now is None else now):
             raise TokenError("expired", "token expired")

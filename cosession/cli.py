@@ -48,6 +48,7 @@ def _serve_parser(sub: Any) -> None:
     )
     p.add_argument("--max-connections-per-member", type=int, help="open connections per member per room (per node)")
     p.add_argument("--max-room-members", type=int, help="members a room can ever hold, kicked ones included")
+    p.add_argument("--commit-queue-max", type=int, help="events queued for the database before ops get unavailable")
     p.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"])
     p.add_argument("--no-direct-send", action="store_true", help="use plain ASGI send (for comparison)")
     p.add_argument(

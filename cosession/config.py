@@ -29,6 +29,9 @@ class Settings:
     max_chat_chars: int = 2000
     max_cart_lines: int = 200
     send_queue_bytes: int = 1024 * 1024
+    # events waiting for the database (all rooms of the node); beyond it ops get
+    # `unavailable` (retry later), so an outage cannot grow memory without bound
+    commit_queue_max: int = 10_000
     slow_close_grace: float = 10.0  # after an overflow, seconds the client has to read up to the close frame
     hello_timeout: float = 10.0
     # rooms

@@ -34,9 +34,10 @@ class ErrorCode(StrEnum):
 class CloseCode(IntEnum):
     NORMAL = 1000
     GOING_AWAY = 1001  # server shutting down: reconnect (to any node) and resume
+    INVALID_PAYLOAD = 1007  # a text frame that is not UTF-8 (sent by the WebSocket layer)
     MESSAGE_TOO_BIG = 1009  # frame over max_frame_bytes
     INTERNAL_ERROR = 1011
-    PROTOCOL_ERROR = 4000  # no hello, hello invalid, too many malformed frames
+    PROTOCOL_ERROR = 4000  # the first frame is undecodable or not hello (later malformed frames never close)
     UNAUTHORIZED = 4001  # token forged or malformed
     TOKEN_EXPIRED = 4002
     FORBIDDEN = 4003  # kicked, or origin refused

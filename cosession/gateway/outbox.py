@@ -79,6 +79,10 @@ class Outbox(Protocol):
         ...
 
 
+#: Seconds an AsgiOutbox's ``aclose`` waits for a requested close frame to be handed to the server.
+CLOSE_SEND_GRACE = 1.0
+
+
 class _Corks:
     """The direct outboxes of one event loop that hold corked frames; one callback per
     loop step writes them all."""
@@ -296,9 +300,15 @@ class AsgiOutbox:
         self._wakeup.set()
 
     async def aclose(self) -> None:
-        """Stop the writer task, dropping whatever is still queued. Idempotent."""
+        """Stop the writer task, dropping whatever is still queued. Idempotent.
+
+        A close requested before (an error's close code, a 1009) is given up to
+        ``CLOSE_SEND_GRACE`` seconds to go out first: without it the handler's ``finally``
+        cancelled the writer before it sent the close frame, and the client saw 1006."""
         self._closed = True
         task = self._task
+        if task is not None and not task.done() and self._close_with is not None:
+            await asyncio.wait((task,), timeout=CLOSE_SEND_GRACE)
         if task is not None and not task.done():
             task.cancel()
             # asyncio.wait() neither raises the task's CancelledError nor swallows our own.

@@ -127,14 +127,31 @@ class Session:
             await self.outbox.aclose()
 
     async def _receive(self) -> bytes | str | None:
+        """The next frame's payload; None when the peer left or the frame was too big
+        (then the connection is closing with 1009)."""
         message: Any = await self.ws.receive()
         if message["type"] == "websocket.disconnect":
             return None
+        limit = self.settings.max_frame_bytes
         data: bytes | None = message.get("bytes")
         if data is not None:
-            return data
+            if len(data) <= limit:
+                return data
+            self._too_big(len(data))
+            return None
         text: str = message.get("text") or ""
+        # the limit is in bytes: only a text that might exceed it is encoded to count them
+        if len(text) > limit or (len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit):
+            self._too_big(len(text))
+            return None
         return text
+
+    def _too_big(self, size: int) -> None:
+        """SPEC section 2: a frame over ``max_frame_bytes`` closes with 1009, whatever ASGI
+        server runs the app (``cosession serve`` also sets uvicorn's ``ws_max_size``)."""
+        self.log.info("frame too big: closing", size=size, limit=self.settings.max_frame_bytes)
+        assert self.outbox is not None
+        self.outbox.close(CloseCode.MESSAGE_TOO_BIG, "frame too big")
 
     async def _handshake(self) -> bool:
         try:
@@ -210,6 +227,9 @@ class Session:
                 metrics.bad_frames += 1
                 if allowed:
                     self._send(Error(code=exc.code, message=exc.message))
+                else:  # SPEC 3.4: a refused frame is answered, malformed or not
+                    metrics.rate_limited += 1
+                    self._send(Error(code=ErrorCode.RATE_LIMITED, message="slow down"))
                 continue
             if not allowed:  # refused, but answered with the op's ref so the client can retry it
                 metrics.rate_limited += 1

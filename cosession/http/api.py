@@ -30,7 +30,8 @@ T = TypeVar("T")
 log = structlog.get_logger("cosession.http")
 PUBLISHABLE_INVITER = "pk:"  # Invite.created_by prefix of invites minted with a publishable key
 
-Name = Annotated[str, Meta(min_length=1, max_length=100)]
+# no U+0000 in any string (SPEC section 1): PostgreSQL text columns cannot hold it
+Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
 
 
 class CreateRoom(msgspec.Struct, forbid_unknown_fields=True):

@@ -36,6 +36,7 @@ from protocol.messages import (
     EventBody,
     FocusSignal,
     FollowSignal,
+    LogGap,
     MemberJoin,
     MemberKick,
     PresenceMember,
@@ -112,6 +113,7 @@ class Room:
         self._waiting: dict[tuple[str, str], list[RoomConnection]] = {}
         self._joining: dict[str, asyncio.Future[None]] = {}
         self._commit_waiters: dict[int, asyncio.Future[None]] = {}
+        self._in_flight: dict[int, Event] = {}  # sequenced, not yet committed (embedded mode)
         self.connections: dict[int, RoomConnection] = {}
         self.presence = Presence()
         self._grace_timers: dict[str, asyncio.TimerHandle] = {}
@@ -130,7 +132,10 @@ class Room:
         self.next_seq += 1
         apply(self.state, event)
         item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event))
-        self._committer.enqueue(item, lambda: self._committed(event, ref))
+        self._in_flight[event.seq] = event
+        self._committer.enqueue(
+            item, lambda: self._committed(event, ref), on_unstorable=lambda gap: self._unstorable(event, ref, gap)
+        )
         return event
 
     def submit(self, conn: RoomConnection, ref: str, body: ClientOpBody) -> None:
@@ -138,8 +143,10 @@ class Room:
         key = (conn.member, ref)
         seq = self._refs.get(key)
         if seq is not None:
-            conn.send(Ack(ref=ref, seq=seq))
-            return
+            if seq > self.head - self.settings.idempotency_events:
+                conn.send(Ack(ref=ref, seq=seq))
+                return
+            del self._refs[key]  # out of the window: a new op (SPEC 3.3)
         waiting = self._waiting.get(key)
         if waiting is not None:  # the same op is in flight (retry racing the original)
             waiting.append(conn)
@@ -147,6 +154,10 @@ class Room:
         rejection = check_rules(self.state, conn.member, body) or check_limits(self.state, body, self.limits)
         if rejection is not None:
             conn.send(Error(code=rejection.code, message=rejection.message, ref=ref))
+            return
+        if self._committer.full:  # the database is not keeping up (or down): do not queue more
+            message = "the server cannot write right now: retry later"
+            conn.send(Error(code=ErrorCode.UNAVAILABLE, message=message, ref=ref))
             return
         self._waiting[key] = [conn]
         self._write_op(conn.member, ref, body)
@@ -157,14 +168,35 @@ class Room:
 
     def _committed(self, event: Event, ref: str | None) -> None:
         """Group-commit callback (embedded mode): the event is durable."""
+        self._in_flight.pop(event.seq, None)
         self._apply_committed(event)
         if ref is not None:
             self._acked((event.by, ref), event.seq)
 
+    def _unstorable(self, event: Event, ref: str | None, gap: Event | None) -> None:
+        """Group-commit callback (embedded mode): the database refused the event itself.
+        Its seq holds a ``log.gap`` instead (folded and fanned out like any event), its
+        sender gets ``error internal``, and the sequenced state is rebuilt without it."""
+        self._in_flight.pop(event.seq, None)
+        self._log.error("op refused by the database: not applied", seq=event.seq, by=event.by)
+        self._apply_committed(gap or Event(seq=event.seq, ts=event.ts, by="", op=LogGap()))
+        if ref is not None:
+            err = Error(code=ErrorCode.INTERNAL, message="the server could not store this op: not applied", ref=ref)
+            for conn in self._waiting.pop((event.by, ref), ()):
+                conn.send(err)
+        state = copy_state(self.committed)
+        for seq in sorted(self._in_flight):
+            apply(state, self._in_flight[seq])
+        self.state = state
+
     def _acked(self, key: tuple[str, str], seq: int) -> None:
+        # The window is the room's last ``idempotency_events`` events (SPEC 3.3), the same
+        # as a reload from the log rebuilds it: refs are dropped by seq, not by count.
         self._refs[key] = seq
-        if len(self._refs) > self.settings.idempotency_events:
-            self._refs.popitem(last=False)
+        horizon = self.head - self.settings.idempotency_events
+        refs = self._refs
+        while refs and next(iter(refs.values())) <= horizon:
+            refs.popitem(last=False)
         ack = Ack(ref=key[1], seq=seq)
         for conn in self._waiting.pop(key, ()):
             conn.send(ack)
@@ -254,6 +286,8 @@ class Room:
         if refusal is not None:
             raise refusal
         if conn.member not in self.state.members:
+            if self._committer.full:
+                raise JoinRefused(ErrorCode.UNAVAILABLE, CloseCode.GOING_AWAY, "the server cannot write right now")
             await self._add_member(conn)
         else:
             # the member exists in the sequenced state; wait until that is committed

@@ -30,7 +30,7 @@ from cosession.hub.hub_memory import MemoryHub
 from cosession.hub.hub_redis import HubUnavailable, RedisHub, room_keys
 from cosession.rooms.replica import Replica
 from cosession.rooms.room import JoinRefused, Room, RoomConnection, now_ms
-from cosession.store.committer import GroupCommitter
+from cosession.store.committer import GroupCommitter, append_isolating, storable_ref
 from cosession.store.store import LoadedRoom, PendingEvent, Store
 from protocol.codec import JSON, MSGPACK
 from protocol.errors import CloseCode, ErrorCode
@@ -175,14 +175,17 @@ class ClusterRoom(Room):
                     PendingEvent(
                         room_id=self.id,
                         event=event,
-                        ref=ref,
+                        ref=storable_ref(ref),
                         body=_event_encoder.encode(event),
                         epoch=epoch or self.epoch,
                     )
                 )
         if items:
-            refused = await self._store.append(items, [])
-            return len(items) - len(refused)
+            # a row the database can never store is skipped and logged, not retried forever
+            refused, unstorable = await append_isolating(self._store, items)
+            for item in unstorable:
+                log.error("archiver: event refused by the database, skipped", room=self.id, seq=item.event.seq)
+            return len(items) - len(refused) - len(unstorable)
         return 0
 
     async def _resync(self, epoch: str) -> None:
@@ -333,13 +336,26 @@ class ClusterRoom(Room):
             return
         if fresh:
             event = Event(seq=seq, ts=ts, by=by, op=body)
-            item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event), epoch=epoch)
+            item = PendingEvent(
+                room_id=self.id, event=event, ref=storable_ref(ref), body=_event_encoder.encode(event), epoch=epoch
+            )
             # refused = sequenced under an epoch that Redis lost meanwhile: sequence it again
             self._committer.enqueue(
-                item, lambda: self._acked(key, seq), lambda: self._spawn(self._write(by, ref, body))
+                item,
+                lambda: self._acked(key, seq),
+                lambda: self._spawn(self._write(by, ref, body)),
+                lambda _gap: self._unstorable_write(key),
             )
         else:
             self._acked(key, seq)
+
+    def _unstorable_write(self, key: tuple[str, str]) -> None:
+        """The SQL log refused this event's row (never a U+0000 ref: ``storable_ref``).
+        Every replica folded it already; its seq stays a hole in the SQL log until a
+        re-seed marks it ``log.gap``. Its sender hears it was not made durable."""
+        err = Error(code=ErrorCode.INTERNAL, message="the server could not store this op durably", ref=key[1])
+        for conn in self._waiting.pop(key, ()):
+            conn.send(err)
 
     async def _ensure_durable(self, seq: int) -> None:
         """A retried op that Redis had already sequenced: make sure the log has it (its

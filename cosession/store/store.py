@@ -65,6 +65,12 @@ class Invite:
     uses: int
 
 
+class UnstorableError(Exception):
+    """The database refused the data itself (a value it cannot hold, a constraint), not
+    because it is unreachable: writing the same rows again would fail again. The group
+    committer isolates the offending events instead of retrying them forever."""
+
+
 class InviteError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -85,7 +91,9 @@ class Store(Protocol):
 
     async def append(self, events: list[PendingEvent], snapshots: list[SnapshotWrite]) -> list[PendingEvent]:
         """Durably write a batch (one transaction; events already present are skipped).
-        Returns the events refused because their epoch is no longer the room's."""
+        Returns the events refused because their epoch is no longer the room's. Raises
+        ``UnstorableError`` when the batch holds data the database can never store (then
+        nothing of it is written); any other exception means "retry later"."""
 
     async def create_invite(self, invite: Invite) -> None: ...
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import event as sa_event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
@@ -39,6 +40,7 @@ from cosession.store.store import (
     PendingEvent,
     RoomRecord,
     SnapshotWrite,
+    UnstorableError,
 )
 from protocol.messages import Event, RoomState
 from protocol.reducer import apply
@@ -73,6 +75,43 @@ def driver_url(url: str) -> URL:
     raise ValueError(
         f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:///FILE or postgresql://USER@HOST:PORT/DB"
     )
+
+
+def is_unstorable(exc: BaseException) -> bool:
+    """Whether the database refused the data itself (so a retry fails the same way), as
+    opposed to being unreachable, locked or read-only (``OperationalError``,
+    ``InterfaceError``, ``OSError``, timeouts: worth retrying). A statement that failed
+    before reaching the database (a value the driver cannot bind) counts as data too."""
+    if isinstance(exc, (sa_exc.DataError, sa_exc.IntegrityError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        # SQLAlchemy's asyncpg adapter raises many data errors as a plain DBAPIError: ask
+        # PostgreSQL's SQLSTATE (class 22 data exception, 23 integrity violation)
+        state = _sqlstate(exc)
+        return state is not None and state[:2] in ("22", "23")
+    if isinstance(exc, sa_exc.StatementError):
+        return exc.orig is None or is_unstorable(exc.orig) or isinstance(exc.orig, (ValueError, TypeError))
+    return isinstance(exc, (ValueError, TypeError, OverflowError)) and not isinstance(exc, OSError)
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE of a driver error, looked up along its causes."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(state, str):
+            return state
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def _storable_text(value: str | None, column: str) -> None:
+    """No text column takes U+0000: PostgreSQL refuses it, and SQLite would keep what
+    PostgreSQL refuses, so both refuse it alike (SPEC section 1; docs/storage.md)."""
+    if value is not None and "\x00" in value:
+        raise UnstorableError(f"{column} holds U+0000")
 
 
 def _is_memory(url: URL) -> bool:
@@ -188,6 +227,9 @@ class SqlStore:
     async def _insert_events(self, conn: AsyncConnection, events: list[PendingEvent]) -> None:
         if not events:
             return
+        for p in events:
+            _storable_text(p.ref, "ref")
+            _storable_text(p.event.by, "member")
         rows = [
             {
                 "room_id": p.room_id,
@@ -217,13 +259,20 @@ class SqlStore:
             )
 
     async def append(self, events: list[PendingEvent], snapshots: list[SnapshotWrite]) -> list[PendingEvent]:
-        async with self._write() as conn:
-            stale = await self._stale(conn, events)
-            if stale:
-                refused = {id(p) for p in stale}
-                events = [p for p in events if id(p) not in refused]
-            await self._insert_events(conn, events)
-            await self._upsert_snapshots(conn, snapshots)
+        try:
+            async with self._write() as conn:
+                stale = await self._stale(conn, events)
+                if stale:
+                    refused = {id(p) for p in stale}
+                    events = [p for p in events if id(p) not in refused]
+                await self._insert_events(conn, events)
+                await self._upsert_snapshots(conn, snapshots)
+        except UnstorableError:
+            raise
+        except Exception as exc:
+            if is_unstorable(exc):
+                raise UnstorableError(f"the database refused the batch: {type(exc).__name__}") from exc
+            raise
         return stale
 
     async def _stale(self, conn: AsyncConnection, events: list[PendingEvent]) -> list[PendingEvent]:

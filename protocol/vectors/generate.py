@@ -681,6 +681,24 @@ _JSON_INVALID: list[tuple[str, Any, ErrorCode]] = [
     ("ping/float-nonce", {"t": "ping", "nonce": 1.0}, _INVALID),
     ("ping/exponent-nonce", Raw(b'{"t":"ping","nonce":1e3}'), _INVALID),
     ("hello/null-client", {"t": "hello", "token": "x", "client": None}, _INVALID),
+    # U+0000 in any string (SPEC section 1): JSON can only write it as the \\u0000 escape
+    ("hello/nul-in-token", {"t": "hello", "token": "v1.a\x00.b"}, _INVALID),
+    ("hello/nul-in-client", {"t": "hello", "token": "x", "client": "\x00"}, _INVALID),
+    ("hello/nul-in-version", {"t": "hello", "token": "x", "version": "1\x00"}, _INVALID),
+    ("hello/nul-in-resume-epoch", {"t": "hello", "token": "x", "resume": {"epoch": "e\x00", "seq": 0}}, _INVALID),
+    ("op/nul-in-ref", _op({"t": "cart.remove", "line": 1}, ref="a\x00b"), _INVALID),
+    ("product/nul-in-id", _add(id="sku\x00"), _INVALID),
+    ("product/nul-in-name", _add(name="\x00Shirt"), _INVALID),
+    ("product/nul-in-image", _add(image="https://x/\x00.jpg"), _INVALID),
+    ("product/nul-in-url", _add(url="https://x/\x00"), _INVALID),
+    ("product/nul-in-variant", _add(variant="\x00"), _INVALID),
+    ("chat/nul-in-text", _op({"t": "chat", "text": "hi\x00there"}), _INVALID),
+    ("chat/nul-in-product-name", _op({"t": "chat", "text": "x", "product": {**_PRODUCT, "name": "a\x00"}}), _INVALID),
+    ("react/nul-in-emoji", _op({"t": "react", "msg": 1, "emoji": "\x00"}), _INVALID),
+    ("room.rename/nul-in-name", _op({"t": "room.rename", "name": "Trip\x00"}), _INVALID),
+    ("member.kick/nul-in-member", _op({"t": "member.kick", "member": "m\x00"}), _INVALID),
+    ("focus/nul-in-product-id", {"t": "focus", "product": {**_PRODUCT, "id": "\x00"}}, _INVALID),
+    ("follow/nul-in-member", {"t": "follow", "member": "m_\x00"}, _INVALID),
 ]
 
 # (name, value to encode as msgpack or Raw bytes, expected code)
@@ -710,6 +728,14 @@ _MSGPACK_INVALID: list[tuple[str, Any, ErrorCode]] = [
         _op({"t": "room.create", "name": "x", "owner": "o", "owner_name": "O"}),
         _INVALID,
     ),
+    # U+0000 in any string (SPEC section 1): a 0x00 byte inside a msgpack str
+    ("hello/nul-in-token", {"t": "hello", "token": "v1.a\x00.b"}, _INVALID),
+    ("op/nul-in-ref", _op({"t": "cart.remove", "line": 1}, ref="a\x00b"), _INVALID),
+    ("product/nul-in-name", _add(name="\x00Shirt", price=2560), _INVALID),
+    ("chat/nul-in-text", _op({"t": "chat", "text": "hi\x00there"}), _INVALID),
+    ("react/nul-in-emoji", _op({"t": "react", "msg": 1, "emoji": "\x00"}), _INVALID),
+    ("focus/nul-in-product-url", {"t": "focus", "product": {**_PRODUCT, "url": "\x00"}}, _INVALID),
+    ("follow/nul-in-member", {"t": "follow", "member": "m_\x00"}, _INVALID),
 ]
 
 

@@ -32,15 +32,17 @@ PRODUCTS = [
     Product(id=f"p{i}", name=f"P{i}", price=i * 100, currency="EUR", variant=v) for i in (1, 2) for v in (None, "L")
 ]
 LINE_IDS = st.integers(min_value=1, max_value=40)  # seqs: some are lines, some are not
+# any text a client may send: no U+0000 (SPEC section 1: the decoder refuses it)
+TEXT = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 
 ops = st.one_of(
     st.builds(CartAdd, product=st.sampled_from(PRODUCTS), qty=st.integers(1, 999)),
     st.builds(CartQty, line=LINE_IDS, qty=st.integers(1, 999)),
     st.builds(CartRemove, line=LINE_IDS),
     st.builds(Vote, line=LINE_IDS, value=st.sampled_from(["up", "down", "clear"])),
-    st.builds(Chat, text=st.text(min_size=1, max_size=20), reply_to=st.none() | LINE_IDS),
+    st.builds(Chat, text=st.text(TEXT, min_size=1, max_size=20), reply_to=st.none() | LINE_IDS),
     st.builds(React, msg=LINE_IDS, emoji=st.sampled_from(["👍", "😀"]), on=st.booleans()),
-    st.builds(RoomRename, name=st.text(min_size=1, max_size=10)),
+    st.builds(RoomRename, name=st.text(TEXT, min_size=1, max_size=10)),
     st.builds(RoomLock, locked=st.booleans()),
 )
 

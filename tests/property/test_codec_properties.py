@@ -63,7 +63,10 @@ SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[Heal
 
 
 def text(min_size: int = 0, max_size: int = 24) -> st.SearchStrategy[str]:
-    return st.text(min_size=min_size, max_size=max_size)
+    # no U+0000: a well-formed client message never holds it (SPEC section 1)
+    return st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=min_size, max_size=max_size
+    )
 
 
 def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

@@ -41,7 +41,7 @@ from cosession_client.rest import (
     resolve_ws_url,
 )
 from cosession_client.tolerant import decode_server
-from protocol.codec import Codec, Format
+from protocol.codec import Codec, Format, contains_nul
 from protocol.errors import RETRYABLE_CLOSE_CODES, ErrorCode, ProtocolError
 from protocol.messages import (
     Ack,
@@ -263,8 +263,11 @@ _op_decoder = msgspec.msgpack.Decoder(ClientOpBody)
 
 def validate_op(body: ClientOpBody) -> None:
     """Raise ``msgspec.ValidationError`` (a ValueError) if ``body`` breaks the schema's
-    constraints: the server could only answer it with a ref-less error."""
+    constraints: the server could only answer it with a ref-less error (U+0000 in any
+    string included, SPEC section 1)."""
     _op_decoder.decode(_op_encoder.encode(body))
+    if contains_nul(body):
+        raise msgspec.ValidationError("strings must not contain U+0000")
 
 
 def _retrieve(fut: asyncio.Future[Any]) -> None:

@@ -19,6 +19,7 @@ import {
   SUBPROTOCOL,
   VERSION,
   cleanProduct,
+  clientMessageProblem,
   decodeMessage,
   encodeMessage,
   ops,
@@ -509,6 +510,7 @@ export class RoomConnection {
 
   _send(msg) {
     if (!this._live || !this._ws) return false;
+    if (clientMessageProblem(msg) !== null) return false; // the server would refuse it: never sent
     this._out.push(encodeMessage(msg));
     this._pump();
     return true;

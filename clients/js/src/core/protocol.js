@@ -10,6 +10,7 @@ export const CloseCode = Object.freeze({
   NORMAL: 1000,
   GOING_AWAY: 1001,
   ABNORMAL: 1006, // no close frame: the network went away
+  INVALID_PAYLOAD: 1007, // a text frame that is not UTF-8
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
   RESTART: 1012,
@@ -59,6 +60,24 @@ export function decodeMessage(data) {
   return msg;
 }
 
+/** Whether any string in `value` (keys included) holds U+0000, which no client message
+ * may carry (protocol/SPEC.md section 1: the server answers `invalid_field`). */
+export function containsNul(value) {
+  if (typeof value === "string") return value.includes("\u0000");
+  if (value === null || typeof value !== "object") return false;
+  if (Array.isArray(value)) return value.some(containsNul);
+  for (const key of Object.keys(value)) {
+    if (key.includes("\u0000") || containsNul(value[key])) return true;
+  }
+  return false;
+}
+
+/** The error code the server's decoder would answer a client message with because of
+ * what this client checks before sending (so it is never sent), or null. */
+export function clientMessageProblem(msg) {
+  return containsNul(msg) ? "invalid_field" : null;
+}
+
 /** A product for the wire: only the known fields, integers where the schema wants them. */
 export function cleanProduct(p) {
   if (!p) return undefined;
@@ -89,6 +108,7 @@ export const ops = {
 /** Reasons an op would be refused by the server's decoder (so it is never sent). */
 export function validateOp(op) {
   const int = (v, lo, hi) => Number.isInteger(v) && v >= lo && v <= hi;
+  if (containsNul(op)) return "text must not contain the NUL character (U+0000)";
   switch (op.t) {
     case "cart.add": {
       const p = op.product;
