@@ -188,6 +188,7 @@ class Session:
             return False
         origin_refused = await websocket_origin_refusal(self.ws, room.id)
         if origin_refused is not None:
+            self.services.registry.release(room)  # refused: the room may leave memory when idle
             self._fail(ErrorCode.FORBIDDEN, origin_refused, CloseCode.FORBIDDEN)
             return False
         assert self.outbox is not None
@@ -196,6 +197,7 @@ class Session:
         try:
             await room.join(conn, hello.resume)
         except JoinRefused as exc:
+            self.services.registry.release(room)  # refused: the room may leave memory when idle
             self._fail(exc.code, exc.message, exc.close_code)
             return False
         self.room, self.conn = room, conn

@@ -126,3 +126,30 @@ async def test_rooms_read_over_rest_leave_memory_when_idle(server_factory: Serve
             assert r.status_code in (200, 201), (path, r.text)
             assert await _rooms_loaded(http) == 1, path
             await unloaded()
+
+
+async def test_rooms_whose_hellos_are_refused_leave_memory_when_idle(server_factory: ServerFactory) -> None:
+    """A hello the room refuses (here: the room cannot take another member) loads the room
+    without joining it; the room must still be unloaded after the idle delay."""
+    server = await server_factory("--room-idle-unload", "0.3", "--max-room-members", "2")
+    room = await server.create_room()
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+
+        async def unloaded(why: str) -> None:
+            deadline = time.monotonic() + 10
+            while await _rooms_loaded(http) != 0:
+                assert time.monotonic() < deadline, why
+                await asyncio.sleep(0.05)
+
+        tokens = []
+        for name in ("Bea", "Cid"):  # members enter the state at their first hello
+            accepted = await http.post(f"/v1/invites/{room['invite']['code']}/accept", json={"name": name})
+            assert accepted.status_code == 201, accepted.text
+            tokens.append(accepted.json()["token"])
+        bea, _ = await RawClient.join(server.ws_url, tokens[0])  # owner + Bea: the room is at its cap
+        await bea.close()
+        await unloaded("the room never left memory after its last member left")
+        for _ in range(3):
+            error, code = await _refused(server, tokens[1])
+            assert error.code == ErrorCode.TOO_MANY_MEMBERS and code == CloseCode.ROOM_FULL
+        await unloaded("a room whose hellos were refused stayed in memory")
