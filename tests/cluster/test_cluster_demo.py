@@ -17,7 +17,7 @@ import pytest
 
 from loadtest.local_postgres import postgres_bin_dir
 from protocol.messages import Chat, Event
-from tests.conftest import _missing_backend
+from tests.support.backends import missing_backend
 from tests.support.raw import RawClient
 from tests.support.redis_server import redis_binary
 from tests.support.server import free_port
@@ -34,9 +34,9 @@ def _listening(port: int) -> bool:
 @pytest.mark.timeout(240)
 async def test_cluster_demo_starts_crosses_and_stops(tmp_path: Path) -> None:
     if redis_binary() is None:
-        _missing_backend("redis-server (or $REDIS_SERVER_BIN)")
+        missing_backend("redis-server (or $REDIS_SERVER_BIN)")
     if postgres_bin_dir() is None:
-        _missing_backend("PostgreSQL (initdb, postgres; or set $PG_BIN_DIR)")
+        missing_backend("PostgreSQL (initdb, postgres; or set $PG_BIN_DIR)")
     a_port, b_port = free_port(), free_port()
     out_path = tmp_path / "demo.out"
     with out_path.open("wb") as out:
