@@ -16,198 +16,46 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, Literal, TypeAlias
 
 import msgspec
 
-from protocol.errors import RETRYABLE_CLOSE_CODES, ErrorCode
+from cosession_client.outputs import (
+    FINAL_ERRORS,
+    RETRY_OP_ERRORS,
+    RETRYABLE_CLOSES,
+    Bucket,
+    Close,
+    Deliver,
+    Disconnected,
+    Done,
+    Drop,
+    Failed,
+    Open,
+    Output,
+    PendingOp,
+    Resynced,
+    Send,
+    SessionSettings,
+    Signal,
+    State,
+    Stopped,
+    Timer,
+)
 from protocol.messages import (
     Ack,
     ClientOpBody,
-    Device,
     Error,
     Event,
     Focus,
     Follow,
     Hello,
-    Limits,
     Op,
-    Ping,
     Resume,
     RoomState,
     ServerMessage,
-    Typing,
     Welcome,
 )
 from protocol.reducer import apply as apply_event
-
-# Error codes that mean "this token / member will never get in": a close after one is final.
-FINAL_ERRORS: Final = frozenset(
-    {
-        ErrorCode.UNAUTHORIZED,
-        ErrorCode.TOKEN_EXPIRED,
-        ErrorCode.FORBIDDEN,
-        ErrorCode.KICKED,
-        ErrorCode.ROOM_NOT_FOUND,
-        ErrorCode.ROOM_FULL,
-        ErrorCode.TOO_MANY_MEMBERS,
-        ErrorCode.TOO_MANY_CONNECTIONS,
-    }
-)
-RETRY_OP_ERRORS: Final = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.RATE_LIMITED})  # same ref, later
-RETRYABLE_CLOSES: Final = RETRYABLE_CLOSE_CODES  # 1006 (no close frame) included
-
-State = Literal["idle", "connecting", "joining", "live", "backoff", "closed"]
-Signal: TypeAlias = Focus | Typing | Follow | Ping
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    """What a session is configured with (times in ms)."""
-
-    token: str
-    client: str = "python"
-    version: str = ""
-    device: Device = "bot"
-    reconnect: bool = True
-    max_attempts: int | None = None  # consecutive attempts without a welcome, then stop
-    backoff_ms: tuple[int, int] = (250, 30_000)  # first delay, cap
-    stable_ms: int = 5_000  # a connection live this long resets the backoff when it ends
-    welcome_timeout_ms: int = 10_000
-
-
-# ---- synthetic messages delivered to the application ------------------------------------
-
-
-@dataclass(frozen=True)
-class Resynced:
-    """Synthetic message: a (re)join completed.
-
-    ``recovered=True``: the missed events were replayed (and delivered before this item),
-    the stream is contiguous. ``recovered=False``: the state was replaced by a snapshot
-    at ``seq``; events before it were not delivered.
-    """
-
-    recovered: bool
-    epoch: str
-    seq: int
-
-
-@dataclass(frozen=True)
-class Disconnected:
-    """Synthetic message: the connection was lost. ``retrying``: the client reconnects on
-    its own (a ``Resynced`` follows); else it stopped for good."""
-
-    code: int
-    reason: str
-    retrying: bool
-
-
-# ---- outputs ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Open:
-    """Open a connection; its hello will resume from ``resume`` (None: a fresh join)."""
-
-    resume: Resume | None
-
-
-@dataclass(frozen=True)
-class Send:
-    msg: Hello | Op | Signal
-
-
-@dataclass(frozen=True)
-class Deliver:
-    msg: ServerMessage | Resynced | Disconnected
-
-
-@dataclass(frozen=True)
-class Timer:
-    """Call ``tick`` at ``at`` ms (replaces the previous timer; None: no timer)."""
-
-    at: int | None
-
-
-@dataclass(frozen=True)
-class Done:
-    """The op ``ref`` is acked at ``seq`` and folded into the state."""
-
-    ref: str
-    seq: int
-
-
-@dataclass(frozen=True)
-class Failed:
-    """The server refused the op ``ref``; it will not be applied."""
-
-    ref: str
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Drop:
-    """Abort the connection without a close handshake; feed no more inputs from it."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Close:
-    """Close the connection (or abandon opening it) with this code."""
-
-    code: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class Stopped:
-    """Stopped for good: ``refs`` are the ops that will never be answered now."""
-
-    code: int
-    reason: str
-    error: str | None
-    refs: tuple[str, ...]
-
-
-Output: TypeAlias = Open | Send | Deliver | Timer | Done | Failed | Drop | Close | Stopped
-
-
-@dataclass(eq=False)
-class PendingOp:
-    ref: str
-    body: ClientOpBody
-    sent: bool = False  # its frame was handed out at least once
-    queued: bool = False  # waiting in the paced outbox
-    retries: int = 0  # `unavailable` / `rate_limited` answers so far
-    retry_at: int | None = None
-    acked_seq: int | None = None
-
-
-@dataclass
-class _Bucket:
-    """Mirror of the server's per-connection token bucket, with a safety margin."""
-
-    rate: float  # tokens per second
-    burst: float
-    tokens: float
-    updated: int
-
-    @classmethod
-    def of(cls, limits: Limits | None, now: int) -> _Bucket | None:
-        if limits is None or limits.ops_per_second <= 0:
-            return None
-        burst = float(max(1, limits.ops_burst - 2))
-        return cls(rate=limits.ops_per_second * 0.9, burst=burst, tokens=burst, updated=now)
-
-    def refill(self, now: int) -> None:
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate / 1000)
-        self.updated = now
-
-    def wake_at(self, now: int) -> int:
-        return now + math.ceil((1 - self.tokens) * 1000 / self.rate)
 
 
 class _Lost(Exception):
@@ -233,7 +81,7 @@ class Session:
     stopped: Stopped | None = None
     _out: list[Output] = field(default_factory=list)
     _outbox: deque[str | Signal] = field(default_factory=deque)  # op refs and signals
-    _bucket: _Bucket | None = None
+    bucket: Bucket | None = None  # pacing, when live with limits
     _last_error: Error | None = None
     _welcome_by: int | None = None
     _retry_at: int | None = None
@@ -361,7 +209,7 @@ class Session:
         self._welcome_by = None
         self._welcomed_at = now
         self._failures = 0
-        self._bucket = _Bucket.of(welcome.limits, now)
+        self.bucket = Bucket.of(welcome.limits, now)
         self._out.append(Deliver(Resynced(welcome.recovered, welcome.epoch, welcome.seq)))
         self._outbox.clear()
         for signal in (self.my_focus, self.my_follow):
@@ -431,7 +279,7 @@ class Session:
         was_live = self.state == "live"
         self.state = "backoff"
         self._welcome_by = None
-        self._bucket = None
+        self.bucket = None
         self._outbox.clear()
         for op in self.pending.values():
             op.queued = False
@@ -477,7 +325,7 @@ class Session:
             self._outbox.append(op.ref)
 
     def _flush(self, now: int) -> None:
-        bucket = self._bucket
+        bucket = self.bucket if self.bucket is not None and self.bucket.rate > 0 else None
         if bucket is not None:
             bucket.refill(now)
         while self._outbox:
@@ -507,8 +355,8 @@ class Session:
             times.append(self._retry_at)
         elif self.state == "live":
             times += [op.retry_at for op in self.pending.values() if op.retry_at is not None]
-            if self._outbox and self._bucket is not None:
-                times.append(self._bucket.wake_at(now))
+            if self._outbox and self.bucket is not None and self.bucket.rate > 0:
+                times.append(self.bucket.wake_at(now))
         return min(times) if times else None
 
     def _done(self, now: int) -> list[Output]:
