@@ -82,7 +82,7 @@ class Session:
     _out: list[Output] = field(default_factory=list)
     _outbox: deque[str | Signal] = field(default_factory=deque)  # op refs and signals
     bucket: Bucket | None = None  # pacing, when live with limits
-    _last_error: Error | None = None
+    last_error: Error | None = None  # the last ref-less error frame of this connection
     _welcome_by: int | None = None
     _retry_at: int | None = None
     _welcomed_at: int = 0
@@ -100,7 +100,7 @@ class Session:
     def opened(self, now: int) -> list[Output]:
         if self.state == "connecting":
             self.state = "joining"
-            self._last_error = None
+            self.last_error = None
             self._welcome_by = now + self.settings.welcome_timeout_ms
             s = self.settings
             hello = Hello(token=s.token, resume=self._resume(), client=s.client, version=s.version, device=s.device)
@@ -122,7 +122,7 @@ class Session:
     def closed(self, now: int, code: int, reason: str, *, final: bool = False) -> list[Output]:
         """The connection ended (``final``: it can never be opened, e.g. a bad URL)."""
         if self.state in ("connecting", "joining", "live"):
-            error = self._last_error
+            error = self.last_error
             retryable = not final and code in RETRYABLE_CLOSES and (error is None or error.code not in FINAL_ERRORS)
             if error is not None and not reason:
                 reason = error.message
@@ -178,7 +178,7 @@ class Session:
 
     def _joining(self, now: int, msg: ServerMessage) -> None:
         if isinstance(msg, Error):
-            self._last_error = msg  # the close that follows says whether to retry
+            self.last_error = msg  # the close that follows says whether to retry
         elif isinstance(msg, Welcome):
             self._accept(now, msg)
         else:
@@ -236,7 +236,7 @@ class Session:
         elif isinstance(msg, Error):
             op = self.pending.get(msg.ref) if msg.ref else None
             if op is None:
-                self._last_error = msg
+                self.last_error = msg
             elif msg.code in RETRY_OP_ERRORS:
                 op.retries += 1
                 op.retry_at = now + self._jitter(op.retries)
