@@ -13,27 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 import msgspec
 
-from cosession_client.session import (
-    Close,
-    Deliver,
-    Disconnected,
-    Done,
-    Drop,
-    Failed,
-    Open,
-    Output,
-    Resynced,
-    Send,
-    Session,
-    SessionSettings,
-    Stopped,
-    Timer,
-)
+from cosession_client.outputs import Disconnected, Output, Resynced, SessionSettings
+from cosession_client.session import Session
 from protocol.codec import JSON
 from protocol.messages import (
     Ack,
@@ -90,29 +76,20 @@ def feed(session: Session, step: dict[str, Any]) -> list[Output]:
 
 
 def output_json(out: Output) -> dict[str, Any]:
-    if isinstance(out, Open):
-        return {"do": "open", "resume": None if out.resume is None else to_builtins(out.resume)}
-    if isinstance(out, Send):
-        return {"do": "send", "msg": to_builtins(out.msg)}
-    if isinstance(out, Deliver):
-        msg = out.msg
-        if isinstance(msg, Resynced):
-            return {"do": "deliver", "msg": {"t": "resynced", **asdict(msg)}}
-        if isinstance(msg, Disconnected):
-            return {"do": "deliver", "msg": {"t": "disconnected", **asdict(msg)}}
-        return {"do": "deliver", "msg": to_builtins(msg)}
-    if isinstance(out, Timer):
-        return {"do": "timer", "at": out.at}
-    if isinstance(out, Done):
-        return {"do": "done", "ref": out.ref, "seq": out.seq}
-    if isinstance(out, Failed):
-        return {"do": "failed", "ref": out.ref, "code": out.code, "message": out.message}
-    if isinstance(out, Drop):
-        return {"do": "drop", "reason": out.reason}
-    if isinstance(out, Close):
-        return {"do": "close", "code": out.code, "reason": out.reason}
-    assert isinstance(out, Stopped)
-    return {"do": "final", "code": out.code, "reason": out.reason, "error": out.error, "refs": list(out.refs)}
+    """``{"do": <name>, <fields>}``: messages in their wire form, ``Stopped`` as "final"."""
+    kind = type(out).__name__.lower()
+    value: dict[str, Any] = {"do": "final" if kind == "stopped" else kind}
+    for f in fields(out):
+        value[f.name] = _plain(getattr(out, f.name))
+    return value
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, Resynced | Disconnected):
+        return {"t": type(value).__name__.lower(), **asdict(value)}
+    if isinstance(value, tuple):
+        return list(value)
+    return to_builtins(value)
 
 
 def after_json(session: Session) -> dict[str, Any]:

@@ -20,24 +20,10 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from cosession_client import outputs
 from cosession_client.errors import ConnectionClosedFinal, OpRejected
 from cosession_client.observer import ClientObserver
-from cosession_client.outputs import (
-    Close,
-    Deliver,
-    Disconnected,
-    Done,
-    Drop,
-    Failed,
-    Open,
-    Output,
-    Resynced,
-    Send,
-    SessionSettings,
-    Signal,
-    Stopped,
-    Timer,
-)
+from cosession_client.outputs import Disconnected, Output, Resynced, SessionSettings, Signal
 from cosession_client.session import Session
 from cosession_client.settings import ClientSettings
 from cosession_client.subscription import Incoming, Subscription
@@ -123,8 +109,7 @@ class Shell:
 
     def submit(self, body: ClientOpBody) -> tuple[str, asyncio.Future[int]]:
         ref = f"{self._ref_prefix}-{next(self._refs)}"
-        future: asyncio.Future[int] = self._loop.create_future()
-        future.add_done_callback(retrieve)
+        future: asyncio.Future[int] = self._future()
         self._ops[ref] = future
         self.feed(self.session.submit(self.now(), ref, body))
         return ref, future
@@ -141,8 +126,7 @@ class Shell:
         if self.session.state != "live":
             raise ConnectionError("not connected")
         nonce = next(self._nonces)
-        pong: asyncio.Future[None] = self._loop.create_future()
-        pong.add_done_callback(retrieve)
+        pong: asyncio.Future[None] = self._future()
         self._pings[nonce] = pong
         return nonce, pong
 
@@ -173,50 +157,50 @@ class Shell:
         self._finish(ConnectionClosedFinal(1000, "closed by the client"))
 
     async def wait_seq(self, seq: int) -> None:
-        waiter: asyncio.Future[None] = self._loop.create_future()
-        waiter.add_done_callback(retrieve)
-        entry = (seq, waiter)
-        self._seq_waiters.append(entry)
-        try:
-            await waiter
-        finally:
-            with contextlib.suppress(ValueError):
-                self._seq_waiters.remove(entry)
+        waiter = self._future()
+        await self._wait_in(self._seq_waiters, (seq, waiter), waiter)
 
     async def wait_joined(self) -> None:
-        waiter: asyncio.Future[None] = self._loop.create_future()
-        waiter.add_done_callback(retrieve)
-        self._join_waiters.append(waiter)
+        waiter = self._future()
+        await self._wait_in(self._join_waiters, waiter, waiter)
+
+    async def _wait_in(self, waiters: list[Any], entry: object, waiter: asyncio.Future[None]) -> None:
+        waiters.append(entry)
         try:
             await waiter
         finally:
             with contextlib.suppress(ValueError):
-                self._join_waiters.remove(waiter)
+                waiters.remove(entry)
+
+    def _future(self) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = self._loop.create_future()
+        future.add_done_callback(retrieve)
+        return future
 
     # ---- carrying out the session's outputs ---------------------------------------------
 
-    def feed(self, outputs: list[Output]) -> None:
-        for out in outputs:
-            if isinstance(out, Send):
+    def feed(self, actions: list[Output]) -> None:
+        for out in actions:
+            if isinstance(out, outputs.Send):
                 self._send(out)
-            elif isinstance(out, Deliver):
+            elif isinstance(out, outputs.Deliver):
                 self._deliver(out.msg)
-            elif isinstance(out, Done):
+            elif isinstance(out, outputs.Done):
                 if (future := self._ops.pop(out.ref, None)) is not None and not future.done():
                     future.set_result(out.seq)
-            elif isinstance(out, Failed):
+            elif isinstance(out, outputs.Failed):
                 if (future := self._ops.pop(out.ref, None)) is not None and not future.done():
                     future.set_exception(OpRejected(out.code, out.message, out.ref))
-            elif isinstance(out, Timer):
+            elif isinstance(out, outputs.Timer):
                 self._arm(out.at)
-            elif isinstance(out, Open):
+            elif isinstance(out, outputs.Open):
                 conn = self._conn = _Conn()
                 conn.task = asyncio.create_task(self._connection(conn), name=f"cosession-{self._ref_prefix}")
-            elif isinstance(out, Drop):
+            elif isinstance(out, outputs.Drop):
                 self._abandon_conn(out.reason)
-            elif isinstance(out, Close):
+            elif isinstance(out, outputs.Close):
                 self._close_conn(out)
-            elif isinstance(out, Stopped):
+            elif isinstance(out, outputs.Stopped):
                 self._finish(ConnectionClosedFinal(out.code, out.reason, out.error))
         seq = self.session.room.seq
         for target, waiter in self._seq_waiters:
@@ -228,7 +212,7 @@ class Shell:
                 if not waiter.done():
                     waiter.set_result(None)
 
-    def _send(self, out: Send) -> None:
+    def _send(self, out: outputs.Send) -> None:
         conn = self._conn
         if conn is not None and not conn.dead:
             self.observer.frame_out(out.msg)
@@ -280,7 +264,7 @@ class Shell:
             conn.ws.transport.abort()
         log.warning("dropping the connection: %s", reason)
 
-    def _close_conn(self, out: Close) -> None:
+    def _close_conn(self, out: outputs.Close) -> None:
         conn = self._conn
         if conn is None:
             return
@@ -357,10 +341,10 @@ class Shell:
             return
         conn.dead = True
         error = self.session.last_error
-        outputs = self.session.closed(self.now(), code, reason, final=final)
+        actions = self.session.closed(self.now(), code, reason, final=final)
         if not conn.welcomed:
             self.observer.connect_failed(code, reason, None if error is None else error.code)
-        self.feed(outputs)
+        self.feed(actions)
 
     async def _writer(self, conn: _Conn, ws: ClientConnection) -> None:
         text = not self.codec.binary
