@@ -167,7 +167,6 @@ class PendingOp:
     sent: bool = False  # its frame was handed out at least once
     queued: bool = False  # waiting in the paced outbox
     retries: int = 0  # `unavailable` / `rate_limited` answers so far
-    retry_at: int | None = None
     acked_seq: int | None = None
 
 

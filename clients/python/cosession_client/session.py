@@ -84,7 +84,8 @@ class Session:
     bucket: Bucket | None = None  # pacing, when live with limits
     last_error: Error | None = None  # the last ref-less error frame of this connection
     _welcome_by: int | None = None
-    _retry_at: int | None = None
+    _retry_at: int | None = None  # of the reconnect
+    _retry_due: dict[str, int] = field(default_factory=dict)  # op ref -> when to re-send it
     _welcomed_at: int = 0
     _failures: int = 0  # consecutive attempts that got no welcome
     _level: int = 0  # backoff exponent of the next reconnect
@@ -135,11 +136,10 @@ class Session:
             self._lost(now, 1006, "no welcome in time", retryable=True)
         elif self.state == "backoff" and self._retry_at is not None and now >= self._retry_at:
             self._open()
-        elif self.state == "live":
-            for op in self.pending.values():
-                if op.retry_at is not None and op.retry_at <= now:
-                    op.retry_at = None
-                    self._queue(op)
+        elif self.state == "live" and any(at <= now for at in self._retry_due.values()):
+            for op in [op for op in self.pending.values() if self._retry_due.get(op.ref, now + 1) <= now]:
+                del self._retry_due[op.ref]
+                self._queue(op)  # in submission order
         return self._done(now)
 
     def submit(self, now: int, ref: str, body: ClientOpBody) -> list[Output]:
@@ -215,9 +215,9 @@ class Session:
         for signal in (self.my_focus, self.my_follow):
             if signal is not None:
                 self._outbox.append(signal)
+        self._retry_due.clear()
         for op in self.pending.values():
             op.queued = False
-            op.retry_at = None
             self._queue(op)
 
     def _live(self, now: int, msg: ServerMessage) -> None:
@@ -230,6 +230,7 @@ class Session:
         if isinstance(msg, Ack):
             op = self.pending.pop(msg.ref, None)
             if op is not None:
+                self._retry_due.pop(op.ref, None)
                 op.acked_seq = msg.seq
                 self.awaiting.append(op)
                 self._settle(everything=False)
@@ -239,9 +240,10 @@ class Session:
                 self.last_error = msg
             elif msg.code in RETRY_OP_ERRORS:
                 op.retries += 1
-                op.retry_at = now + self._jitter(op.retries)
+                self._retry_due[op.ref] = now + self._jitter(op.retries)
             else:
                 del self.pending[op.ref]
+                self._retry_due.pop(op.ref, None)
                 self._out.append(Failed(op.ref, msg.code, msg.message))
 
     def _event(self, event: Event) -> None:
@@ -281,9 +283,9 @@ class Session:
         self._welcome_by = None
         self.bucket = None
         self._outbox.clear()
+        self._retry_due.clear()
         for op in self.pending.values():
             op.queued = False
-            op.retry_at = None
         retrying = retryable and self.settings.reconnect
         if was_live:
             self._out.append(Deliver(Disconnected(code, reason, retrying)))
@@ -312,6 +314,7 @@ class Session:
         self.pending.clear()
         self.awaiting.clear()
         self._outbox.clear()
+        self._retry_due.clear()
         self.state = "closed"
         self._retry_at = self._welcome_by = None
         self.stopped = Stopped(code, reason, error, refs)
@@ -354,7 +357,7 @@ class Session:
         elif self.state == "backoff" and self._retry_at is not None:
             times.append(self._retry_at)
         elif self.state == "live":
-            times += [op.retry_at for op in self.pending.values() if op.retry_at is not None]
+            times += self._retry_due.values()
             if self._outbox and self.bucket is not None and self.bucket.rate > 0:
                 times.append(self.bucket.wake_at(now))
         return min(times) if times else None
