@@ -36,7 +36,7 @@ from cosession_client.session import (
 )
 from protocol.messages import Ack, Chat, Error, Event, Hello, Op, RoomState, Welcome
 from protocol.reducer import fold
-from protocol.vectors.session_json import ev
+from protocol.vectors.session_json import LIMITS, ev
 
 RETRYABLE = [1001, 1006, 1011, 1012, 4008, 4009, 4029]
 CODES = [*RETRYABLE * 6, 1000, 1009, 4000, 4001, 4003, 4005, 4010]
@@ -123,6 +123,7 @@ class Model:
     def welcome(self, recovered: bool) -> Welcome:
         head = len(self.log)
         common: dict[str, Any] = {"room": "r", "member": "bo", "role": "member", "epoch": self.epoch, "seq": head}
+        common["limits"] = LIMITS if self.rng.random() < 0.5 else None  # paced or not
         resume = self.resume
         if recovered and resume is not None and resume.epoch == self.epoch and resume.seq <= head:
             return Welcome(**common, recovered=True, events=self.log[resume.seq :])
