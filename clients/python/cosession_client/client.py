@@ -97,7 +97,7 @@ class RoomClient(RoomOps):
     @property
     def _core(self) -> Shell:
         if self._shell is None:  # built on first use: it needs the running event loop
-            self._shell = Shell(self.token, self.ws_url, self.settings, self._observer)
+            self._shell = Shell(self.token, lambda: self.ws_url, self.settings, self._observer)
         return self._shell
 
     @classmethod

@@ -15,6 +15,7 @@ import itertools
 import logging
 import random
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -72,8 +73,10 @@ class _Conn:
 
 
 class Shell:
-    def __init__(self, token: str, ws_url: str, settings: ClientSettings, observer: ClientObserver) -> None:
-        self.ws_url = ws_url
+    def __init__(
+        self, token: str, ws_url: Callable[[], str], settings: ClientSettings, observer: ClientObserver
+    ) -> None:
+        self.ws_url = ws_url  # read at every connection attempt (the URL may change meanwhile)
         self.settings = settings
         self.observer = observer
         self.codec = Codec(settings.format)
@@ -307,7 +310,7 @@ class Shell:
     async def _connection(self, conn: _Conn) -> None:
         self.observer.connecting()
         try:
-            ws = await open_socket(self.ws_url, self.codec, self.settings)
+            ws = await open_socket(self.ws_url(), self.codec, self.settings)
         except Refused as refused:
             self._lost(conn, refused.code, refused.reason, final=refused.final)
             return
