@@ -282,6 +282,21 @@ def op_cases() -> list[dict[str, Any]]:
             check=lambda outs, s: [m["ref"] for m in sent(outs, "op")] == ["a-1"] * 3,
         ),
         run(
+            "ops/error-about-an-answered-op-is-only-delivered",
+            [
+                *joined(),
+                i_submit(50, "a-1", add),
+                i_frame(60, ack("a-1", 3)),
+                i_frame(70, event(3)),
+                i_frame(80, error("forbidden", "late answer", "a-1")),
+                i_closed(90, 1006),
+            ],
+            random=[0.5],
+            check=lambda outs, s: (
+                outs[6] == [{"do": "deliver", "msg": error("forbidden", "late answer", "a-1")}] and s.state == "backoff"
+            ),
+        ),
+        run(
             "ops/abandoned-unsent-op-is-forgotten",
             [i_start(0), i_submit(5, "a-1", add), i_abandon(6, "a-1"), i_opened(10), i_frame(20, welcome(2))],
             check=lambda outs, s: sent(outs, "op") == [] and not s.pending,

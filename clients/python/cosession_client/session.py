@@ -79,10 +79,10 @@ class Session:
     reconnects: int = 0  # completed re-joins after the first one
     violations: int = 0  # protocol violations seen (gaps, bad welcomes)
     stopped: Stopped | None = None
-    _out: list[Output] = field(default_factory=list)
-    _outbox: deque[str | Signal] = field(default_factory=deque)  # op refs and signals
     bucket: Bucket | None = None  # pacing, when live with limits
     last_error: Error | None = None  # the last ref-less error frame of this connection
+    _out: list[Output] = field(default_factory=list)
+    _outbox: deque[str | Signal] = field(default_factory=deque)  # op refs and signals
     _welcome_by: int | None = None
     _retry_at: int | None = None  # of the reconnect
     _retry_due: dict[str, int] = field(default_factory=dict)  # op ref -> when to re-send it
@@ -236,8 +236,10 @@ class Session:
                 self._settle(everything=False)
         elif isinstance(msg, Error):
             op = self.pending.get(msg.ref) if msg.ref else None
-            if op is None:
+            if not msg.ref:
                 self.last_error = msg
+            elif op is None:
+                pass  # about an op already answered: nothing to do
             elif msg.code in RETRY_OP_ERRORS:
                 op.retries += 1
                 self._retry_due[op.ref] = now + self._jitter(op.retries)
