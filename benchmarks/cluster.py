@@ -40,15 +40,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
-import datetime
 import json
 import os
-import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,7 +54,7 @@ import httpx
 import psutil
 import redis.asyncio as aioredis
 
-from benchmarks import fanout
+from benchmarks import fanout, report
 from benchmarks.fanout import (
     HOST,
     MAX_OPS,
@@ -69,13 +64,10 @@ from benchmarks.fanout import (
     Kind,
     Sender,
     ServerProc,
-    check_clock,
-    log,
-    machine,
     machine_busy,
-    source_state,
 )
 from benchmarks.payloads import CHAT_CHARS
+from benchmarks.report import log
 from benchmarks.workers import ConnSpec, WorkerPool, raise_nofile
 from benchmarks.wsraw import perf_ns
 from cosession.auth import TokenSigner, new_id
@@ -1011,20 +1003,16 @@ def render(results: dict[str, Any], p: Params, command: str, elapsed: float) -> 
 
 
 async def run(params: Params, args: argparse.Namespace) -> dict[str, Any]:
-    clock = check_clock()
     pg_bin = postgres_bin_dir()
     if redis_binary() is None or pg_bin is None:
         raise SystemExit("needs redis-server and PostgreSQL (initdb, postgres): see /work/shared/TESTING-NOTES.md")
-    workdir = Path(tempfile.mkdtemp(prefix="cosession-cluster-"))
-    results: dict[str, Any] = {
-        "date": datetime.date.today().isoformat(),
-        "machine": machine(),
-        "versions": versions(pg_bin),
-        "clock": clock,
-        "source": source_state(),
-        "loadavg_start": os.getloadavg(),
-        "params": dataclasses.asdict(params),
-    }
+    results = report.header(params)
+    results["versions"] = versions(pg_bin)
+    with report.workdir("cosession-cluster-", args, keep_on_error=True) as workdir:
+        return await _run(params, workdir, results, pg_bin)
+
+
+async def _run(params: Params, workdir: Path, results: dict[str, Any], pg_bin: Path) -> dict[str, Any]:
     log(f"load average at start: {results['loadavg_start']}")
     redis = RedisServer(workdir / "redis")
     pg = PostgresServer(pg_bin)
@@ -1040,31 +1028,20 @@ async def run(params: Params, args: argparse.Namespace) -> dict[str, Any]:
         await bench.run(results)
         results["loadavg_end"] = os.getloadavg()
         log(f"load average at end: {results['loadavg_end']}")
-    except BaseException:
-        args.keep = True  # the node logs say what went wrong
-        raise
     finally:
         if bench is not None:
             results["join_failures"] = bench.join_failures
-        if bench is not None:
             await bench.probe.close()
         if pool is not None:
             await pool.close()
         await redis.stop()
         await asyncio.to_thread(pg.cleanup)
-        if args.keep:
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.cluster", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short smoke run (100 small rooms, a room of 200)")
-    parser.add_argument("--markdown", metavar="PATH", help="write the results as a Markdown section")
-    parser.add_argument("--json", metavar="PATH", help="write the raw results as JSON")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (node and Redis logs)")
+    quick = "short smoke run (100 small rooms, a room of 200)"
+    parser = report.parser("benchmarks.cluster", __doc__, quick=quick, keep="keep the temp dir (node and Redis logs)")
     parser.add_argument("--rounds", type=int, help="saturation windows per workload and node count (best counts)")
     parser.add_argument(
         "--per-sender-window",
@@ -1073,32 +1050,15 @@ def main(argv: list[str] | None = None) -> int:
         help="small rooms: each sender keeps K ops in flight (default: 64 in flight in all, one per room)",
     )
     args = parser.parse_args(argv)
-    params = QUICK_RUN if args.quick else FULL_RUN
-    if args.rounds:
-        params = dataclasses.replace(params, rounds=args.rounds)
-    if args.per_sender_window:
-        params = dataclasses.replace(params, per_sender_window=args.per_sender_window)
+    params = report.choose(args, QUICK_RUN, FULL_RUN, rounds=args.rounds, per_sender_window=args.per_sender_window)
     raise_nofile()
-    exe = os.path.relpath(sys.executable, Path.cwd()) if sys.executable.startswith(str(Path.cwd())) else sys.executable
-    command = shlex.join([exe, "-m", "benchmarks.cluster", *(argv if argv is not None else sys.argv[1:])])
-    started = time.monotonic()
-    import uvloop
-
-    results = uvloop.run(run(params, args))
-    elapsed = time.monotonic() - started
-    results["elapsed_s"] = elapsed
-    section = render(results, params, command, elapsed)
-    print()
-    print(section)
-    if args.markdown:
-        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.markdown).write_text(section + "\n")
-        log(f"wrote {args.markdown}")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n")
-        log(f"wrote {args.json}")
-    return 0
+    return report.run_and_report(
+        "benchmarks.cluster",
+        argv,
+        args,
+        lambda command: run(params, args),
+        lambda results, command, elapsed: render(results, params, command, elapsed),
+    )
 
 
 if __name__ == "__main__":

@@ -33,19 +33,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import dataclasses
-import datetime
-import json
 import os
-import platform
-import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,14 +48,15 @@ import httpx
 import msgspec
 import psutil
 
+from benchmarks import report
 from benchmarks.payloads import CHAT_CHARS, bare_payload, chat_text
+from benchmarks.report import REPO, log
 from benchmarks.workers import ConnSpec, WorkerPool, raise_nofile
 from benchmarks.wsraw import WsClient, open_ws, perf_ns
 from cosession.auth import TokenSigner, new_id
 from protocol.codec import MSGPACK, MSGPACK_SUBPROTOCOL
 from protocol.messages import Ack, Chat, Error, Event, Hello, MemberJoin, Op, Welcome
 
-REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 SECRET = "fanout-bench-secret"
 OURS_LIMITS = ("--ops-per-second", "1000000", "--ops-burst", "1000000", "--max-members", "5000")
@@ -106,31 +100,11 @@ ASGI = Kind("asgi", "cosession --no-direct-send", True, ("--sqlite-synchronous",
 FSYNC = Kind("full", "cosession FULL", True, ("--sqlite-synchronous", "FULL"))
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def check_clock() -> str:
-    """perf_counter must be one machine-wide monotonic clock for cross-process latency."""
-    info = time.get_clock_info("perf_counter")
-    if "CLOCK_MONOTONIC" not in info.implementation:
-        raise SystemExit(
-            f"perf_counter is {info.implementation}, not CLOCK_MONOTONIC: latencies across processes are meaningless"
-        )
-    # and it must agree with CLOCK_MONOTONIC read directly
-    a = time.perf_counter_ns()
-    m = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    b = time.perf_counter_ns()
-    if not a <= m <= b:
-        raise SystemExit("perf_counter_ns disagrees with CLOCK_MONOTONIC")
-    return info.implementation
 
 
 # ---- servers ------------------------------------------------------------------------
@@ -735,37 +709,6 @@ def percentiles(samples_ns: list[int]) -> dict[str, float]:
 # ---- the report ---------------------------------------------------------------------
 
 
-def machine() -> dict[str, str]:
-    from importlib.metadata import version
-
-    cpu = platform.processor() or ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
-    return {
-        "nproc": nproc or str(os.cpu_count()),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "os": f"{platform.system()} {platform.release()}",
-        "versions": ", ".join(f"{name} {version(name)}" for name in ("websockets", "uvicorn", "uvloop", "msgspec")),
-    }
-
-
-def source_state() -> str:
-    """The commit measured, and whether the server's sources differed from it."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
-        return done.stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--", "cosession", "protocol")
-    return f"{head}" + (f" + uncommitted changes in {len(dirty.splitlines())} server/protocol files" if dirty else "")
-
-
 def _f(x: float, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
@@ -884,17 +827,13 @@ def render(results: dict[str, Any], params: Params, command: str, elapsed: float
 
 
 async def run(params: Params, args: argparse.Namespace, command: str) -> dict[str, Any]:
-    clock = check_clock()
-    workdir = Path(tempfile.mkdtemp(prefix="cosession-fanout-"))
+    results = report.header(params)
+    with report.workdir("cosession-fanout-", args) as workdir:
+        return await _run(params, args, workdir, results)
+
+
+async def _run(params: Params, args: argparse.Namespace, workdir: Path, results: dict[str, Any]) -> dict[str, Any]:
     pool = WorkerPool(params.workers)
-    results: dict[str, Any] = {
-        "date": datetime.date.today().isoformat(),
-        "machine": machine(),
-        "clock": clock,
-        "source": source_state(),
-        "loadavg_start": os.getloadavg(),
-        "params": dataclasses.asdict(params),
-    }
     try:
         bench = Bench(params, pool, workdir)
         if args.profile:
@@ -915,61 +854,33 @@ async def run(params: Params, args: argparse.Namespace, command: str) -> dict[st
         results["loadavg_end"] = os.getloadavg()
     finally:
         await pool.close()
-        if args.keep:
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.fanout", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="~1-minute smoke run (rooms of 50 and 200, 400 idle connections, short windows)",
-    )
-    parser.add_argument("--markdown", metavar="PATH", help="write the results as a Markdown section")
-    parser.add_argument("--json", metavar="PATH", help="write the raw results as JSON")
+    quick = "~1-minute smoke run (rooms of 50 and 200, 400 idle connections, short windows)"
+    parser = report.parser("benchmarks.fanout", __doc__, quick=quick, keep="keep the temp dir (server logs, databases)")
     parser.add_argument("--workers", type=int, help="receiver processes (default 2)")
     parser.add_argument("--inflight", type=int, help="un-acked ops the saturating sender keeps in flight (default 64)")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, databases)")
     parser.add_argument(
         "--profile",
         metavar="DIR",
         help="py-spy each server during its fan-out windows (figures then carry its overhead)",
     )
     args = parser.parse_args(argv)
-    params = QUICK_RUN if args.quick else FULL_RUN
-    if args.workers:
-        params = dataclasses.replace(params, workers=args.workers)
-    if args.inflight:
-        params = dataclasses.replace(params, inflight=args.inflight)
+    params = report.choose(args, QUICK_RUN, FULL_RUN, workers=args.workers, inflight=args.inflight)
     raise_nofile()
     need = params.rss_conns * 2 + 200
     soft, _ = __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE)
     if soft < need // max(1, params.workers):
         log(f"warning: RLIMIT_NOFILE is {soft}; {need // params.workers} descriptors per process are needed")
-    exe = os.path.relpath(sys.executable, Path.cwd()) if sys.executable.startswith(str(Path.cwd())) else sys.executable
-    command = shlex.join([exe, "-m", "benchmarks.fanout", *(argv if argv is not None else sys.argv[1:])])
-    started = time.monotonic()
-    import uvloop
-
-    results = uvloop.run(run(params, args, command))
-    elapsed = time.monotonic() - started
-    results["elapsed_s"] = elapsed
-    section = render(results, params, command, elapsed)
-    print()
-    print(section)
-    if args.markdown:
-        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.markdown).write_text(section + "\n")
-        log(f"wrote {args.markdown}")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n")
-        log(f"wrote {args.json}")
-    return 0
+    return report.run_and_report(
+        "benchmarks.fanout",
+        argv,
+        args,
+        lambda command: run(params, args, command),
+        lambda results, command, elapsed: render(results, params, command, elapsed),
+    )
 
 
 if __name__ == "__main__":

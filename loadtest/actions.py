@@ -76,7 +76,7 @@ async def typing(s: Shopper, seconds: float = 0.5, **_: Any) -> None:
 async def reconnect(s: Shopper, **_: Any) -> None:
     """Drop the socket without a close frame (like a phone losing its network) and wait
     for the client to resume."""
-    s.client._drop_connection()
+    s.client.drop_connection()
     await asyncio.sleep(0)
     await s.client.wait_connected(timeout=30)
 

@@ -1,17 +1,19 @@
-"""``MeteredClient``: a ``RoomClient`` that times and checks every frame it exchanges.
+"""``Metering``: times and checks every frame one ``RoomClient`` exchanges.
 
-``RoomClient`` has no instrumentation hooks, so this subclass wraps four of its private
-steps (the client lives in this repository and its tests pin these names):
+It is the client's observer (``cosession_client.observer``): the client calls it, nothing
+of the client is subclassed or reached into.
 
-* ``_open`` / ``_hello``: connect time (TCP + WebSocket handshake) and hello→welcome;
-* ``_write``: when each op ref was first written (for op→ack), resends, signals;
-* ``_decode``: every server frame, in arrival order, *before* the client's own logic
+* ``connecting`` / ``opened``: connect time (TCP + WebSocket handshake); ``frame_out``
+  of the hello and ``frame_in`` of the welcome: hello→welcome;
+* ``frame_out``: when each op ref was first written (for op→ack), resends, signals;
+* ``frame_in``: every server frame, in arrival order, *before* the client's own logic
   drops duplicates or turns a gap into a reconnect. This is where the event stream is
   checked: after each welcome the next event must be ``seq + 1``; anything else is a
   finding (``gap``, ``duplicate``), and a recovered welcome must replay exactly the
   events after the resume point (``replay_mismatch``). The client repairs all of these
   by itself, which is why the load tool must look at the wire and not at ``events()``;
-* ``_serve``: connected gauge, disconnects by close code, resume timing.
+* ``disconnected`` / ``dropping`` / ``stopped``: connected gauge, disconnects by close
+  code, resume timing, members that stopped.
 """
 
 from __future__ import annotations
@@ -20,21 +22,21 @@ import hashlib
 from typing import Any, Final
 
 import msgspec
-from websockets.asyncio.client import ClientConnection
 
-from cosession_client.client import RoomClient, _Disconnect
-from cosession_client.errors import ConnectionClosedFinal
+from cosession_client import ConnectionClosedFinal, Resynced, RoomClient
 from loadtest.meter import Meter
 from loadtest.stamps import now_ns, read_stamp
 from protocol.messages import (
     CLIENT_OP_TYPES,
     SYSTEM_OP_TYPES,
     Ack,
+    ClientMessage,
     Error,
     Event,
     Hello,
     Op,
     RoomState,
+    ServerMessage,
     Welcome,
 )
 
@@ -49,18 +51,18 @@ def state_digest(state: RoomState) -> str:
     return hashlib.sha256(msgspec.json.encode(state, order="sorted")).hexdigest()[:20]
 
 
-class MeteredClient(RoomClient):
+class Metering:
+    """The observer of one member's client: the meter's counters, histograms, findings."""
+
     def __init__(
         self,
-        *,
         meter: Meter,
+        *,
         room_index: int,
         check_kind: str | None = None,
         node: int = 0,
         split_nodes: bool = False,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
         self.meter = meter
         self.node = node  # the node this client talks to (index into the run's URLs)
         self.split_nodes = split_nodes  # also time deliveries as same-node / cross-node
@@ -72,63 +74,56 @@ class MeteredClient(RoomClient):
         self._t_open = 0
         self._t_hello = 0
         self._t_lost: int | None = None  # when the last connection was lost
-        self._t_drop: int | None = None  # set by _drop_connection (a drop we caused)
+        self._t_drop: int | None = None  # set by dropping() (a drop we caused)
         self._op_sent: dict[str, tuple[int, str]] = {}  # ref -> (first write, op kind)
         self._expected = 0  # last seq received in order on the wire
+        self._resume: tuple[str, int] | None = None  # (epoch, seq) the last hello resumed from
+        self._room = ""
+        self._member = ""
         self.first_seq: int | None = None  # the room's head at this client's first welcome
         self.delivered = 0
         self.skipped = 0
 
-    # ---- connection steps --------------------------------------------------------------
+    # ---- connection lifecycle --------------------------------------------------------------
 
-    async def _open(self) -> tuple[ClientConnection, Welcome]:
+    def connecting(self) -> None:
         self._t_open = now_ns()
         self.meter.c["connect_attempts"] += 1
-        try:
-            return await super()._open()
-        except _Disconnect as why:
-            self.meter.c["connect_failures"] += 1
-            if why.error is None:  # (an error frame was already counted by its code)
-                self.meter.error("connect_failed")
-            raise
 
-    async def _hello(self, ws: ClientConnection) -> tuple[ClientConnection, Welcome]:
+    def opened(self) -> None:
         self.meter.hist["connect"].record_ns(now_ns() - self._t_open)
-        return await super()._hello(ws)
 
-    async def _serve(self, ws: ClientConnection, welcome: Welcome) -> _Disconnect:
+    def connect_failed(self, code: int, reason: str, error: str | None) -> None:
+        self.meter.c["connect_failures"] += 1
+        if error is None:  # (an error frame was already counted by its code)
+            self.meter.error("connect_failed")
+
+    def joined(self, resynced: Resynced) -> None:
+        self.meter.connected += 1
+
+    def disconnected(self, code: int, reason: str, *, retrying: bool, by_client: bool) -> None:
         meter = self.meter
-        meter.connected += 1
-        lost: _Disconnect | None = None
-        try:
-            lost = await super()._serve(ws, welcome)
-            return lost
-        finally:
-            meter.connected -= 1
-            if lost is not None:
-                induced = self._t_drop is not None
-                self._t_lost = self._t_drop if self._t_drop is not None else now_ns()
-                self._t_drop = None
-                meter.disconnects[str(lost.code)] += 1
-                if not induced and not self._closing:
-                    meter.error(f"close_{lost.code}")
+        meter.connected -= 1
+        induced = self._t_drop is not None
+        self._t_lost = self._t_drop if self._t_drop is not None else now_ns()
+        self._t_drop = None
+        meter.disconnects[str(code)] += 1
+        if not induced and not by_client:
+            meter.error(f"close_{code}")
 
-    def _drop_connection(self) -> None:
-        if self._ws is not None:
-            self._t_drop = now_ns()
-            self.meter.c["drops"] += 1
-        super()._drop_connection()
+    def dropping(self) -> None:
+        self._t_drop = now_ns()
+        self.meter.c["drops"] += 1
 
-    def _finish(self, reason: ConnectionClosedFinal) -> None:
-        if self._final is None and not self._closing:
+    def stopped(self, why: ConnectionClosedFinal, *, by_client: bool) -> None:
+        if not by_client:
             self.meter.c["members_stopped"] += 1
-            if reason.error is None:  # (an error frame before the close was counted by its code)
-                self.meter.error(f"stopped_{reason.code}")
-        super()._finish(reason)
+            if why.error is None:  # (an error frame before the close was counted by its code)
+                self.meter.error(f"stopped_{why.code}")
 
     # ---- frames ------------------------------------------------------------------------
 
-    async def _write(self, ws: ClientConnection, msg: object) -> None:
+    def frame_out(self, msg: ClientMessage) -> None:
         now = now_ns()
         meter = self.meter
         if type(msg) is Op:
@@ -141,13 +136,12 @@ class MeteredClient(RoomClient):
                 meter.sent_by_kind[kind] += 1
         elif type(msg) is Hello:
             self._t_hello = now
+            self._resume = None if msg.resume is None else (msg.resume.epoch, msg.resume.seq)
         else:
             meter.c["signals_sent"] += 1
-        await super()._write(ws, msg)
 
-    def _decode(self, frame: bytes | str) -> object:
+    def frame_in(self, msg: ServerMessage) -> None:
         now = now_ns()
-        msg = super()._decode(frame)
         meter = self.meter
         meter.c["messages"] += 1
         kind = type(msg)
@@ -173,14 +167,14 @@ class MeteredClient(RoomClient):
         elif kind is Welcome:
             assert isinstance(msg, Welcome)
             self._on_welcome(msg, now)
-        return msg
 
     def _on_welcome(self, welcome: Welcome, now: int) -> None:
         meter = self.meter
         meter.c["welcomes"] += 1
+        self._room, self._member = welcome.room, welcome.member
         if self._t_hello:
             meter.hist["welcome"].record_ns(now - self._t_hello)
-        resume_point = self._state.seq  # what the client applied: it resumed from here
+        resume_epoch, resume_point = self._resume or (None, 0)  # what the client applied: it resumed from here
         first = self.first_seq is None
         if first:
             self.first_seq = welcome.seq
@@ -190,7 +184,7 @@ class MeteredClient(RoomClient):
             if self._t_lost is not None:
                 meter.hist["resume"].record_ns(now - self._t_lost)
                 self._t_lost = None
-            if self._epoch is not None and welcome.epoch != self._epoch:
+            if resume_epoch is not None and welcome.epoch != resume_epoch:
                 meter.c["epoch_changes"] += 1
         if welcome.recovered:
             self._expected = resume_point
@@ -206,7 +200,7 @@ class MeteredClient(RoomClient):
                     head=welcome.seq,
                 )
             return
-        if not first and welcome.epoch == self._epoch:
+        if not first and welcome.epoch == resume_epoch:
             if welcome.seq >= resume_point:
                 skipped = welcome.seq - resume_point
                 self.skipped += skipped
@@ -241,3 +235,11 @@ class MeteredClient(RoomClient):
         else:
             meter.finding("gap", room=self._room, member=self._member, expected=expected, got=seq, live=live)
             # the client reconnects with resume from its own state: the next welcome resets us
+
+
+class MeteredClient:
+    """A ``RoomClient`` and the ``Metering`` that observes it (composition, no subclass)."""
+
+    def __init__(self, metering: Metering, **options: Any) -> None:
+        self.metering = metering
+        self.client = RoomClient(observer=metering, **options)

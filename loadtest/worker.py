@@ -30,7 +30,7 @@ import httpx
 from cosession_client.errors import ApiError, ConnectionClosedFinal, OpRejected, TooManyPending
 from loadtest import ipc
 from loadtest.meter import Meter
-from loadtest.metered import MeteredClient, state_digest
+from loadtest.metered import MeteredClient, Metering, state_digest
 from loadtest.rest import accept_invite, new_http
 from loadtest.scenario import RoomInfo, RunInfo, Scenario, Shopper, load_scenario
 from loadtest.stamps import now_ns
@@ -169,9 +169,9 @@ class Worker:
             )
 
     def _storm(self) -> None:
-        for client in self.clients:
-            if client.connected:
-                client._drop_connection()
+        for c in self.clients:
+            if c.client.connected:
+                c.client.drop_connection()
 
     def _stop_now(self) -> None:
         if self.stop.is_set():
@@ -197,17 +197,17 @@ class Worker:
         meter.c["members_started"] += 1
         arrived = now_ns()
         async with self.join_slots:
-            client = await self._join(m)
-        if client is None:
+            metered = await self._join(m)
+        if metered is None:
             meter.c["members_failed"] += 1
             return
         meter.c["members_joined"] += 1
         meter.hist["join"].record_ns(now_ns() - arrived)
-        self.clients.append(client)
+        self.clients.append(metered)
         rng = random.Random(f"{spec.seed}:{m.arrival}")
         run = RunInfo(spec.duration, spec.op_rate, spec.payload_bytes, dict(spec.params), self.deadline)
         room = RoomInfo(m.room, m.room_id, spec.room_size, m.index, m.http_url, m.node)
-        shopper = cls(client, room, run, rng)
+        shopper = cls(metered.client, room, run, rng)
         shopper.on_error = self._task_error
         await self._behave(shopper)
 
@@ -229,12 +229,15 @@ class Worker:
                 return None
             meter.hist["accept"].record_ns(now_ns() - started)
             token = joined.token
-        client = MeteredClient(
-            meter=meter,
+        metering = Metering(
+            meter,
             room_index=m.room,
             check_kind=spec.check_kind,
             node=m.node,
             split_nodes=spec.nodes > 1,
+        )
+        metered = MeteredClient(
+            metering,
             token=token,
             ws_url=m.ws_url,
             http_url=m.http_url,
@@ -246,10 +249,10 @@ class Worker:
             max_pending=10_000,
         )
         try:
-            await client.start()
+            await metered.client.start()
         except (ConnectionClosedFinal, TimeoutError, OSError):
             return None
-        return client
+        return metered
 
     async def _behave(self, shopper: Shopper) -> None:
         client = shopper.client
@@ -302,17 +305,17 @@ class Worker:
     async def _quiesce(self, until: float) -> None:
         loop = asyncio.get_running_loop()
         for _ in range(int(QUIESCE_TIMEOUT / 0.05) + 1):  # a bounded poll of the un-acked counts
-            if loop.time() >= until or not any(c.pending for c in self.clients if not c.closed):
+            if loop.time() >= until or not any(c.client.pending for c in self.clients if not c.client.closed):
                 return
             await asyncio.sleep(0.05)
 
     async def _sync(self, heads: dict[int, int]) -> None:
-        async def reach(client: MeteredClient) -> None:
-            head = heads.get(client.room_index)
-            if head is None or client.closed:
+        async def reach(c: MeteredClient) -> None:
+            head = heads.get(c.metering.room_index)
+            if head is None or c.client.closed:
                 return
             with contextlib.suppress(TimeoutError, ConnectionClosedFinal):
-                await client.wait_for_seq(head, timeout=SYNC_TIMEOUT)
+                await c.client.wait_for_seq(head, timeout=SYNC_TIMEOUT)
 
         await asyncio.gather(*(reach(c) for c in self.clients))
 
@@ -320,20 +323,20 @@ class Worker:
         meter = self.meter
         states = [
             ipc.MemberState(
-                room=c.room_index,
+                room=m.room_index,
                 member=c.member,
                 live=not c.closed,
                 seq=c.seq,
                 epoch=c.epoch or "",
                 digest=state_digest(c.state),
-                first_seq=c.first_seq or 0,
-                delivered=c.delivered,
-                skipped=c.skipped,
-                check_acked=c.check_acked,
-                check_delivered=c.check_delivered,
-                check_seqs=c.check_seqs,
+                first_seq=m.first_seq or 0,
+                delivered=m.delivered,
+                skipped=m.skipped,
+                check_acked=m.check_acked,
+                check_delivered=m.check_delivered,
+                check_seqs=m.check_seqs,
             )
-            for c in self.clients
+            for c, m in ((metered.client, metered.metering) for metered in self.clients)
         ]
         return ipc.Final(
             worker=self.spec.index,
@@ -355,9 +358,9 @@ class Worker:
         if self.clients:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(CLOSE_TIMEOUT):
-                    await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
-            for client in self.clients:  # whatever did not close in time
-                client._drop_connection()
+                    await asyncio.gather(*(c.client.close() for c in self.clients), return_exceptions=True)
+            for c in self.clients:  # whatever did not close in time
+                c.client.drop_connection()
 
 
 def worker_main(index: int, conn: Connection) -> None:

@@ -1,6 +1,6 @@
 """Build the golden vectors from the structs, the codecs and the reducer.
 
-    python -m protocol.vectors.generate          # rewrite codec.json, reducer.json, invalid.json
+    python -m protocol.vectors.generate          # rewrite codec.json, reducer.json, invalid.json, session.json
     python -m protocol.vectors.generate --check  # exit 1 if a checked-in file differs
 
 The checked-in files are the golden truth: tests compare the codecs and the reducer
@@ -60,6 +60,7 @@ from protocol.messages import (
 )
 from protocol.reducer import CHAT_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
 from protocol.vectors import VECTORS_DIR
+from protocol.vectors.session_cases import session_cases
 
 Direction = Literal["client", "server"]
 
@@ -791,6 +792,7 @@ def build() -> dict[str, str]:
         "codec.json": dumps(codec_cases()) + "\n",
         "reducer.json": dumps(reducer_cases()) + "\n",
         "invalid.json": dumps(invalid_cases()) + "\n",
+        "session.json": dumps(session_cases()) + "\n",
     }
 
 

@@ -18,7 +18,7 @@ from loadtest.fanout_check import fanout_entry, summary_lines
 from loadtest.histogram import Histogram
 from loadtest.ipc import MemberState
 from loadtest.meter import Meter
-from loadtest.metered import MeteredClient, state_digest
+from loadtest.metered import Metering, state_digest
 from loadtest.report_html import render
 from loadtest.resources import Sample, describe, parse_commandstats, redis_costs, steady_costs
 from loadtest.runner import Controller, RunConfig, node_for
@@ -27,7 +27,7 @@ from loadtest.slo import SloError, evaluate, parse
 from loadtest.stamps import read_stamp, stamped_text, stamped_url
 from loadtest.units import parse_duration, resolve_at
 from protocol.codec import Codec
-from protocol.messages import CartAdd, Chat, Event, MemberJoin, Product, RoomCreate, RoomState, Welcome
+from protocol.messages import CartAdd, Chat, Event, Hello, MemberJoin, Product, Resume, RoomCreate, RoomState, Welcome
 from protocol.reducer import fold
 
 # ---- SLOs ------------------------------------------------------------------------------
@@ -311,8 +311,20 @@ def test_plan_puts_members_of_every_room_on_every_node(name: str, nodes: int) ->
 # ---- the stream checker, fed with real frames ---------------------------------------
 
 
-def _client(meter: Meter, fmt: Literal["msgpack", "json"] = "msgpack") -> MeteredClient:
-    return MeteredClient(meter=meter, room_index=0, token="t", ws_url="ws://127.0.0.1:9/v1/ws", http_url="", format=fmt)
+class _Wire:
+    """Real frames through the codec into a ``Metering``, as a client's observer sees them."""
+
+    def __init__(self, meter: Meter, fmt: Literal["msgpack", "json"] = "msgpack") -> None:
+        self.codec = Codec(fmt)
+        self.metering = Metering(meter, room_index=0)
+
+    def recv(self, msg: Any) -> Any:
+        decoded = self.codec.decode_server(self.codec.encode(msg))
+        self.metering.frame_in(decoded)
+        return decoded
+
+    def hello(self, resume: Resume | None) -> None:
+        self.metering.frame_out(self.codec.decode_client(self.codec.encode(Hello(token="t", resume=resume))))
 
 
 def _event(seq: int, by: str = "m1", text: str | None = None) -> Event:
@@ -324,42 +336,41 @@ def _event(seq: int, by: str = "m1", text: str | None = None) -> Event:
 
 
 def test_stream_checker_flags_gaps_and_duplicates() -> None:
-    codec = Codec("msgpack")
     meter = Meter(0)
-    client = _client(meter)
+    wire = _Wire(meter)
     history = [_event(1), _event(2)]
     welcome = Welcome(room="r", member="m2", role="member", epoch="e1", seq=2, recovered=False, snapshot=fold(history))
-    assert isinstance(client._decode(codec.encode(welcome)), Welcome)
-    client._accept_welcome(welcome)  # what the reader does next
+    wire.hello(None)
+    assert isinstance(wire.recv(welcome), Welcome)
     for seq in (3, 4):
-        client._on_message(client._decode(codec.encode(_event(seq, text=stamped_text(30)))))
+        wire.recv(_event(seq, text=stamped_text(30)))
     assert meter.c["delivered"] == 2 and meter.hist["op_delivery"].count == 2
-    client._decode(codec.encode(_event(4, text="again")))  # a duplicate
-    client._decode(codec.encode(_event(6, text="skipped 5")))  # a gap
+    wire.recv(_event(4, text="again"))  # a duplicate
+    wire.recv(_event(6, text="skipped 5"))  # a gap
     assert meter.finding_counts["duplicate"] == 1
     assert meter.finding_counts["gap"] == 1
     kinds = [(f["kind"], f["expected"], f["got"]) for f in meter.findings]
     assert kinds == [("duplicate", 5, 4), ("gap", 5, 6)]
-    assert client.first_seq == 2 and client.delivered == 2
+    assert wire.metering.first_seq == 2 and wire.metering.delivered == 2
 
 
 def test_stream_checker_replay_and_snapshot_accounting() -> None:
-    codec = Codec("json")
     meter = Meter(0)
-    client = _client(meter, "json")
+    wire = _Wire(meter, "json")
     events = [_event(1), _event(2), _event(3, text="a"), _event(4, text="b"), _event(5, text="c")]
     first = Welcome(room="r", member="m2", role="member", epoch="e", seq=2, recovered=False, snapshot=fold(events[:2]))
-    client._decode(codec.encode(first))
-    client._accept_welcome(first)
+    wire.hello(None)
+    wire.recv(first)
     # reconnect, recovered: replays 3..4 but claims head 5: one event missing from the replay
+    wire.hello(Resume(epoch="e", seq=2))
     replay = Welcome(room="r", member="m2", role="member", epoch="e", seq=5, recovered=True, events=events[2:4])
-    client._decode(codec.encode(replay))
+    wire.recv(replay)
     assert meter.finding_counts["replay_mismatch"] == 1
     assert meter.c["resumes_recovered"] == 1 and meter.c["events_replayed"] == 2
     # a snapshot jump from 4 to 5 is accounted as covered, not delivered
-    client._state = fold(events[:4])
+    wire.hello(Resume(epoch="e", seq=4))
     snap = Welcome(room="r", member="m2", role="member", epoch="e", seq=5, recovered=False, snapshot=fold(events))
-    client._decode(codec.encode(snap))
+    wire.recv(snap)
     assert meter.c["snapshot_skipped"] == 1 and meter.c["resumes_snapshot"] == 1
 
 

@@ -20,16 +20,21 @@ from cosession_client.errors import (
     OpRejected,
     TooManyPending,
 )
+from cosession_client.observer import ClientObserver, Observer
+from cosession_client.settings import ClientSettings
 
 __version__ = VERSION
 
 __all__ = [
     "ApiError",
     "ClientError",
+    "ClientObserver",
+    "ClientSettings",
     "ConnectionClosedFinal",
     "Disconnected",
     "EventsOverflow",
     "Incoming",
+    "Observer",
     "OpRejected",
     "Resynced",
     "RoomClient",
