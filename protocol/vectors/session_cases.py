@@ -38,6 +38,7 @@ CLOSE_CODES: dict[int, bool] = {  # SPEC §10: code -> the client reconnects and
     1000: False,
     1001: True,
     1006: True,
+    1007: False,
     1009: False,
     1011: True,
     1012: True,

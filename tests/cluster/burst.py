@@ -28,9 +28,9 @@ class Member:
 
 
 def unacked(members: list[Member]) -> int:
-    """Ops of ``members`` written to a socket whose ack has not arrived (read from the
-    client's own bookkeeping: a pending op with ``sent_gen >= 0`` has left the process)."""
-    return sum(1 for m in members for op in m.client._pending.values() if op.sent_gen >= 0)
+    """Ops of ``members`` written to a socket whose ack has not arrived (the client's own
+    bookkeeping, ``RoomClient.in_flight``)."""
+    return sum(m.client.in_flight for m in members)
 
 
 class Pulse:

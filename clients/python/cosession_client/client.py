@@ -232,6 +232,12 @@ class RoomClient(RoomOps):
         return len(self._core.session.pending)
 
     @property
+    def in_flight(self) -> int:
+        """Submitted ops whose frame has been written at least once and whose ack has not
+        arrived yet (a fault that strikes now catches them un-acknowledged)."""
+        return sum(1 for op in self._core.session.pending.values() if op.sent)
+
+    @property
     def reconnects(self) -> int:
         """Completed re-joins after the first one."""
         return self._core.session.reconnects
