@@ -3,46 +3,18 @@
 // The join token is kept in localStorage per invite, so a reload (or a browser that was
 // killed) rejoins as the same member instead of adding a new one.
 
-import { RoomConnection } from "../core/connection.js";
+import { JoinFlow, safeStorage } from "../core/join.js";
 import { rest, wsUrlFor } from "../core/rest.js";
 import { h } from "../ui/dom.js";
 import { RoomView } from "../ui/room-view.js";
 import { baseCss, pageCss } from "../ui/styles.js";
-
-const FINAL_JOIN_ERRORS = new Set(["unauthorized", "token_expired", "kicked", "room_not_found", "forbidden"]);
-
-function storage() {
-  try {
-    return window.localStorage;
-  } catch {
-    return null; // storage disabled: joining still works, a reload asks for the name again
-  }
-}
-
-function load(key) {
-  try {
-    const raw = storage()?.getItem(key);
-    return raw ? JSON.parse(raw) : null;
-  } catch {
-    return null;
-  }
-}
-
-function save(key, value) {
-  try {
-    if (value === null) storage()?.removeItem(key);
-    else storage()?.setItem(key, JSON.stringify(value));
-  } catch {
-    // quota or privacy mode: nothing to do
-  }
-}
 
 function main() {
   const app = document.getElementById("cosession-room");
   if (!app) return;
   const code = app.dataset.invite;
   const base = location.origin;
-  const key = `cosession:invite:${code}`;
+  const flow = new JoinFlow({ url: wsUrlFor(base), key: `cosession:invite:${code}`, storage: safeStorage(() => window.localStorage) });
   const inviteUrl = `${base}/r/${encodeURIComponent(code)}`;
   const qrUrl = `/r/${encodeURIComponent(code)}/qr.svg`;
   let roomName = app.dataset.roomName || "";
@@ -58,7 +30,7 @@ function main() {
       maxLength: 100,
       autocomplete: "nickname",
       required: true,
-      value: load("cosession:name") || "",
+      value: flow.savedName,
     });
     const error = h("div.cs-error", { "data-testid": "join-error", role: "alert" }, message || "");
     const button = h("button.cs-primary", { type: "submit", "data-testid": "join" }, "Join");
@@ -73,10 +45,10 @@ function main() {
           button.disabled = true;
           error.textContent = "";
           try {
-            const joined = await rest.acceptInvite(base, code, name);
-            save("cosession:name", name);
-            const session = { token: joined.token, member: joined.member, room: joined.room };
-            save(key, session);
+            const session = await flow.join(name, async (n) => {
+              const joined = await rest.acceptInvite(base, code, n);
+              return { token: joined.token, member: joined.member, room: joined.room };
+            });
             start(session);
           } catch (err) {
             error.textContent = err.message;
@@ -107,24 +79,22 @@ function main() {
 
   function start(session) {
     app.replaceChildren();
-    const conn = new RoomConnection({ url: wsUrlFor(base), token: session.token });
-    const view = new RoomView(app, conn, { mode: "page", inviteUrl, qrUrl, title: roomName });
-    debug.conn = conn;
-    debug.view = view;
-    conn.on("closed", (err) => {
-      if (err && FINAL_JOIN_ERRORS.has(err.code)) {
-        save(key, null);
+    let view = null;
+    flow.connect(session, {
+      setup: (conn) => {
+        view = new RoomView(app, conn, { mode: "page", inviteUrl, qrUrl, title: roomName });
+        debug.conn = conn;
+        debug.view = view;
+      },
+      onForget: (err) => {
         view.destroy();
         showJoin(err.code === "kicked" ? "You were removed from this room." : `Please join again (${err.message}).`);
-      }
-    });
-    conn.join().catch(() => {
-      // handled by the "closed" listener above
+      },
     });
   }
 
-  const saved = load(key);
-  if (saved && saved.token) start(saved);
+  const saved = flow.saved;
+  if (saved) start(saved);
   else showJoin();
 }
 
