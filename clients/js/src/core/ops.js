@@ -73,11 +73,12 @@ export class OpQueue {
   }
 }
 
-/** Reconnect delay in ms after `failures` consecutive failed attempts: exponential with a
- * cap, jittered to 50–100 % so a room's clients do not reconnect in lockstep. */
+/** Reconnect delay in ms at backoff level `failures`: exponential with a cap, jittered to
+ * 50–100 % so a room's clients do not reconnect in lockstep. The session's jitter()
+ * (docs/client-session.md), the same expression as the Python client's. */
 export function backoffDelay(failures, { base = 250, cap = 8000 } = {}, random = Math.random) {
-  const raw = Math.min(cap, base * 2 ** Math.max(0, failures));
-  return Math.round(raw * (0.5 + 0.5 * random()));
+  const raw = Math.min(cap, base * 2 ** Math.min(30, Math.max(0, failures)));
+  return Math.floor(raw * (0.5 + 0.5 * random()));
 }
 
 /** Token bucket mirroring the server's per-connection frame limit (with a margin). */
