@@ -15,7 +15,7 @@
 // while backing off, reconnect at once with a fresh backoff).
 
 import { apply, emptyState, fromWire } from "./reducer.js";
-import { backoffDelay } from "./ops.js";
+import { Pacer, backoffDelay } from "./ops.js";
 import { FINAL_ERRORS } from "./protocol.js";
 
 /** Op refusals that mean "not now": the same ref is re-sent later. */
@@ -38,31 +38,6 @@ export function sessionSettings(s) {
     welcome_timeout_ms: 10000,
     ...s,
   };
-}
-
-/** Mirror of the server's per-connection token bucket, with a margin (same arithmetic as
- * the Python session, operation for operation, so both agree bit for bit). */
-class Bucket {
-  static of(limits, now) {
-    if (!limits || !(limits.ops_per_second > 0)) return null;
-    return new Bucket(limits.ops_per_second * 0.9, Math.max(1, limits.ops_burst - 2), now);
-  }
-
-  constructor(rate, burst, now) {
-    this.rate = rate;
-    this.burst = burst;
-    this.tokens = burst;
-    this.updated = now;
-  }
-
-  refill(now) {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updated) * this.rate) / 1000);
-    this.updated = now;
-  }
-
-  wakeAt(now) {
-    return now + Math.ceil(((1 - this.tokens) * 1000) / this.rate);
-  }
 }
 
 class Lost extends Error {} // the server broke the protocol: drop and resume
@@ -236,7 +211,7 @@ export class Session {
     this._welcomeBy = null;
     this._welcomedAt = now;
     this.failures = 0;
-    this._bucket = Bucket.of(w.limits, now);
+    this._bucket = w.limits && w.limits.ops_per_second > 0 ? new Pacer(w.limits, now) : null;
     this._out.push({ do: "deliver", msg: { t: "resynced", recovered: !!w.recovered, epoch: w.epoch, seq: w.seq } });
     this._outbox = [];
     for (const msg of [this.myFocus, this.myFollow]) if (msg) this._outbox.push({ msg });
