@@ -39,14 +39,16 @@ export function fakeSocketClass(sockets, protocol) {
       this.protocols = protocols;
       this.protocol = protocol || protocols[0];
       this.sent = [];
-      this.closed = null;
+      this.closed = false;
+      this.closeArgs = null; // [code, reason] given to close()
       sockets.push(this);
     }
     send(data) {
       this.sent.push(decodeMessage(data));
     }
     close(code, reason) {
-      this.closed = { code, reason };
+      this.closed = true;
+      this.closeArgs = [code, reason];
     }
     open() {
       this.onopen && this.onopen();

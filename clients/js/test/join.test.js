@@ -141,4 +141,43 @@ describe("JoinFlow", () => {
       flow.forget();
     }
   });
+
+  it("drives a join form: name from the input, button disabled meanwhile, refusal shown", async () => {
+    const { flow } = setup();
+    const input = { value: "  Pat  " };
+    const button = { disabled: false };
+    const error = { textContent: "old" };
+    const ev = { prevented: false, preventDefault() { this.prevented = true; } };
+    const started = [];
+    let release;
+    const obtained = new Promise((r) => (release = r));
+    const submit = flow.onSubmit({ input, button, error, obtain: () => obtained, then: (s) => started.push(s) });
+    const running = submit(ev);
+    expect(ev.prevented).toBe(true);
+    expect(button.disabled).toBe(true);
+    expect(error.textContent).toBe("");
+    release({ token: "t" });
+    await running;
+    expect(started).toEqual([{ token: "t" }]);
+    expect(flow.savedName).toBe("Pat"); // trimmed
+    expect(button.disabled).toBe(true); // the form is replaced by the room
+
+    const refused = flow.onSubmit({
+      input,
+      button: (button.disabled = false, button),
+      error,
+      obtain: async () => Promise.reject(Object.assign(new Error("x"), { status: 0 })),
+      then: () => started.push("no"),
+      explain: (err) => (err.status === 0 ? "Cannot reach" : err.message),
+    });
+    await refused(ev);
+    expect(error.textContent).toBe("Cannot reach");
+    expect(button.disabled).toBe(false);
+    expect(started).toHaveLength(1);
+
+    input.value = "   ";
+    let asked = false;
+    await flow.onSubmit({ input, button, error, obtain: async () => ((asked = true), { token: "u" }), then: () => {} })(ev);
+    expect(asked).toBe(false); // an empty name asks nothing
+  });
 });

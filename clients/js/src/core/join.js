@@ -97,6 +97,25 @@ export class JoinFlow {
     return session;
   }
 
+  /** The submit handler of a join form: the name from `input`, `button` disabled while
+   * `obtain` runs, a refusal shown in `error` (as `explain(err)` says it), the new session
+   * handed to `then`. */
+  onSubmit({ input, button, error, obtain, then, explain = (err) => err.message }) {
+    return async (ev) => {
+      ev.preventDefault();
+      const name = input.value.trim();
+      if (!name) return;
+      button.disabled = true;
+      error.textContent = "";
+      try {
+        then(await this.join(name, obtain));
+      } catch (err) {
+        error.textContent = explain(err);
+        button.disabled = false;
+      }
+    };
+  }
+
   /** Drop the remembered session. */
   forget() {
     this.storage.save(this.key, null);

@@ -38,23 +38,7 @@ function main() {
     const form = h(
       "form.cs-form",
       {
-        onsubmit: async (ev) => {
-          ev.preventDefault();
-          const name = input.value.trim();
-          if (!name) return;
-          button.disabled = true;
-          error.textContent = "";
-          try {
-            const session = await flow.join(name, async (n) => {
-              const joined = await rest.acceptInvite(base, code, n);
-              return { token: joined.token, member: joined.member, room: joined.room };
-            });
-            start(session);
-          } catch (err) {
-            error.textContent = err.message;
-            button.disabled = false;
-          }
-        },
+        onsubmit: flow.onSubmit({ input, button, error, obtain: acceptInvite, then: start }),
       },
       title,
       h("p", null, "Shop together: one shared cart, a chat, and see what everyone is looking at. No app needed."),
@@ -75,6 +59,11 @@ function main() {
         });
     }
     input.focus();
+  }
+
+  async function acceptInvite(name) {
+    const joined = await rest.acceptInvite(base, code, name);
+    return { token: joined.token, member: joined.member, room: joined.room };
   }
 
   function start(session) {

@@ -134,23 +134,7 @@ import { widgetCss } from "./styles.js";
     const form = h(
       "form.cs-form",
       {
-        onsubmit: async (ev) => {
-          ev.preventDefault();
-          const name = input.value.trim();
-          if (!name) return;
-          button.disabled = true;
-          error.textContent = "";
-          try {
-            const s = await flow.join(name, async (n) => {
-              const made = await rest.createRoom(base, pk, { name: `${n}'s shopping`, owner_name: n });
-              return { room: made.room, member: made.member, token: made.token, invite_code: made.invite.code, invite_url: made.invite.url };
-            });
-            connect(s);
-          } catch (err) {
-            error.textContent = err.status === 0 ? "Cannot reach the shopping-room service from this site." : err.message;
-            button.disabled = false;
-          }
-        },
+        onsubmit: flow.onSubmit({ input, button, error, obtain: createRoom, then: connect, explain: unreachable }),
       },
       h("div.cs-form-title", null, "Shop with friends"),
       h("p", null, "Invite friends to one shared cart: they see what you are looking at, vote and chat, on any phone."),
@@ -160,6 +144,15 @@ import { widgetCss } from "./styles.js";
       error,
     );
     panel.append(h("div.cs.cs-start", null, h("button.cs-close.cs-x", { "aria-label": "Close", onclick: hide }, "✕"), form));
+  }
+
+  async function createRoom(name) {
+    const made = await rest.createRoom(base, pk, { name: `${name}'s shopping`, owner_name: name });
+    return { room: made.room, member: made.member, token: made.token, invite_code: made.invite.code, invite_url: made.invite.url };
+  }
+
+  function unreachable(err) {
+    return err.status === 0 ? "Cannot reach the shopping-room service from this site." : err.message;
   }
 
   function connect(s) {
