@@ -6,11 +6,9 @@
 // protocol/vectors/session.json: {do: "open" | "send" | "deliver" | "timer" | "done" |
 // "failed" | "drop" | "close" | "final", …}. It owns the folded room state, the un-acked
 // ops, gap and duplicate detection, resume, backoff, pacing against `welcome.limits` and
-// the close-code table of SPEC §10. It touches no socket, timer, clock or browser API and
-// draws randomness only from the function it is given. docs/client-session.md is its
-// transition table, the same as the Python client's (cosession_client/session.py);
-// test/session-vectors.test.js runs the shared vectors against it.
-//
+// the close-code table of SPEC §10. No socket, timer, clock or browser API; randomness
+// only from the function it is given. docs/client-session.md is its transition table (the
+// Python client's too); test/session-vectors.test.js runs the shared vectors against it.
 // One input beyond that table, for the browser: `retryNow(now)` (the network is back:
 // while backing off, reconnect at once with a fresh backoff).
 
@@ -242,8 +240,10 @@ export class Session {
       case "error": {
         this._out.push({ do: "deliver", msg });
         const op = msg.ref ? this.pending.get(msg.ref) : undefined;
-        if (!op) {
-          this._lastError = msg;
+        if (!msg.ref) {
+          this._lastError = msg; // the close that follows says whether to retry
+        } else if (!op) {
+          // about an op already answered: nothing to do
         } else if (RETRY_OP_ERRORS.has(msg.code)) {
           op.retries++;
           op.retryAt = now + this._jitter(op.retries);
