@@ -3,66 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { RoomConnection, isRetryable } from "../src/core/connection.js";
 import { OpQueue, Pacer, backoffDelay } from "../src/core/ops.js";
-import { decodeMessage, encodeMessage } from "../src/core/protocol.js";
-
-class FakeTimers {
-  constructor() {
-    this.t = 0;
-    this.queue = [];
-    this.ids = 0;
-  }
-  setTimeout = (fn, ms) => {
-    const id = ++this.ids;
-    this.queue.push({ id, at: this.t + ms, fn });
-    return id;
-  };
-  clearTimeout = (id) => {
-    this.queue = this.queue.filter((x) => x.id !== id);
-  };
-  now = () => this.t;
-  /** Run every timer due within `ms`. */
-  advance(ms) {
-    const end = this.t + ms;
-    for (;;) {
-      this.queue.sort((a, b) => a.at - b.at);
-      const next = this.queue[0];
-      if (!next || next.at > end) break;
-      this.queue.shift();
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-  }
-}
-
-function fakeSocketClass(sockets) {
-  return class FakeSocket {
-    constructor(url, protocols) {
-      this.url = url;
-      this.protocols = protocols;
-      this.protocol = protocols[0];
-      this.sent = [];
-      this.closed = false;
-      sockets.push(this);
-    }
-    send(data) {
-      this.sent.push(decodeMessage(data));
-    }
-    close() {
-      this.closed = true;
-    }
-    // the server's side
-    open() {
-      this.onopen && this.onopen();
-    }
-    deliver(msg) {
-      this.onmessage && this.onmessage({ data: encodeMessage(msg).buffer });
-    }
-    drop(code = 1006) {
-      this.onclose && this.onclose({ code, reason: "" });
-    }
-  };
-}
+import { FakeTimers, fakeSocketClass } from "./fakes.js";
 
 const LIMITS = { max_frame_bytes: 65536, ops_per_second: 20, ops_burst: 40, max_members: 10, max_chat_chars: 2000, max_cart_lines: 200 };
 const create = { t: "event", seq: 1, ts: 1, by: "", op: { t: "room.create", name: "R", owner: "ana", owner_name: "Ana" } };

@@ -73,14 +73,17 @@ export class OpQueue {
   }
 }
 
-/** Reconnect delay in ms after `failures` consecutive failed attempts: exponential with a
- * cap, jittered to 50–100 % so a room's clients do not reconnect in lockstep. */
+/** Reconnect delay in ms at backoff level `failures`: exponential with a cap, jittered to
+ * 50–100 % so a room's clients do not reconnect in lockstep. The session's jitter()
+ * (docs/client-session.md), the same expression as the Python client's. */
 export function backoffDelay(failures, { base = 250, cap = 8000 } = {}, random = Math.random) {
-  const raw = Math.min(cap, base * 2 ** Math.max(0, failures));
-  return Math.round(raw * (0.5 + 0.5 * random()));
+  const raw = Math.min(cap, base * 2 ** Math.min(30, Math.max(0, failures)));
+  return Math.floor(raw * (0.5 + 0.5 * random()));
 }
 
-/** Token bucket mirroring the server's per-connection frame limit (with a margin). */
+/** Token bucket mirroring the server's per-connection frame limit (with a margin). The
+ * session paces with it (docs/client-session.md, "Pacing"): these exact expressions, in
+ * this order, so the JS and Python clients agree bit for bit. */
 export class Pacer {
   constructor(limits, now) {
     const rate = limits ? limits.ops_per_second : 0;
@@ -90,15 +93,24 @@ export class Pacer {
     this.updated = now;
   }
 
+  refill(now) {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updated) * this.rate) / 1000);
+    this.updated = now;
+  }
+
+  /** When the next token is there (after a refill at `now`, with tokens < 1). */
+  wakeAt(now) {
+    return now + Math.ceil(((1 - this.tokens) * 1000) / this.rate);
+  }
+
   /** 0 if a frame may go now (and takes the token), else ms to wait. */
   take(now) {
     if (this.rate <= 0) return 0;
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updated) / 1000) * this.rate);
-    this.updated = now;
+    this.refill(now);
     if (this.tokens >= 1) {
       this.tokens -= 1;
       return 0;
     }
-    return Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+    return this.wakeAt(now) - now;
   }
 }

@@ -3,46 +3,18 @@
 // The join token is kept in localStorage per invite, so a reload (or a browser that was
 // killed) rejoins as the same member instead of adding a new one.
 
-import { RoomConnection } from "../core/connection.js";
+import { JoinFlow, safeStorage } from "../core/join.js";
 import { rest, wsUrlFor } from "../core/rest.js";
 import { h } from "../ui/dom.js";
 import { RoomView } from "../ui/room-view.js";
 import { baseCss, pageCss } from "../ui/styles.js";
-
-const FINAL_JOIN_ERRORS = new Set(["unauthorized", "token_expired", "kicked", "room_not_found", "forbidden"]);
-
-function storage() {
-  try {
-    return window.localStorage;
-  } catch {
-    return null; // storage disabled: joining still works, a reload asks for the name again
-  }
-}
-
-function load(key) {
-  try {
-    const raw = storage()?.getItem(key);
-    return raw ? JSON.parse(raw) : null;
-  } catch {
-    return null;
-  }
-}
-
-function save(key, value) {
-  try {
-    if (value === null) storage()?.removeItem(key);
-    else storage()?.setItem(key, JSON.stringify(value));
-  } catch {
-    // quota or privacy mode: nothing to do
-  }
-}
 
 function main() {
   const app = document.getElementById("cosession-room");
   if (!app) return;
   const code = app.dataset.invite;
   const base = location.origin;
-  const key = `cosession:invite:${code}`;
+  const flow = new JoinFlow({ url: wsUrlFor(base), key: `cosession:invite:${code}`, storage: safeStorage(() => window.localStorage) });
   const inviteUrl = `${base}/r/${encodeURIComponent(code)}`;
   const qrUrl = `/r/${encodeURIComponent(code)}/qr.svg`;
   let roomName = app.dataset.roomName || "";
@@ -58,7 +30,7 @@ function main() {
       maxLength: 100,
       autocomplete: "nickname",
       required: true,
-      value: load("cosession:name") || "",
+      value: flow.savedName,
     });
     const error = h("div.cs-error", { "data-testid": "join-error", role: "alert" }, message || "");
     const button = h("button.cs-primary", { type: "submit", "data-testid": "join" }, "Join");
@@ -66,23 +38,7 @@ function main() {
     const form = h(
       "form.cs-form",
       {
-        onsubmit: async (ev) => {
-          ev.preventDefault();
-          const name = input.value.trim();
-          if (!name) return;
-          button.disabled = true;
-          error.textContent = "";
-          try {
-            const joined = await rest.acceptInvite(base, code, name);
-            save("cosession:name", name);
-            const session = { token: joined.token, member: joined.member, room: joined.room };
-            save(key, session);
-            start(session);
-          } catch (err) {
-            error.textContent = err.message;
-            button.disabled = false;
-          }
-        },
+        onsubmit: flow.onSubmit({ input, button, error, obtain: acceptInvite, then: start }),
       },
       title,
       h("p", null, "Shop together: one shared cart, a chat, and see what everyone is looking at. No app needed."),
@@ -105,26 +61,29 @@ function main() {
     input.focus();
   }
 
+  async function acceptInvite(name) {
+    const joined = await rest.acceptInvite(base, code, name);
+    return { token: joined.token, member: joined.member, room: joined.room };
+  }
+
   function start(session) {
     app.replaceChildren();
-    const conn = new RoomConnection({ url: wsUrlFor(base), token: session.token });
-    const view = new RoomView(app, conn, { mode: "page", inviteUrl, qrUrl, title: roomName });
-    debug.conn = conn;
-    debug.view = view;
-    conn.on("closed", (err) => {
-      if (err && FINAL_JOIN_ERRORS.has(err.code)) {
-        save(key, null);
+    let view = null;
+    flow.connect(session, {
+      setup: (conn) => {
+        view = new RoomView(app, conn, { mode: "page", inviteUrl, qrUrl, title: roomName });
+        debug.conn = conn;
+        debug.view = view;
+      },
+      onForget: (err) => {
         view.destroy();
         showJoin(err.code === "kicked" ? "You were removed from this room." : `Please join again (${err.message}).`);
-      }
-    });
-    conn.join().catch(() => {
-      // handled by the "closed" listener above
+      },
     });
   }
 
-  const saved = load(key);
-  if (saved && saved.token) start(saved);
+  const saved = flow.saved;
+  if (saved) start(saved);
   else showJoin();
 }
 

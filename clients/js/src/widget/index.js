@@ -8,15 +8,13 @@
 // page's CSS and ours never meet. The page talks to it through window.cosession
 // (on / off / setProduct / open / close); see docs/widget.md.
 
-import { RoomConnection } from "../core/connection.js";
+import { JoinFlow, safeStorage } from "../core/join.js";
 import { rest, wsUrlFor } from "../core/rest.js";
 import { h } from "../ui/dom.js";
 import { icon } from "../ui/icons.js";
 import { RoomView } from "../ui/room-view.js";
 import { baseCss } from "../ui/styles.js";
 import { widgetCss } from "./styles.js";
-
-const FORGET_ON = new Set(["unauthorized", "token_expired", "kicked", "room_not_found", "forbidden"]);
 
 (function () {
   const script =
@@ -25,7 +23,7 @@ const FORGET_ON = new Set(["unauthorized", "token_expired", "kicked", "room_not_
   const ds = script.dataset;
   const base = new URL(script.src, location.href).origin;
   const pk = ds.key || "";
-  const storeKey = `cosession:widget:${base}:${pk}`;
+  const flow = new JoinFlow({ url: wsUrlFor(base), key: `cosession:widget:${base}:${pk}`, storage: safeStorage(() => localStorage) });
 
   let product = productFrom({
     id: ds.productId,
@@ -65,23 +63,6 @@ const FORGET_ON = new Set(["unauthorized", "token_expired", "kicked", "room_not_
       } catch (err) {
         console.error(`cosession: "${name}" handler failed`, err);
       }
-    }
-  }
-
-  function load() {
-    try {
-      return JSON.parse(localStorage.getItem(storeKey) || "null");
-    } catch {
-      return null;
-    }
-  }
-
-  function store(value) {
-    try {
-      if (value) localStorage.setItem(storeKey, JSON.stringify(value));
-      else localStorage.removeItem(storeKey);
-    } catch {
-      // storage disabled
     }
   }
 
@@ -147,39 +128,13 @@ const FORGET_ON = new Set(["unauthorized", "token_expired", "kicked", "room_not_
   function showStart(message) {
     panel.replaceChildren();
     panel.classList.add("cs-short");
-    let saved = "";
-    try {
-      saved = localStorage.getItem("cosession:name") || "";
-    } catch {
-      saved = "";
-    }
-    const input = h("input", { "data-testid": "start-name", placeholder: "Your name", maxLength: 100, required: true, value: saved });
+    const input = h("input", { "data-testid": "start-name", placeholder: "Your name", maxLength: 100, required: true, value: flow.savedName });
     const error = h("div.cs-error", { role: "alert", "data-testid": "start-error" }, message || "");
     const button = h("button.cs-primary", { type: "submit", "data-testid": "start" }, "Start a shared cart");
     const form = h(
       "form.cs-form",
       {
-        onsubmit: async (ev) => {
-          ev.preventDefault();
-          const name = input.value.trim();
-          if (!name) return;
-          button.disabled = true;
-          error.textContent = "";
-          try {
-            const made = await rest.createRoom(base, pk, { name: `${name}'s shopping`, owner_name: name });
-            try {
-              localStorage.setItem("cosession:name", name);
-            } catch {
-              // storage disabled
-            }
-            const s = { room: made.room, member: made.member, token: made.token, invite_code: made.invite.code, invite_url: made.invite.url };
-            store(s);
-            connect(s);
-          } catch (err) {
-            error.textContent = err.status === 0 ? "Cannot reach the shopping-room service from this site." : err.message;
-            button.disabled = false;
-          }
-        },
+        onsubmit: flow.onSubmit({ input, button, error, obtain: createRoom, then: connect, explain: unreachable }),
       },
       h("div.cs-form-title", null, "Shop with friends"),
       h("p", null, "Invite friends to one shared cart: they see what you are looking at, vote and chat, on any phone."),
@@ -191,46 +146,53 @@ const FORGET_ON = new Set(["unauthorized", "token_expired", "kicked", "room_not_
     panel.append(h("div.cs.cs-start", null, h("button.cs-close.cs-x", { "aria-label": "Close", onclick: hide }, "✕"), form));
   }
 
+  async function createRoom(name) {
+    const made = await rest.createRoom(base, pk, { name: `${name}'s shopping`, owner_name: name });
+    return { room: made.room, member: made.member, token: made.token, invite_code: made.invite.code, invite_url: made.invite.url };
+  }
+
+  function unreachable(err) {
+    return err.status === 0 ? "Cannot reach the shopping-room service from this site." : err.message;
+  }
+
   function connect(s) {
     session = s;
     panel.replaceChildren();
     panel.classList.remove("cs-short");
-    conn = new RoomConnection({ url: wsUrlFor(base), token: s.token });
-    view = new RoomView(panel, conn, {
-      mode: "widget",
-      inviteUrl: s.invite_url,
-      qrUrl: `${base}/r/${encodeURIComponent(s.invite_code)}/qr.svg`,
-      pageProduct: () => product,
-      onClose: hide,
-      onCheckout: (cart) => {
-        const lines = linesOf(cart);
-        const total = {};
-        for (const l of lines) total[l.product.currency] = (total[l.product.currency] || 0) + l.product.price * l.qty;
-        emit("checkout", { ...roomInfo(), lines, total });
+    flow.connect(s, {
+      setup: (c) => {
+        conn = c;
+        view = new RoomView(panel, conn, {
+          mode: "widget",
+          inviteUrl: s.invite_url,
+          qrUrl: `${base}/r/${encodeURIComponent(s.invite_code)}/qr.svg`,
+          pageProduct: () => product,
+          onClose: hide,
+          onCheckout: (cart) => {
+            const lines = linesOf(cart);
+            const total = {};
+            for (const l of lines) total[l.product.currency] = (total[l.product.currency] || 0) + l.product.price * l.qty;
+            emit("checkout", { ...roomInfo(), lines, total });
+          },
+          onCartChange: (cart) => emit("cart", { ...roomInfo(), lines: linesOf(cart) }),
+        });
+        if (product) conn.setFocus(product);
+        conn.on("presence", updateLauncher);
+        conn.on("member-joined", (m) => {
+          if (m.member !== conn.member) emit("member-joined", { member: m.member, name: m.name, role: m.role, device: m.device });
+        });
+        conn.on("status", (st) => emit("status", st));
       },
-      onCartChange: (cart) => emit("cart", { ...roomInfo(), lines: linesOf(cart) }),
-    });
-    if (product) conn.setFocus(product);
-    conn.on("presence", updateLauncher);
-    conn.on("member-joined", (m) => {
-      if (m.member !== conn.member) emit("member-joined", { member: m.member, name: m.name, role: m.role, device: m.device });
-    });
-    conn.on("status", (st) => emit("status", st));
-    conn.on("closed", (err) => {
-      if (err && FORGET_ON.has(err.code)) {
-        store(null);
+      onJoined: () => emit("room", roomInfo()),
+      onForget: (err) => {
         session = null;
         view.destroy();
         conn = view = null;
         updateLauncher();
         emit("room", null);
         if (open) showStart(err.code === "kicked" ? "You were removed from that room." : "That room is no longer available. Start a new one.");
-      }
+      },
     });
-    conn.join().then(
-      () => emit("room", roomInfo()),
-      () => {}, // "closed" above
-    );
     updateLauncher();
   }
 
@@ -274,7 +236,7 @@ const FORGET_ON = new Set(["unauthorized", "token_expired", "kicked", "room_not_
     },
     /** Forget the remembered room (the next click starts a new one). */
     leave() {
-      store(null);
+      flow.forget();
       if (conn) conn.close();
       if (view) view.destroy();
       conn = view = session = null;
@@ -289,8 +251,8 @@ const FORGET_ON = new Set(["unauthorized", "token_expired", "kicked", "room_not_
 
   function init() {
     mount();
-    const saved = load();
-    if (saved && saved.token) connect(saved);
+    const saved = flow.saved;
+    if (saved) connect(saved);
     updateLauncher();
     emit("ready", { room: roomInfo(), product });
     window.dispatchEvent(new CustomEvent("cosession:ready"));

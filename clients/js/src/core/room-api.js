@@ -1,0 +1,120 @@
+// The public API of a room connection over its session (`_session`, session.js): event
+// subscription, what the session holds, ops built for submit(), and ephemeral signals for
+// signal(). The subclass (connection.js, the browser shell) provides submit and signal.
+
+import { cleanProduct, ops } from "./protocol.js";
+
+export class RoomApi {
+  constructor() {
+    this._handlers = new Map();
+  }
+
+  // ---- events ------------------------------------------------------------------------
+
+  /** Subscribe: "status", "state", "event", "presence", "focus", "typing", "follow",
+   * "welcome", "error" (ref-less error frames), "member-joined", "closed".
+   * Returns an unsubscribe function. */
+  on(name, fn) {
+    let set = this._handlers.get(name);
+    if (!set) this._handlers.set(name, (set = new Set()));
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  _emit(name, arg) {
+    const set = this._handlers.get(name);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try {
+        fn(arg);
+      } catch (err) {
+        console.error("cosession: handler for", name, "failed", err);
+      }
+    }
+  }
+
+  // ---- what the session holds --------------------------------------------------------
+
+  get state() {
+    return this._session.room;
+  }
+  get epoch() {
+    return this._session.epoch;
+  }
+  get room() {
+    return this._session.welcome ? this._session.welcome.room : "";
+  }
+  get member() {
+    return this._session.welcome ? this._session.welcome.member : "";
+  }
+  get role() {
+    return this._session.welcome ? this._session.welcome.role : "";
+  }
+  get limits() {
+    return (this._session.welcome && this._session.welcome.limits) || null;
+  }
+  get reconnects() {
+    return this._session.reconnects;
+  }
+  get violations() {
+    return this._session.violations;
+  }
+  get live() {
+    return this._session.state === "live";
+  }
+  /** Ops not acknowledged yet: queued while offline or in flight. */
+  get pending() {
+    return this._session.pending.size;
+  }
+  /** The bodies of those ops, oldest first (to show "not sent yet" in a UI). */
+  pendingOps() {
+    return [...this._session.pending.values()].map((op) => op.body);
+  }
+  get following() {
+    const f = this._session.myFollow;
+    return f ? f.member : null;
+  }
+
+  // ---- ops ---------------------------------------------------------------------------
+
+  addToCart(product, qty = 1) {
+    return this.submit(ops.cartAdd(product, qty));
+  }
+  setQuantity(line, qty) {
+    return this.submit(ops.cartQty(line, qty));
+  }
+  removeLine(line) {
+    return this.submit(ops.cartRemove(line));
+  }
+  vote(line, value) {
+    return this.submit(ops.vote(line, value));
+  }
+  chat(text, product, replyTo) {
+    return this.submit(ops.chat(text, product, replyTo));
+  }
+  react(msg, emoji, on = true) {
+    return this.submit(ops.react(msg, emoji, on));
+  }
+  rename(name) {
+    return this.submit(ops.rename(name));
+  }
+  lock(locked = true) {
+    return this.submit(ops.lock(locked));
+  }
+  kick(member) {
+    return this.submit(ops.kick(member));
+  }
+
+  // ephemeral: dropped while disconnected; focus and follow are re-sent after a reconnect
+
+  setFocus(product) {
+    const p = product ? cleanProduct(product) : null;
+    this.signal(p ? { t: "focus", product: p } : { t: "focus" });
+  }
+  setTyping(on) {
+    this.signal({ t: "typing", on: !!on });
+  }
+  follow(member) {
+    this.signal(member ? { t: "follow", member } : { t: "follow" });
+  }
+}
