@@ -93,6 +93,7 @@ async def _post_huge(port: int, path: str, *, chunked: bool) -> tuple[int, dict[
                     await writer.drain()
                 except ConnectionError:
                     break
+                await asyncio.sleep(0)  # drain() need not yield: let the reader see an early answer
             else:
                 if chunked:
                     writer.write(b"0\r\n\r\n")
