@@ -2,7 +2,9 @@
 
 ``join`` opens an interactive session (room summary, then commands read from stdin,
 every incoming event printed as one human line); ``watch`` prints incoming messages as
-JSON lines until Ctrl-C. Rendering helpers (``describe``, ``render_cart``, ...) are pure.
+JSON lines until Ctrl-C. This module owns the sessions, argument parsing and ``main``;
+the pure rendering helpers (``describe``, ``render_cart``, ...) live in ``cli_render``
+and the interactive commands (``run_command``) in ``cli_commands``.
 
 Cart lines are numbered by their position in the cart as ``cart`` lists them (1, 2, ...):
 ``up 1`` votes on the first line. Every line printed goes through
@@ -18,331 +20,76 @@ import argparse
 import asyncio
 import json
 import logging
-import re
-import shlex
 import shutil
 import sys
 import threading
-from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import httpx
 import msgspec
 
-from cosession_client.client import Disconnected, Incoming, Resynced, RoomClient
-from cosession_client.errors import ClientError, ConnectionClosedFinal, OpRejected
-from cosession_client.explain import FIELD_RULES, explain_closed, explain_invalid, explain_join
+from cosession_client.cli_commands import (
+    HELP,
+    MAX_PRICE,
+    find_position,
+    parse_currency,
+    parse_price,
+    parse_qty,
+    run_command,
+)
+from cosession_client.cli_render import (
+    CHAT_LINES,
+    describe,
+    describe_event,
+    line_label,
+    money,
+    position_of,
+    render_cart,
+    render_chat,
+    render_room,
+    render_who,
+    to_json_line,
+    who,
+)
+from cosession_client.client import RoomClient
+from cosession_client.errors import ClientError, ConnectionClosedFinal
+from cosession_client.explain import explain_closed, explain_join
 from cosession_client.rest import base_urls, is_invite_link, parse_invite_link
 from cosession_client.terminal import fold, json_printable, printable
 from protocol.codec import Format
-from protocol.messages import (
-    CartAdd,
-    CartLine,
-    CartQty,
-    CartRemove,
-    Chat,
-    Event,
-    FocusSignal,
-    FollowSignal,
-    LogGap,
-    MemberJoin,
-    MemberKick,
-    PresenceUpdate,
-    Product,
-    React,
-    RoomCreate,
-    RoomLock,
-    RoomRename,
-    RoomState,
-    TypingSignal,
-    Vote,
-)
+from protocol.messages import CartAdd, Event
 
-HELP = (
-    "commands: add <product-id> <name> <price> [currency] [qty] | qty <line> <n> | rm <line> | "
-    "up <line> | down <line> | say <text> | cart | who | help | quit  (<line>: its number in `cart`)"
-)
-CHAT_LINES = 10
+__all__ = [  # the rendering and command helpers stay importable from here
+    "CHAT_LINES",
+    "CONNECT_TIMEOUT",
+    "HELP",
+    "MAX_PRICE",
+    "PROBE_TIMEOUT",
+    "build_parser",
+    "describe",
+    "describe_event",
+    "find_position",
+    "join_session",
+    "line_label",
+    "main",
+    "money",
+    "parse_currency",
+    "parse_price",
+    "parse_qty",
+    "position_of",
+    "render_cart",
+    "render_chat",
+    "render_room",
+    "render_who",
+    "run_command",
+    "to_json_line",
+    "watch_session",
+    "who",
+]
+
 CONNECT_TIMEOUT = 10.0
 PROBE_TIMEOUT = 5.0
-MAX_PRICE = 10**10  # in units: the protocol's bound is 10**12 minor units
-_CURRENCY = re.compile(r"[A-Za-z]{3}")
-
-# ---- rendering (pure) ------------------------------------------------------------------
-
-
-def money(amount: int, currency: str) -> str:
-    sign = "-" if amount < 0 else ""
-    units, cents = divmod(abs(amount), 100)
-    return f"{sign}{units}.{cents:02d} {currency}"
-
-
-def parse_price(text: str) -> int:
-    """``"19.99"`` → 1999 (minor units); at most two decimals."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(FIELD_RULES["product.price"] + f" (not {text!r})") from None
-    if not value.is_finite() or not 0 <= value <= MAX_PRICE or value * 100 != (value * 100).to_integral_value():
-        raise ValueError(FIELD_RULES["product.price"] + f" (not {text!r})")
-    return int(value * 100)
-
-
-def parse_currency(text: str) -> str:
-    """``"eur"`` → ``"EUR"``; anything but three letters is refused with the rule."""
-    if not _CURRENCY.fullmatch(text):
-        raise ValueError(FIELD_RULES["product.currency"] + f" (not {text!r})")
-    return text.upper()
-
-
-def parse_qty(text: str) -> int:
-    """A quantity from 1 to 999."""
-    try:
-        qty = int(text)
-    except ValueError:
-        qty = 0
-    if not 1 <= qty <= 999:
-        raise ValueError(FIELD_RULES["qty"] + f" (not {text!r})")
-    return qty
-
-
-def find_position(state: RoomState, text: str) -> CartLine:
-    """The cart line at position ``text`` (1-based, as ``cart`` lists them; a leading ``#``
-    is allowed); ``ValueError`` saying so for a line that does not exist."""
-    try:
-        position = int(text.removeprefix("#"))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a cart line; {FIELD_RULES['line']}") from None
-    if not state.cart:
-        raise ValueError(f"no cart line {position}: the cart is empty")
-    if not 1 <= position <= len(state.cart):
-        lines = "line 1" if len(state.cart) == 1 else f"lines 1 to {len(state.cart)}"
-        raise ValueError(f"no cart line {position}; the cart has {lines} (`cart` lists them)")
-    return state.cart[position - 1]
-
-
-def position_of(state: RoomState, line_id: int) -> int | None:
-    """The 1-based position of the line with id ``line_id``, None when it is not in the cart."""
-    for position, item in enumerate(state.cart, 1):
-        if item.line == line_id:
-            return position
-    return None
-
-
-def line_label(state: RoomState, line_id: int, names: Mapping[int, str] | None = None) -> str:
-    """``"Trail shoe (line 2)"`` for a line in the cart; its name alone when it is gone."""
-    position = position_of(state, line_id)
-    if position is not None:
-        return f"{state.cart[position - 1].product.name} (line {position})"
-    name = (names or {}).get(line_id)
-    return f"{name} (no longer in the cart)" if name else "a line no longer in the cart"
-
-
-def who(state: RoomState, member: str, client: RoomClient | None = None) -> str:
-    info = state.members.get(member)
-    if info is not None:
-        return info.name
-    if client is not None and (here := client.presence.get(member)) is not None:
-        return here.name
-    return member or "server"
-
-
-def render_cart(state: RoomState) -> list[str]:
-    if not state.cart:
-        return ["cart: (empty)"]
-    lines = ["cart:"]
-    totals: dict[str, int] = {}
-    for position, item in enumerate(state.cart, 1):
-        p = item.product
-        score = sum(item.votes.values())
-        votes = f"  votes {score:+d}" if item.votes else ""
-        variant = f" [{p.variant}]" if p.variant else ""
-        price = money(p.price, p.currency)
-        each = f"{price} each = {money(p.price * item.qty, p.currency)}" if item.qty != 1 else price
-        lines.append(
-            f"  {f'{position}.':<4} {item.qty:>3} x {p.name}{variant}  {each}  (by {who(state, item.added_by)}){votes}"
-        )
-        totals[p.currency] = totals.get(p.currency, 0) + p.price * item.qty
-    lines.append("  total: " + ", ".join(money(v, c) for c, v in sorted(totals.items())))
-    return lines
-
-
-def render_chat(state: RoomState, last: int = CHAT_LINES) -> list[str]:
-    if not state.chat:
-        return ["chat: (no messages)"]
-    return ["chat:"] + [f"  [{m.id}] {who(state, m.by)}: {m.text}" for m in state.chat[-last:]]
-
-
-def render_who(client: RoomClient) -> list[str]:
-    here = [f"{p.name} ({p.role}, {p.device})" for p in client.presence.values() if p.member != client.member]
-    me = f"{who(client.state, client.member, client)} (you)"
-    return ["here: " + ", ".join([me, *here])]
-
-
-def render_room(client: RoomClient) -> list[str]:
-    state = client.state
-    me = who(state, client.member, client)
-    head = f'room "{state.name}" ({client.room}), you are {me} ({client.role}), seq {client.seq}'
-    if state.locked:
-        head += ", locked"
-    return [head, *render_cart(state), *render_chat(state), *render_who(client)]
-
-
-def describe_event(event: Event, state: RoomState, names: Mapping[int, str] | None = None) -> str:
-    """One line for ``event``; cart lines are named by product and position in ``state``
-    (``names``: product names of lines seen before, for lines removed since)."""
-    by = who(state, event.by)
-    op = event.op
-    text = f"{by}: {type(op).__name__}"  # a body this version does not describe
-    if isinstance(op, CartAdd):
-        text = f"{by} added {op.qty} x {op.product.name} ({money(op.product.price, op.product.currency)})"
-    elif isinstance(op, CartQty):
-        text = f"{by} set {line_label(state, op.line, names)} to {op.qty}"
-    elif isinstance(op, CartRemove):
-        name = (names or {}).get(op.line)
-        text = f"{by} removed {name} from the cart" if name else f"{by} removed a cart line"
-    elif isinstance(op, Vote):
-        label = line_label(state, op.line, names)
-        text = f"{by} cleared their vote on {label}" if op.value == "clear" else f"{by} voted {op.value} on {label}"
-    elif isinstance(op, Chat):
-        about = f" (about {op.product.name})" if op.product else ""
-        reply = f" (re #{op.reply_to})" if op.reply_to else ""
-        text = f"{by}{reply}: {op.text}{about}"
-    elif isinstance(op, React):
-        text = f"{by} {'reacted' if op.on else 'took back'} {op.emoji} on message #{op.msg}"
-    elif isinstance(op, RoomRename):
-        text = f'{by} renamed the room to "{op.name}"'
-    elif isinstance(op, RoomLock):
-        text = f"{by} {'locked' if op.locked else 'unlocked'} the room"
-    elif isinstance(op, MemberKick):
-        text = f"{by} removed {who(state, op.member)} from the room"
-    elif isinstance(op, RoomCreate):
-        text = f'{op.owner_name} created the room "{op.name}"'
-    elif isinstance(op, MemberJoin):
-        text = f"{op.name} joined as {op.role}"
-    elif isinstance(op, LogGap):
-        text = "(an event lost by the server; the room was reloaded)"
-    return f"[{event.seq}] {text}"
-
-
-def describe(msg: Incoming, client: RoomClient, names: Mapping[int, str] | None = None) -> str | None:
-    """One human line for an incoming message, or None for noise (presence updates)."""
-    state = client.state
-    if isinstance(msg, Event):
-        return describe_event(msg, state, names)
-    if isinstance(msg, PresenceUpdate):
-        if msg.member.member == client.member:
-            return None
-        name = msg.member.name
-        if msg.kind == "join":
-            return f"* {name} is here ({msg.member.device})"
-        return f"* {name} left" if msg.kind == "leave" else None
-    if isinstance(msg, FocusSignal):
-        name = who(state, msg.member, client)
-        return f"* {name} looks at {msg.product.name}" if msg.product else f"* {name} looks away"
-    if isinstance(msg, TypingSignal):
-        return f"* {who(state, msg.member, client)} is typing..." if msg.on else None
-    if isinstance(msg, FollowSignal):
-        name = who(state, msg.member, client)
-        return f"* {name} follows {who(state, msg.target, client)}" if msg.target else f"* {name} stops following"
-    if isinstance(msg, Resynced):
-        how = "resumed" if msg.recovered else "reloaded the room"
-        return f"* reconnected: {how} at seq {msg.seq}"
-    if isinstance(msg, Disconnected):
-        why = f"{msg.code} {msg.reason}".strip()
-        return f"* connection lost ({why})" + (", reconnecting..." if msg.retrying else "")
-    return None
-
-
-def to_json_line(msg: Incoming) -> str:
-    if isinstance(msg, Resynced):
-        data: object = {"t": "resynced", "recovered": msg.recovered, "epoch": msg.epoch, "seq": msg.seq}
-    elif isinstance(msg, Disconnected):
-        data = {"t": "disconnected", "code": msg.code, "reason": msg.reason, "retrying": msg.retrying}
-    else:
-        data = msgspec.to_builtins(msg)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-# ---- commands --------------------------------------------------------------------------
-
-
-async def run_command(client: RoomClient, line: str, out: Callable[[str], None]) -> bool:
-    """Execute one command line; False when the session should end."""
-    line = line.strip()
-    if not line:
-        return True
-    verb, _, rest = line.partition(" ")
-    try:
-        if verb in ("quit", "exit"):
-            return False
-        if verb == "help":
-            out(HELP)
-        elif verb == "cart":
-            for text in render_cart(client.state):
-                out(text)
-        elif verb == "who":
-            for text in render_who(client):
-                out(text)
-        elif verb == "say":
-            if not rest.strip():
-                raise ValueError("usage: say <text>")
-            await client.chat(rest.strip())
-        elif verb == "add":
-            args = shlex.split(rest)
-            if not 3 <= len(args) <= 5:
-                raise ValueError("usage: add <product-id> <name> <price> [currency] [qty]")
-            currency = parse_currency(args[3]) if len(args) > 3 else "EUR"
-            qty = parse_qty(args[4]) if len(args) > 4 else 1
-            product = Product(id=args[0], name=args[1], price=parse_price(args[2]), currency=currency)
-            seq = await client.add_to_cart(product, qty)
-            out(f"ok: {_added_as(client, product, seq)}")
-        elif verb in ("qty", "rm", "up", "down"):
-            args = rest.split()
-            want = 2 if verb == "qty" else 1
-            if len(args) != want:
-                usage = f"{verb} <line> <n>" if verb == "qty" else f"{verb} <line>"
-                raise ValueError(f"usage: {usage}; `cart` lists the lines")
-            line_id = find_position(client.state, args[0]).line
-            if verb == "qty":
-                await client.set_quantity(line_id, parse_qty(args[1]))
-            elif verb == "rm":
-                await client.remove_line(line_id)
-            else:
-                await client.vote(line_id, "up" if verb == "up" else "down")
-        else:
-            out(f"unknown command {verb!r}; {HELP}")
-    except OpRejected as exc:
-        out(f"rejected: {exc.code}: {_rejection(verb, exc)}")
-    except msgspec.ValidationError as exc:
-        out(f"error: {explain_invalid(str(exc))}")
-    except ValueError as exc:
-        out(f"error: {exc}")
-    except TimeoutError:
-        out("error: no answer from the server in time (the op may still apply)")
-    except ClientError as exc:  # the connection ended, too many ops waiting, ...
-        out(f"error: {explain_closed(exc) if isinstance(exc, ConnectionClosedFinal) else exc}")
-    return True
-
-
-def _rejection(verb: str, exc: OpRejected) -> str:
-    if exc.code == "not_found" and verb in ("qty", "rm", "up", "down"):
-        return "that cart line was removed meanwhile; `cart` lists the lines"
-    if exc.code == "invalid_field":
-        return explain_invalid(exc.message)
-    return exc.message
-
-
-def _added_as(client: RoomClient, product: Product, seq: int) -> str:
-    state = client.state
-    position = position_of(state, seq)
-    if position is None:  # merged into an existing line of the same product
-        for number, item in enumerate(state.cart, 1):
-            if item.product.id == product.id and item.product.variant == product.variant:
-                position = number
-    return f"cart line {position}" if position is not None else "added (the line is already gone)"
-
 
 # ---- sessions --------------------------------------------------------------------------
 
