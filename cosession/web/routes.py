@@ -16,6 +16,7 @@ from cosession.services import Services
 from cosession.tenants.store import DEMO_TENANT_ID, TenantStore
 from cosession.web.assets import BUILD_HINT, Asset, Assets
 from cosession.web.demo import BY_ID, demo_page, product_svg
+from cosession.web.encoding import choose, compressed_html
 
 _assets = Assets()
 
@@ -36,16 +37,27 @@ def _services(request: Request) -> Services:
 
 
 def _asset_response(request: Request, asset: Asset, *, immutable: bool, max_age: int = 0) -> Response:
+    """The asset, compressed as the client accepts (br, gzip) with ``Vary: Accept-Encoding``;
+    each encoding has its own ETag (a strong validator names one representation)."""
     if immutable:
         cache = "public, max-age=31536000, immutable"
     elif max_age:
         cache = f"public, max-age={max_age}, must-revalidate"
     else:
         cache = "no-cache"
-    headers = {"etag": asset.etag, "cache-control": cache, "x-content-type-options": "nosniff"}
-    if request.headers.get("if-none-match") == asset.etag:
+    coding = choose(request.headers.get("accept-encoding"), tuple(asset.variants))
+    etag = asset.etag if coding is None else f'{asset.etag[:-1]}-{coding}"'
+    headers = {"etag": etag, "cache-control": cache, "x-content-type-options": "nosniff", "vary": "Accept-Encoding"}
+    if asset.content_type.startswith("text/javascript"):
+        # the launcher imports the panel across origins (a module script needs CORS)
+        headers["access-control-allow-origin"] = "*"
+        headers["cross-origin-resource-policy"] = "cross-origin"
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    return Response(asset.body, media_type=asset.content_type, headers=headers)
+    if coding is not None:
+        headers["content-encoding"] = coding
+    body = asset.body if coding is None else asset.variants[coding]
+    return Response(body, media_type=asset.content_type, headers=headers)
 
 
 def _not_built(name: str) -> Response:
@@ -60,10 +72,9 @@ async def widget_js(request: Request) -> Response:
     asset = _assets.get("widget.js")
     if asset is None:
         return _not_built("widget.js")
-    # A stable URL embedded in retailers' pages: short cache, revalidated by ETag.
-    response = _asset_response(request, asset, immutable=False, max_age=300)
-    response.headers["access-control-allow-origin"] = "*"  # for integrity checks (SRI) and preloads
-    return response
+    # The stable URL embedded in retailers' pages: short cache, revalidated by ETag; the
+    # panel it imports has a hashed name and is cached for good.
+    return _asset_response(request, asset, immutable=False, max_age=300)
 
 
 async def static_file(request: Request) -> Response:
@@ -72,9 +83,14 @@ async def static_file(request: Request) -> Response:
     if asset is None:
         if name in ("widget.js", "room.js"):
             return _not_built(name)
-        return Response("not found", status_code=404, media_type="text/plain")
+        current = _assets.current_for(name)
+        asset = _assets.get(current) if current else None
+        if asset is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return _asset_response(request, asset, immutable=False)  # an older build's name: not for keeps
     version = request.query_params.get("v")
-    return _asset_response(request, asset, immutable=bool(version) and version == _assets.version(name))
+    hashed = name in _assets.hashed_names()
+    return _asset_response(request, asset, immutable=hashed or (bool(version) and version == _assets.version(name)))
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -173,7 +189,7 @@ async def demo(request: Request) -> Response:
         publishable_key=tenant.publishable_key,
         selected=request.query_params.get("product"),
     )
-    return HTMLResponse(page, headers={"cache-control": "no-store"})
+    return compressed_html(request.headers.get("accept-encoding"), page, {"cache-control": "no-store"})
 
 
 async def demo_image(request: Request) -> Response:

@@ -21,7 +21,6 @@ HOSTILE_CSS = """
     line-height: 3 !important; letter-spacing: 4px !important; box-sizing: content-box !important }
 button { display: none !important }
 div, section, input, form { padding: 20px !important; margin: 15px !important; border: 5px solid lime !important }
-cosession-widget { display: none !important; transform: scale(.5) !important; opacity: .2 !important }
 :root { font-size: 40px !important; direction: rtl !important }
 """
 

@@ -1,59 +1,52 @@
-// /widget.js — the retailer widget. One tag on a product page:
+// /widget.js — the retailer widget's launcher (the part every product page loads). One tag:
 //
 //   <script src="https://ROOMS/widget.js" data-key="pk_…" data-product-id="sku-1"
 //           data-product-name="Linen shirt" data-product-price="4900"
-//           data-product-currency="EUR" data-product-image="…" data-product-url="…"></script>
+//           data-product-currency="EUR" data-locale="de" data-position="bottom-left"></script>
 //
-// adds a "Shop with friends" button. Everything is rendered in a shadow root, so the
-// page's CSS and ours never meet. The page talks to it through window.cosession
-// (on / off / setProduct / open / close); see docs/widget.md.
+// adds a "Shop with friends" button in a shadow root. The panel (room UI, codec,
+// connection) is a second bundle loaded with import() when the shopper opens the widget
+// (or shows intent: hover, focus, touch; or on idle with data-preload="idle"): nothing
+// else — no WebSocket, QR or product image — is fetched before that. The page talks to it
+// through window.cosession (on / off / setProduct / open / close / configure / leave);
+// see docs/widget.md.
 
-import { JoinFlow, safeStorage } from "../core/join.js";
-import { rest, wsUrlFor } from "../core/rest.js";
-import { h } from "../ui/dom.js";
-import { icon } from "../ui/icons.js";
-import { RoomView } from "../ui/room-view.js";
-import { baseCss } from "../ui/styles.js";
-import { widgetCss } from "./styles.js";
+import { DEFAULTS, fromDataset, merge, productFrom } from "./config.js";
+import { deepActive, tabbables, trapTab } from "./dialog.js";
+import { isRtl, resolveLocale, strings } from "./strings.js";
+import { SMALL, hostCss, launcherCss } from "./styles.js";
+
+/* global __COSESSION_PANEL__ */
+const PANEL_FILE = typeof __COSESSION_PANEL__ === "string" ? __COSESSION_PANEL__ : "widget-panel.js";
+const BAG = "M5 8h14l-1 12H6L5 8zM9 8V6a3 3 0 0 1 6 0v2";
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  e.append(...children);
+  return e;
+}
 
 (function () {
-  const script =
-    document.currentScript || document.querySelector('script[src*="widget.js"][data-key]');
+  const script = document.currentScript || document.querySelector('script[src*="widget.js"][data-key]');
   if (!script || (window.cosession && window.cosession.version)) return; // absent, or loaded twice
-  const ds = script.dataset;
   const base = new URL(script.src, location.href).origin;
-  const pk = ds.key || "";
-  const flow = new JoinFlow({ url: wsUrlFor(base), key: `cosession:widget:${base}:${pk}`, storage: safeStorage(() => localStorage) });
-
-  let product = productFrom({
-    id: ds.productId,
-    name: ds.productName,
-    price: ds.productPrice,
-    currency: ds.productCurrency,
-    image: ds.productImage,
-    url: ds.productUrl || location.href,
-    variant: ds.productVariant,
-  });
-  let conn = null;
-  let view = null;
-  let session = null;
+  let cfg = merge(merge(DEFAULTS, fromDataset(script.dataset)), window.cosessionConfig);
+  const storageKey = `cosession:widget:${base}:${cfg.key}`;
+  let product = productFrom(cfg.product);
+  let locale = "en";
+  let t = strings(locale);
   let open = false;
+  let others = 0;
+  let returnTo = null;
+  let ctl = null; // the panel module's controller, once loaded
+  let loading = null;
   const handlers = new Map();
   const sticky = new Map(); // events a late subscriber still gets: "ready", "room"
-
-  function productFrom(p) {
-    if (!p || !p.id || !p.name) return null;
-    const price = Math.round(Number(p.price));
-    return {
-      id: String(p.id).slice(0, 128),
-      name: String(p.name).slice(0, 200),
-      price: Number.isFinite(price) && price >= 0 ? price : 0,
-      currency: /^[A-Za-z]{3}$/.test(p.currency || "") ? p.currency.toUpperCase() : "EUR",
-      image: p.image ? new URL(p.image, location.href).href : undefined,
-      url: p.url ? new URL(p.url, location.href).href : undefined,
-      variant: p.variant || undefined,
-    };
-  }
+  const small = window.matchMedia(SMALL);
 
   function emit(name, data) {
     if (name === "ready" || name === "room") sticky.set(name, data);
@@ -66,140 +59,151 @@ import { widgetCss } from "./styles.js";
     }
   }
 
-  function linesOf(cart) {
-    return cart.map((l) => {
-      const votes = Object.values(l.votes);
-      return {
-        line: l.line,
-        product: { ...l.product },
-        qty: l.qty,
-        added_by: l.added_by,
-        votes: { up: votes.filter((v) => v > 0).length, down: votes.filter((v) => v < 0).length },
-      };
-    });
+  function saved() {
+    try {
+      const s = JSON.parse(localStorage.getItem(storageKey) || "null");
+      return s && typeof s.token === "string" && s.token ? s : null;
+    } catch {
+      return null;
+    }
   }
 
   function roomInfo() {
-    return session ? { room: session.room, member: session.member, invite_url: session.invite_url } : null;
+    const s = ctl ? ctl.session() : saved();
+    return s ? { room: s.room, member: s.member, invite_url: s.invite_url } : null;
   }
 
-  // ---- DOM -------------------------------------------------------------------------
+  // ---- DOM: launcher first, then the panel (reading and focus order) ----------------
 
+  try {
+    const outer = new CSSStyleSheet();
+    outer.replaceSync(hostCss);
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, outer];
+  } catch {
+    document.head.append(el("style", {}, hostCss)); // no constructed stylesheets (Safari < 16.4)
+  }
   const host = document.createElement("cosession-widget");
   const shadow = host.attachShadow({ mode: "open" });
-  const launcherLabel = h("span.cs-label", null, "Shop with friends");
-  const launcherBadge = h("span.cs-badge", { hidden: true });
-  const launcher = h(
-    "button.cs-launcher",
-    { "data-testid": "launcher", "aria-expanded": "false", onclick: () => (open ? hide() : show()) },
-    icon("bag", 20),
-    launcherLabel,
-    launcherBadge,
-  );
-  const panel = h("div.cs-panel", { "data-testid": "panel", role: "dialog", "aria-label": "Shop with friends", hidden: true });
-  shadow.append(h("style", null, baseCss + widgetCss), panel, launcher);
+  const sheet = el("style");
+  const icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  for (const [k, v] of Object.entries({ viewBox: "0 0 24 24", width: 20, height: 20, "aria-hidden": "true", fill: "none", stroke: "currentColor", "stroke-width": 2, "stroke-linejoin": "round" })) icon.setAttribute(k, v);
+  icon.innerHTML = `<path d="${BAG}"/>`;
+  const label = el("span", { class: "cs-label" });
+  const badge = el("span", { class: "cs-badge", part: "badge", "aria-hidden": "true", hidden: "" });
+  const badgeText = el("span", { class: "cs-sr" });
+  const launcher = el("button", { class: "cs-launcher", part: "launcher", type: "button", "data-testid": "launcher", "aria-expanded": "false", "aria-haspopup": "dialog", onclick: () => (open ? hide() : show()) }, icon, label, badge, badgeText);
+  const announcer = el("span", { class: "cs-sr", role: "status" });
+  const panel = el("div", { class: "cs-panel", part: "panel", id: "cs-panel", "data-testid": "panel", role: "dialog", tabindex: "-1", hidden: "" });
+  launcher.setAttribute("aria-controls", "cs-panel");
+  const root = el("div", { class: "cs-root" }, launcher, announcer, panel);
+  shadow.append(sheet, root);
 
-  function mount() {
-    (document.body || document.documentElement).append(host);
-  }
+  for (const ev of ["pointerenter", "focus", "touchstart"]) launcher.addEventListener(ev, () => cfg.preload !== "open" && load().catch(() => {}), { passive: true, once: true });
 
-  function show() {
-    open = true;
-    panel.hidden = false;
-    launcher.setAttribute("aria-expanded", "true");
-    if (!session) showStart();
-    emit("open", roomInfo());
-  }
-
-  function hide() {
-    open = false;
-    panel.hidden = true;
-    launcher.setAttribute("aria-expanded", "false");
-    emit("close", roomInfo());
+  function applyConfig() {
+    locale = resolveLocale(cfg.locale, document.documentElement.lang);
+    t = strings(locale);
+    for (const node of [host, root]) {
+      node.setAttribute("lang", locale);
+      node.setAttribute("dir", isRtl(locale) ? "rtl" : "ltr");
+    }
+    host.setAttribute("data-position", cfg.position);
+    host.setAttribute("data-launcher", cfg.launcher);
+    launcher.hidden = cfg.launcher === "none";
+    const [x, y] = cfg.offset || [20, 20];
+    sheet.textContent = `:host{--_ox:${x}px;--_oy:${y}px}` + launcherCss;
+    panel.setAttribute("aria-label", t.launch);
+    updateLauncher();
+    if (ctl) ctl.setLocale(locale);
   }
 
   function updateLauncher() {
-    const others = conn ? [...conn.presence.keys()].filter((m) => m !== conn.member).length : 0;
-    launcherLabel.textContent = session ? "Shopping with friends" : "Shop with friends";
-    launcherBadge.hidden = !others;
-    launcherBadge.textContent = String(others);
+    const active = !!roomInfo();
+    label.textContent = cfg.launcherText || (active ? t.launchActive : t.launch);
+    badge.hidden = !others;
+    badge.textContent = String(others);
+    badgeText.textContent = others ? `, ${t.friends(others)}` : "";
   }
 
-  function showStart(message) {
-    panel.replaceChildren();
-    panel.classList.add("cs-short");
-    const input = h("input", { "data-testid": "start-name", placeholder: "Your name", maxLength: 100, required: true, value: flow.savedName });
-    const error = h("div.cs-error", { role: "alert", "data-testid": "start-error" }, message || "");
-    const button = h("button.cs-primary", { type: "submit", "data-testid": "start" }, "Start a shared cart");
-    const form = h(
-      "form.cs-form",
-      {
-        onsubmit: flow.onSubmit({ input, button, error, obtain: createRoom, then: connect, explain: unreachable }),
-      },
-      h("div.cs-form-title", null, "Shop with friends"),
-      h("p", null, "Invite friends to one shared cart: they see what you are looking at, vote and chat, on any phone."),
-      product ? h("div.cs-form-product", null, "You are looking at ", h("b", null, product.name)) : null,
-      h("label", null, input),
-      button,
-      error,
-    );
-    panel.append(h("div.cs.cs-start", null, h("button.cs-close.cs-x", { "aria-label": "Close", onclick: hide }, "✕"), form));
-  }
-
-  async function createRoom(name) {
-    const made = await rest.createRoom(base, pk, { name: `${name}'s shopping`, owner_name: name });
-    return { room: made.room, member: made.member, token: made.token, invite_code: made.invite.code, invite_url: made.invite.url };
-  }
-
-  function unreachable(err) {
-    return err.status === 0 ? "Cannot reach the shopping-room service from this site." : err.message;
-  }
-
-  function connect(s) {
-    session = s;
-    panel.replaceChildren();
-    panel.classList.remove("cs-short");
-    flow.connect(s, {
-      setup: (c) => {
-        conn = c;
-        view = new RoomView(panel, conn, {
-          mode: "widget",
-          inviteUrl: s.invite_url,
-          qrUrl: `${base}/r/${encodeURIComponent(s.invite_code)}/qr.svg`,
-          pageProduct: () => product,
-          onClose: hide,
-          onCheckout: (cart) => {
-            const lines = linesOf(cart);
-            const total = {};
-            for (const l of lines) total[l.product.currency] = (total[l.product.currency] || 0) + l.product.price * l.qty;
-            emit("checkout", { ...roomInfo(), lines, total });
-          },
-          onCartChange: (cart) => emit("cart", { ...roomInfo(), lines: linesOf(cart) }),
-        });
-        if (product) conn.setFocus(product);
-        conn.on("presence", updateLauncher);
-        conn.on("member-joined", (m) => {
-          if (m.member !== conn.member) emit("member-joined", { member: m.member, name: m.name, role: m.role, device: m.device });
-        });
-        conn.on("status", (st) => emit("status", st));
-      },
-      onJoined: () => emit("room", roomInfo()),
-      onForget: (err) => {
-        session = null;
-        view.destroy();
-        conn = view = null;
-        updateLauncher();
-        emit("room", null);
-        if (open) showStart(err.code === "kicked" ? "You were removed from that room." : "That room is no longer available. Start a new one.");
-      },
-    });
+  function setCount(n) {
+    const before = others;
+    others = n;
     updateLauncher();
+    if (n > before) announcer.textContent = t.friends(n); // polite: a friend arrived
   }
+
+  function trapped() {
+    return small.matches;
+  }
+
+  function load() {
+    if (!loading) {
+      loading = import(`${base}/static/${PANEL_FILE}`).then((m) => {
+        ctl = m.createPanel({ base, storageKey, key: cfg.key, panel, locale, getProduct: () => product, emit, close: hide, setCount, roomInfo });
+        return ctl;
+      });
+      loading.catch(() => (loading = null)); // try again on the next open
+    }
+    return loading;
+  }
+
+  async function show() {
+    if (open) return;
+    open = true;
+    const active = deepActive();
+    returnTo = active && active !== document.body && active.getRootNode() !== shadow ? active : null;
+    panel.hidden = false;
+    panel.setAttribute("aria-modal", String(trapped()));
+    launcher.setAttribute("aria-expanded", "true");
+    if (!ctl) panel.replaceChildren(el("div", { class: "cs-loading", role: "status" }, t.loading));
+    panel.focus();
+    emit("open", roomInfo());
+    try {
+      await load();
+    } catch (err) {
+      panel.replaceChildren(el("div", { class: "cs-loading", role: "alert" }, t.failed));
+      console.error("cosession: the panel did not load", err);
+      return;
+    }
+    if (!open) return;
+    ctl.show();
+    const target = ctl.focusTarget() || panel;
+    const now = deepActive();
+    if (!now || now === document.body || now.getRootNode() === shadow) target.focus();
+  }
+
+  function hide() {
+    if (!open) return;
+    open = false;
+    const hadFocus = deepActive() === host || shadow.activeElement !== null || deepActive() === document.body;
+    panel.hidden = true;
+    launcher.setAttribute("aria-expanded", "false");
+    if (hadFocus) {
+      if (!launcher.hidden && launcher.getClientRects().length) launcher.focus();
+      else if (returnTo && returnTo.isConnected) returnTo.focus();
+    }
+    returnTo = null;
+    emit("close", roomInfo());
+  }
+
+  root.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && open) {
+      ev.stopPropagation();
+      hide();
+    } else if (ev.key === "Tab" && open && trapped() && panel.contains(shadow.activeElement)) {
+      trapTab(ev, panel, shadow.activeElement);
+    }
+  });
+  // on a phone the panel covers the page: focus never goes back into the hidden shop
+  document.addEventListener("focusin", (ev) => {
+    if (open && trapped() && ev.target !== host) (tabbables(panel)[0] || panel).focus();
+  });
+  small.addEventListener("change", () => open && panel.setAttribute("aria-modal", String(trapped())));
 
   // ---- public API ----------------------------------------------------------------
 
   const api = {
-    version: "1",
+    version: "2",
     /** Subscribe to "ready", "room", "cart", "checkout", "member-joined", "status", "open", "close". */
     on(name, fn) {
       if (typeof fn !== "function") return api;
@@ -221,39 +225,53 @@ import { widgetCss } from "./styles.js";
     },
     /** The product now on the page (for single-page apps); null clears it. */
     setProduct(p) {
-      product = p ? productFrom(p) : null;
-      if (conn) conn.setFocus(product);
-      if (view) view.render();
+      product = productFrom(p);
+      if (ctl) ctl.setProduct(product);
+      return api;
+    },
+    /** Change options at run time: position, offset, launcher ("button" | "none"), launcherText, locale. */
+    configure(opts) {
+      cfg = merge(cfg, opts);
+      applyConfig();
       return api;
     },
     open: () => (show(), api),
     close: () => (hide(), api),
+    toggle: () => (open ? hide() : show(), api),
+    get isOpen() {
+      return open;
+    },
+    get locale() {
+      return locale;
+    },
     get room() {
       return roomInfo();
     },
     get cart() {
-      return conn ? linesOf(conn.state.cart) : [];
+      return ctl ? ctl.cart() : [];
     },
-    /** Forget the remembered room (the next click starts a new one). */
+    /** Forget the remembered room (the next open starts a new one). */
     leave() {
-      flow.forget();
-      if (conn) conn.close();
-      if (view) view.destroy();
-      conn = view = session = null;
+      if (ctl) ctl.leave();
+      else {
+        try {
+          localStorage.removeItem(storageKey);
+        } catch {
+          // storage disabled: nothing remembered
+        }
+        emit("room", null);
+      }
       updateLauncher();
-      if (open) showStart();
-      emit("room", null);
       return api;
     },
-    _debug: () => ({ conn, view }),
+    _debug: () => (ctl ? ctl.debug() : {}),
   };
   window.cosession = api;
 
   function init() {
-    mount();
-    const saved = flow.saved;
-    if (saved) connect(saved);
-    updateLauncher();
+    applyConfig();
+    (document.body || document.documentElement).append(host);
+    if (cfg.preload === "idle") (window.requestIdleCallback || setTimeout)(() => load().catch(() => {}), { timeout: 4000 });
     emit("ready", { room: roomInfo(), product });
     window.dispatchEvent(new CustomEvent("cosession:ready"));
   }

@@ -1,0 +1,39 @@
+// The widget shell's own strings (launcher, dialog name, start form), in the languages
+// the room UI speaks. The room UI has its own tables; this one stays tiny because the
+// launcher part of it loads on every product page.
+
+const T = {
+  en: ["Shop with friends", "Shopping with friends", "{n} friends in your room", "1 friend in your room", "Loading…", "Could not load. Try again."],
+  de: ["Mit Freunden shoppen", "Shoppen mit Freunden", "{n} Freunde in deinem Raum", "1 Freund in deinem Raum", "Wird geladen…", "Laden fehlgeschlagen. Bitte erneut versuchen."],
+  fr: ["Acheter entre amis", "Achats entre amis", "{n} amis dans votre salon", "1 ami dans votre salon", "Chargement…", "Échec du chargement. Réessayez."],
+  es: ["Comprar con amigos", "Comprando con amigos", "{n} amigos en tu sala", "1 amigo en tu sala", "Cargando…", "No se pudo cargar. Inténtalo de nuevo."],
+  ar: ["تسوّق مع الأصدقاء", "تتسوّق مع الأصدقاء", "{n} أصدقاء في غرفتك", "صديق واحد في غرفتك", "جارٍ التحميل…", "تعذّر التحميل. حاول مرة أخرى."],
+};
+const KEYS = ["launch", "launchActive", "friends", "friend", "loading", "failed"];
+
+export const LOCALES = Object.keys(T);
+
+/** The supported locale for `wanted` (exact, then its language), or "" if none. */
+export function supported(wanted) {
+  const tag = String(wanted || "").trim().toLowerCase().replace("_", "-");
+  if (!tag) return "";
+  if (T[tag]) return tag;
+  const lang = tag.split("-")[0];
+  return T[lang] ? lang : "";
+}
+
+/** The widget's locale: the `locale` option, else the page's `lang`, else English. */
+export function resolveLocale(option, pageLang) {
+  return supported(option) || supported(pageLang) || "en";
+}
+
+export function isRtl(locale) {
+  return locale === "ar";
+}
+
+/** {launch, launchActive, friends(n), loading, failed} for a supported locale. */
+export function strings(locale) {
+  const row = T[locale] || T.en;
+  const s = Object.fromEntries(KEYS.map((k, i) => [k, row[i]]));
+  return { ...s, friends: (n) => (n === 1 ? s.friend : s.friends.replace("{n}", String(n))) };
+}
