@@ -14,7 +14,7 @@ export const panelCss =
 .cs-panel > .cs{flex:1;min-height:0}
 .cs-panel.cs-short{height:auto}
 .cs-close{border:0!important;min-height:30px!important;padding:4px 8px!important;color:#55555f!important}
-.cs-start{position:relative;overflow:auto}
+.cs-root .cs-start{position:relative;overflow:auto;text-align:start}
 .cs-x{position:absolute;inset-inline-end:8px;top:8px}
 .cs-form-title{font-size:20px;font-weight:700;padding-inline-end:30px}
 .cs-form-product{font-size:13px;background:#f7f5ff;color:#1d1d21;border-radius:8px;padding:8px 10px}
