@@ -75,6 +75,10 @@ async def test_desktop_widget_and_phone_page_shop_together(server_factory: Serve
     ctx, phone = await join_phone(browsers, invite_url)
     await expect(line(phone, "sku-tee").get_by_test_id("line-name")).to_have_text("Organic cotton tee")
     await expect(line(phone, "sku-tee")).to_contain_text("added by Dana")
+    # the desktop's launcher badge says so to screen readers too (the shell's live region)
+    friend = re.compile("1 friend in your room")
+    await expect(desktop.get_by_test_id("launcher")).to_have_accessible_name(friend)
+    await expect(desktop.locator("cosession-widget").get_by_role("status").first).to_have_text(friend)
 
     # presence and focus, both ways
     await tab(phone, "People")
