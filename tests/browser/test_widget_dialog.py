@@ -131,10 +131,18 @@ async def test_400_percent_zoom_launcher_covers_nothing(server_factory: ServerFa
     await expect(launcher).to_have_accessible_name("Shop with friends")
     await launcher.click()
     start = page.get_by_test_id("start")
-    await start.scroll_into_view_if_needed()
+    await expect(start).to_be_visible()
+    # scrolled to the bottom of the screen, where the launcher sits: every part of it can be hit
     hit = await start.evaluate(
-        """(el) => { const r = el.getBoundingClientRect();
-                     return el.getRootNode().elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === el; }"""
+        """(el) => { el.scrollIntoView({ block: "end" }); const r = el.getBoundingClientRect();
+                     return [r.left + 10, r.left + r.width / 2, r.right - 10].map((x) =>
+                         el.contains(el.getRootNode().elementFromPoint(x, r.bottom - 6))); }"""
     )
     await page.screenshot(path=artifact("widget-zoom-400-open.png"))
-    assert hit, "something (the launcher?) covers the start button at 400 % zoom"
+    assert all(hit), f"something (the launcher?) covers the start button at 400 % zoom: {hit}"
+    # and the launcher is under the full-screen panel, not over the panel's fields
+    on_top = await launcher.evaluate(
+        """(el) => { const r = el.getBoundingClientRect();
+                     return el.contains(el.getRootNode().elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)); }"""
+    )
+    assert not on_top, "the launcher is drawn over the open panel"
