@@ -120,7 +120,8 @@ async def main(runs: int) -> None:
         f"phone emulation: CPU x{CPU_SLOWDOWN}, {NETWORK['latency']} ms RTT, "
         f"{NETWORK['downloadThroughput'] * 8 // 1000} kbit/s; median of {runs} runs, cache disabled"
     )
-    print(f"{'page':<12} {'load ms':>8} {'+ms':>6} {'DCL ms':>8} {'launcher ms':>12} {'widget bytes':>13} {'requests':>9}")
+    columns = ("load ms", 8), ("+ms", 6), ("DCL ms", 8), ("launcher ms", 12), ("widget bytes", 13), ("requests", 9)
+    print(f"{'page':<12} " + " ".join(f"{name:>{width}}" for name, width in columns))
     for name, m in med.items():
         extra = m["load"] - base
         launcher = f"{m['ready']:.0f}" if m["ready"] else "-"

@@ -28,6 +28,20 @@ DIALOG = """() => {
 }"""
 
 
+def rgb(css: str) -> tuple[int, int, int]:
+    r, g, b = (int(x) for x in css[css.index("(") + 1 : css.index(")")].split(",")[:3])
+    return r, g, b
+
+
+def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    def lum(c: tuple[int, int, int]) -> float:
+        lin = [v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
 async def dialog(page: Page) -> dict[str, Any]:
     result: dict[str, Any] = await page.evaluate(DIALOG)
     return result
@@ -74,6 +88,14 @@ async def test_phone_dialog_focus_in_trap_escape_and_back(server_factory: Server
     focus = await deep_focus(page)
     assert focus["id"] == "launcher" and focus["inWidget"], focus
     assert (await dialog(page))["expanded"] == "false"
+    # its keyboard focus ring: a 3 px dark ring (≥ 3:1 on a light page) around a white one
+    # (≥ 3:1 against the launcher), so it shows on any page background
+    ring = await launcher.evaluate(
+        "(el) => { const s = getComputedStyle(el); return [s.outlineStyle, s.outlineWidth, s.outlineColor,"
+        " s.boxShadow, s.backgroundColor]; }"
+    )
+    assert ring[:2] == ["solid", "3px"] and ring[3].startswith("rgb(255, 255, 255) 0px 0px 0px 2px"), ring
+    assert contrast(rgb(ring[2]), (255, 255, 255)) >= 3 and contrast(rgb(ring[4]), (255, 255, 255)) >= 3, ring
 
     # the close button does the same
     await page.keyboard.press("Enter")
