@@ -66,9 +66,11 @@ async def measure(browser: Any, url: str, server_origin: str) -> dict[str, float
         cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
         cdp.on(
             "Network.loadingFinished",
-            lambda e: moved.append(int(e["encodedDataLength"]))
-            if urls.get(e["requestId"], "").startswith(server_origin)
-            else None,
+            lambda e: (
+                moved.append(int(e["encodedDataLength"]))
+                if urls.get(e["requestId"], "").startswith(server_origin)
+                else None
+            ),
         )
         await tab.goto(url, wait_until="load", timeout=60_000)
         await tab.wait_for_load_state("networkidle", timeout=60_000)
