@@ -240,6 +240,7 @@ class Session:
                 continue
             if isinstance(msg, Op):
                 metrics.ops += 1
+                metrics.ops_by_type[type(msg.op)] += 1
                 room.submit(conn, msg.ref, msg.op)
             elif isinstance(msg, Focus):
                 room.focus(conn, msg.product)
