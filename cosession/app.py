@@ -29,6 +29,7 @@ from cosession.store.store_sql import SqlStore
 from cosession.tenants.api import routes as tenant_routes
 from cosession.tenants.auth import TenantAuthError, TenantMiddleware, tenant_auth_error_handler
 from cosession.tenants.store import TenantStore
+from cosession.trends.api import routes as trends_routes
 from cosession.web.assets import BUILD_HINT
 from cosession.web.demo import demo_origins
 from cosession.web.routes import assets
@@ -134,7 +135,7 @@ def create_app(settings: Settings) -> Starlette:
             log.info("cosession stopped")
 
     app = Starlette(
-        routes=[*routes, *web_routes, *tenant_routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
+        routes=[*routes, *web_routes, *tenant_routes, *trends_routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
         middleware=[Middleware(TenantMiddleware, tenants=tenants)],
         lifespan=lifespan,
         exception_handlers={ApiError: api_error_handler, TenantAuthError: tenant_auth_error_handler},

@@ -58,6 +58,8 @@ def _serve_parser(sub: Any) -> None:
         help="refuse to create rooms without a tenant key (sk_ or pk_)",
     )
     p.add_argument("--demo", action="store_true", default=None, help="serve a demo shop with the widget at /demo")
+    p.add_argument("--trends-min-group", type=int, help="k: smallest group a trends figure may describe (default 10)")
+    p.add_argument("--trends-per-minute", type=int, help="trends queries per tenant per minute (0: no limit)")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
