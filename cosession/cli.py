@@ -1,4 +1,5 @@
-"""``cosession`` command line: ``serve`` runs a node, ``room create`` makes a room on one."""
+"""``cosession`` command line: ``serve`` runs a node, ``room create`` makes a room on one,
+``tenant`` manages tenants and ``report`` writes a tenant's trends report."""
 
 from __future__ import annotations
 
@@ -193,7 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     from cosession.tenants import cli as tenant_cli
 
     tenant_cli.add_parser(sub, Settings().database_url)
+    from cosession.trends import cli as report_cli
+
+    report_cli.add_parser(sub, Settings().database_url)
     args = parser.parse_args(argv)
+    if args.command == "report":
+        return report_cli.run(args)
     if args.command == "serve":
         return serve(args)
     if args.command == "tenant":

@@ -15,7 +15,6 @@ from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,9 +23,8 @@ from cosession.http.api import ApiError
 from cosession.http.ratelimit import AddressLimiter, retry_after
 from cosession.services import Services
 from cosession.tenants.auth import TenantAuthError, tenant_key
-from cosession.tenants.store import engine_of
-from cosession.trends.aggregate import Trends, aggregate
-from cosession.trends.source import Window, room_summaries, window
+from cosession.trends.aggregate import Trends
+from cosession.trends.source import tenant_trends, window
 from cosession.trends.tables import to_csv
 
 IsoDate = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -68,15 +66,6 @@ def _limiter(request: Request, per_minute: int) -> AddressLimiter:
     return limiter
 
 
-async def compute(services: Services, tenant: str, win: Window, k: int, limit: int) -> tuple[Trends, bool]:
-    """The trends of ``tenant`` over ``win`` (shared by the REST endpoint and the report)."""
-    engine = engine_of(services.store)
-    if not isinstance(engine, AsyncEngine):  # pragma: no cover - SqlStore's engine is async
-        raise TypeError("trends need the store's async engine")
-    summaries, truncated = await room_summaries(engine, tenant, win, max_rooms=services.settings.trends_max_rooms)
-    return aggregate(summaries, k, limit), truncated
-
-
 async def trends(request: Request) -> Response:
     services: Services = request.app.state.services
     key = await tenant_key(request, allow_publishable=False)
@@ -93,7 +82,14 @@ async def trends(request: Request) -> Response:
         win = window(query.first, query.last, today=dt.datetime.now(dt.UTC).date())
     except ValueError as exc:
         raise ApiError(422, "invalid_field", f"bad window: {exc}") from None
-    result, truncated = await compute(services, key.tenant.id, win, query.k or floor, query.limit)
+    result, truncated = await tenant_trends(
+        services.store,
+        key.tenant.id,
+        win,
+        k=query.k or floor,
+        limit=query.limit,
+        max_rooms=services.settings.trends_max_rooms,
+    )
     wants_csv = query.format == "csv" or (query.format is None and "text/csv" in request.headers.get("accept", ""))
     if wants_csv:
         filename = f"trends-{key.tenant.id}-{win.first}-{win.last}.csv"

@@ -18,6 +18,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cosession.tenants.store import engine_of
+from cosession.trends.aggregate import Trends, aggregate
 from cosession.trends.summary import RoomSummary, summarize
 
 ROOMS = sa.table("rooms", sa.column("id", sa.String), sa.column("tenant", sa.String), sa.column("created_at"))
@@ -112,3 +114,15 @@ async def room_summaries(
             if current is not None:
                 out.append(summarize(events))
     return out, truncated
+
+
+async def tenant_trends(
+    store: object, tenant: str, win: Window, *, k: int, limit: int, max_rooms: int
+) -> tuple[Trends, bool]:
+    """``tenant``'s trends over ``win`` from ``store``'s database (the REST endpoint and
+    ``cosession report`` both call this), and whether ``max_rooms`` cut the scan."""
+    engine = engine_of(store)
+    if not isinstance(engine, AsyncEngine):  # pragma: no cover - SqlStore's engine is async
+        raise TypeError("trends need the store's async engine")
+    summaries, truncated = await room_summaries(engine, tenant, win, max_rooms=max_rooms)
+    return aggregate(summaries, k, limit), truncated
