@@ -107,6 +107,7 @@ def create_app(settings: Settings) -> Starlette:
             services.signer = TokenSigner(secret)
         await services.hub.start()
         services.committer.start()
+        services.focus.start()
         if services.settings.demo:
             await tenants.ensure_demo(demo_origins(services.settings.base_url))
         if assets().missing():
@@ -126,6 +127,7 @@ def create_app(settings: Settings) -> Starlette:
             services.registry.close_all(CloseCode.GOING_AWAY, "server shutting down")
             # every step is bounded: a node must exit after its deadline even if a backend hangs
             await _bounded("flush the commit queue", services.committer.stop(), 10.0)
+            await _bounded("write focus rows", services.focus.stop(), 3.0)
             services.registry.stop()
             if services.cluster is not None:
                 await _bounded("leave the cluster", services.cluster.stop(), 3.0)

@@ -16,6 +16,7 @@ from cosession.metrics.counters import Metrics
 from cosession.rooms.registry import RoomRegistry
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import Store
+from cosession.trends.focus import FocusRecorder
 
 if TYPE_CHECKING:
     from cosession.cluster import ClusterNode
@@ -37,10 +38,12 @@ class Services:
     cluster: ClusterNode | None = None
     rest_limits: RestLimits = field(init=False)
     prometheus: CollectorRegistry = field(init=False)  # this app's /metrics (never the global registry)
+    focus: FocusRecorder = field(init=False)  # products each room looked at, for trends (no member ids)
 
     def __post_init__(self) -> None:
         self.registry.metrics = self.metrics  # rooms time op->ack and fan-out into it
         self.prometheus = registry_for(self)
+        self.focus = FocusRecorder(self.store)
         s = self.settings
         self.rest_limits = RestLimits(
             rooms_per_minute=s.rooms_per_minute,

@@ -244,6 +244,8 @@ class Session:
                 room.submit(conn, msg.ref, msg.op)
             elif isinstance(msg, Focus):
                 room.focus(conn, msg.product)
+                if msg.product is not None:
+                    self.services.focus.seen(room.id, msg.product.id)
             elif isinstance(msg, Typing):
                 room.typing(conn, msg.on)
             elif isinstance(msg, Follow):

@@ -7,7 +7,8 @@ people (every room has at least one member). Rules, per figure:
 * a product is listed when ``k`` rooms or more added it (its units are summed over them);
 * a pair is listed when ``k`` rooms or more added both, *and* for each product of the
   pair the rooms that added it without the other are 0 or ``k`` or more (so "product
-  rooms - pair rooms" cannot single out fewer than ``k`` rooms);
+  rooms - pair rooms" cannot single out fewer than ``k`` rooms); "viewed together" pairs
+  (products focused in the same room) follow the same rule;
 * a vote count (people whose last vote on the product was up, or down) is published when
   those people were in ``k`` rooms or more;
 * conversion: converted rooms are published only when converted and unconverted rooms
@@ -78,7 +79,8 @@ class Trends(msgspec.Struct, frozen=True):
     rooms: int | None  # None: fewer than k rooms in the window, nothing is published
     people: int | None
     products: list[ProductFigure]
-    pairs: list[PairFigure]
+    pairs: list[PairFigure]  # added together
+    viewed_together: list[PairFigure]  # focused in the same room
     votes: list[VoteFigure]
     conversion: Conversion
     group_sizes: list[GroupBucket]
@@ -112,6 +114,7 @@ def empty(k: int) -> Trends:
         people=None,
         products=[],
         pairs=[],
+        viewed_together=[],
         votes=[],
         conversion=Conversion(rooms=None, converted=None, rate=None),
         group_sizes=[GroupBucket(size=label, rooms=None) for label, _, _ in GROUP_BUCKETS],
@@ -126,6 +129,8 @@ def aggregate(rooms: Sequence[RoomSummary], k: int = DEFAULT_K, limit: int = 20)
     product_rooms: Counter[str] = Counter()
     units: Counter[str] = Counter()
     pair_rooms: Counter[tuple[str, str]] = Counter()
+    viewed_rooms: Counter[str] = Counter()
+    viewed_pairs: Counter[tuple[str, str]] = Counter()
     up_people: Counter[str] = Counter()
     up_rooms: Counter[str] = Counter()
     down_people: Counter[str] = Counter()
@@ -137,24 +142,27 @@ def aggregate(rooms: Sequence[RoomSummary], k: int = DEFAULT_K, limit: int = 20)
         units.update(room.units)
         if len(added) <= MAX_PRODUCTS_PER_ROOM_FOR_PAIRS:
             pair_rooms.update(combinations(added, 2))
+        viewed = sorted(room.viewed)
+        viewed_rooms.update(viewed)
+        if len(viewed) <= MAX_PRODUCTS_PER_ROOM_FOR_PAIRS:
+            viewed_pairs.update(combinations(viewed, 2))
         up_people.update(room.up)
         up_rooms.update(p for p, n in room.up.items() if n > 0)
         down_people.update(room.down)
         down_rooms.update(p for p, n in room.down.items() if n > 0)
         sizes[_bucket(room.members)] += 1
 
-    def pair_ok(a: str, b: str, both: int) -> bool:
-        return both >= k and all((d := product_rooms[x] - both) == 0 or d >= k for x in (a, b))
+    def listed(singles: Counter[str], pairs: Counter[tuple[str, str]]) -> list[PairFigure]:
+        return [
+            PairFigure(a=a, b=b, rooms=n)
+            for (a, b), n in sorted(pairs.items(), key=lambda item: (-item[1], item[0]))
+            if n >= k and all((d := singles[x] - n) == 0 or d >= k for x in (a, b))
+        ][:limit]
 
     products = [
         ProductFigure(product=p, rooms=n, units=units[p])
         for p, n in sorted(product_rooms.items(), key=lambda item: (-item[1], item[0]))
         if n >= k
-    ][:limit]
-    pairs = [
-        PairFigure(a=a, b=b, rooms=n)
-        for (a, b), n in sorted(pair_rooms.items(), key=lambda item: (-item[1], item[0]))
-        if pair_ok(a, b, n)
     ][:limit]
     voted = sorted(set(up_rooms) | set(down_rooms), key=lambda p: (-(up_people[p] + down_people[p]), p))
     votes = [
@@ -180,7 +188,8 @@ def aggregate(rooms: Sequence[RoomSummary], k: int = DEFAULT_K, limit: int = 20)
         rooms=len(rooms),
         people=sum(r.members for r in rooms),
         products=products,
-        pairs=pairs,
+        pairs=listed(product_rooms, pair_rooms),
+        viewed_together=listed(viewed_rooms, viewed_pairs),
         votes=votes,
         conversion=conversion,
         group_sizes=[GroupBucket(size=label, rooms=c) for label, c in zip(labels, cells, strict=True)],

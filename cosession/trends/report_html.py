@@ -146,6 +146,13 @@ def render(tenant: str, window: tuple[str, str], trends: Trends, generated: str,
     parts.append(
         bar_chart("rooms that added both", [(f"{p.a} + {p.b}", float(p.rooms), f"{p.rooms} rooms") for p in t.pairs])
     )
+    parts.append("<h2>Viewed together</h2>")
+    parts.append(
+        bar_chart(
+            "rooms that looked at both",
+            [(f"{p.a} + {p.b}", float(p.rooms), f"{p.rooms} rooms") for p in t.viewed_together],
+        )
+    )
     parts.append("<h2>Votes</h2>")
     parts.append(vote_chart("people voting up / down", [(v.product, v.up, v.down) for v in t.votes]))
     parts.append("<h2>Group size</h2>")
@@ -177,6 +184,8 @@ def render(tenant: str, window: tuple[str, str], trends: Trends, generated: str,
         "<h2>Definitions</h2><ul>"
         "<li><b>room</b>: a shared room created in the window; only its events inside the window count.</li>"
         "<li><b>people</b>: distinct members who were ever in the room (the owner included).</li>"
+        "<li><b>viewed together</b>: both products were shared as focus (the product a member was looking at) "
+        "in the same room; who looked is never recorded.</li>"
         "<li><b>votes</b>: each person's last vote on a product (up or down; cleared votes do not count).</li>"
         "<li><b>checkout</b>: the room handed its cart to the shop's checkout at least once.</li></ul>"
     )

@@ -26,6 +26,7 @@ ROOMS = sa.table("rooms", sa.column("id", sa.String), sa.column("tenant", sa.Str
 EVENTS = sa.table(
     "events", sa.column("room_id", sa.String), sa.column("seq"), sa.column("ts"), sa.column("body", sa.LargeBinary)
 )
+FOCUS = sa.table("room_focus", sa.column("room_id", sa.String), sa.column("product", sa.String), sa.column("first_ts"))
 ROOM_BATCH = 200
 MAX_WINDOW_DAYS = 366
 DAY_MS = 86_400_000
@@ -96,6 +97,12 @@ async def room_summaries(
         ids = ids[:max_rooms]
         for start in range(0, len(ids), ROOM_BATCH):
             chunk = ids[start : start + ROOM_BATCH]
+            viewed: dict[str, list[str]] = {}
+            focused = sa.select(FOCUS.c.room_id, FOCUS.c.product).where(
+                FOCUS.c.room_id.in_(chunk), FOCUS.c.first_ts < win.until_ms
+            )
+            for room_id, product in (await conn.execute(focused)).all():
+                viewed.setdefault(room_id, []).append(product)
             query = (
                 sa.select(EVENTS.c.room_id, EVENTS.c.body)
                 .where(EVENTS.c.room_id.in_(chunk), EVENTS.c.ts < win.until_ms)
@@ -106,13 +113,13 @@ async def room_summaries(
             for room_id, body in (await conn.execute(query)).all():
                 if room_id != current:
                     if current is not None:
-                        out.append(summarize(events))
+                        out.append(summarize(events, viewed.get(current, ())))
                     current, events = room_id, []
                 event = _decoded(body)
                 if event is not None:
                     events.append(event)
             if current is not None:
-                out.append(summarize(events))
+                out.append(summarize(events, viewed.get(current, ())))
     return out, truncated
 
 

@@ -23,6 +23,7 @@ class RoomSummary:
     up: Mapping[str, int] = field(default_factory=dict)  # product id -> people whose last vote was up
     down: Mapping[str, int] = field(default_factory=dict)  # product id -> people whose last vote was down
     converted: bool = False
+    viewed: frozenset[str] = frozenset()  # products focused in the room (room_focus rows)
 
     @property
     def added(self) -> frozenset[str]:
@@ -39,8 +40,8 @@ def _product_key(product: Any) -> tuple[str, str | None] | None:
     return pid, variant if isinstance(variant, str) else None
 
 
-def summarize(events: Iterable[Mapping[str, Any]]) -> RoomSummary:
-    """The summary of one room's events (in seq order)."""
+def summarize(events: Iterable[Mapping[str, Any]], viewed: Iterable[str] = ()) -> RoomSummary:
+    """The summary of one room's events (in seq order) and the products it focused."""
     members: set[str] = set()
     units: dict[str, int] = {}
     lines: dict[int, tuple[str, str | None]] = {}  # open cart line -> product key
@@ -87,4 +88,6 @@ def summarize(events: Iterable[Mapping[str, Any]]) -> RoomSummary:
     for (_member, pid), value in votes.items():
         side = up if value > 0 else down
         side[pid] = side.get(pid, 0) + 1
-    return RoomSummary(members=max(len(members), 1), units=units, up=up, down=down, converted=converted)
+    return RoomSummary(
+        members=max(len(members), 1), units=units, up=up, down=down, converted=converted, viewed=frozenset(viewed)
+    )

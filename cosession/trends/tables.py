@@ -33,6 +33,8 @@ def rows(trends: Trends) -> list[tuple[str, str, str, str]]:
         out.append(("product_units", _cell(p.product), "", _cell(p.units)))
     for pair in trends.pairs:
         out.append(("pair_rooms", _cell(pair.a), _cell(pair.b), _cell(pair.rooms)))
+    for pair in trends.viewed_together:
+        out.append(("viewed_together_rooms", _cell(pair.a), _cell(pair.b), _cell(pair.rooms)))
     for v in trends.votes:
         out.append(("votes_up", _cell(v.product), "", _cell(v.up)))
         out.append(("votes_down", _cell(v.product), "", _cell(v.down)))

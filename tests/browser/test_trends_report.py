@@ -31,8 +31,8 @@ async def test_report_renders_in_chromium(browsers: Browsers, tmp_path: Path) ->
     await page.goto(out.as_uri())
     await expect(page.get_by_role("heading", name="Shopping trends: Shoe shop")).to_be_visible()
     charts = page.locator("svg.chart")
-    await expect(charts).to_have_count(5)
-    for i in range(5):
+    await expect(charts).to_have_count(6)
+    for i in range(6):
         box = await charts.nth(i).bounding_box()
         assert box is not None and box["width"] > 300 and box["height"] > 40
     await expect(page.get_by_role("img", name="rooms that added the product")).to_contain_text("sku-shoe")

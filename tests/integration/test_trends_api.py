@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
 
 from cosession.config import Settings
 from cosession.tenants.store import TenantStore
-from protocol.messages import Ack, CartAdd, Product
+from protocol.messages import Ack, CartAdd, Focus, Product
 from tests.support.inprocess import InProcessServer, running_app
 from tests.support.raw import RawClient
 from tests.support.trend_rooms import RoomPlan, write_room
@@ -42,11 +44,15 @@ def _auth(key: str, **extra: str) -> dict[str, str]:
 
 
 async def _live_room(server: InProcessServer, sk: str, product: str) -> None:
-    """A room made over REST with the tenant's key, whose owner adds ``product`` over the WebSocket."""
+    """A room made over REST with the tenant's key, whose owner looks at boots and then
+    ``product`` (focus signals), and adds ``product``, over the WebSocket."""
     async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
         made = (await http.post("/v1/rooms", json={}, headers=_auth(sk))).json()
     client, _ = await RawClient.join(server.ws_url, made["token"])
-    ref = await client.op(CartAdd(product=Product(id=product, name="Shoe", price=5000, currency="EUR")))
+    shoe = Product(id=product, name="Shoe", price=5000, currency="EUR")
+    for looked in (Product(id="sku-boot", name="Boot", price=9000, currency="EUR"), shoe, shoe):
+        await client.send(Focus(product=looked))
+    ref = await client.op(CartAdd(product=shoe))  # answered after the focus frames were handled
     await client.expect(Ack, ref=ref)
     await client.close()
 
@@ -63,6 +69,7 @@ async def test_trends_json_and_csv_over_live_and_stored_rooms(app: InProcessServ
     for _ in range(3):  # another tenant's rooms never show
         await write_room(app.services.store, RoomPlan(other["id"], NOW, products=["sku-secret"], checkout=True))
     await write_room(app.services.store, RoomPlan(shop["id"], OLD, products=["sku-old"]))  # outside the window
+    await app.services.focus.flush()  # the recorder writes every few seconds; now, for the test
     async with httpx.AsyncClient(base_url=app.http_url, timeout=10) as http:
         r = await http.get("/v1/trends", headers=_auth(shop["sk"]))
         assert r.status_code == 200 and r.headers["content-type"] == "application/json"
@@ -76,6 +83,7 @@ async def test_trends_json_and_csv_over_live_and_stored_rooms(app: InProcessServ
         ]
         # shoe-and-sock in 3 rooms, but shoe without sock in 4: both >= k, so the pair shows
         assert t["pairs"] == [{"a": "sku-shoe", "b": "sku-sock", "rooms": 3}]
+        assert t["viewed_together"] == [{"a": "sku-boot", "b": "sku-shoe", "rooms": 4}]
         assert t["votes"] == [{"product": "sku-shoe", "up": 9, "down": None}]
         assert t["conversion"] == {"rooms": 7, "converted": 3, "rate": round(3 / 7, 4)}
         assert {b["size"]: b["rooms"] for b in t["group_sizes"]} == {
@@ -165,3 +173,21 @@ async def test_flood_is_limited_per_tenant(tmp_path: Path) -> None:
         refused = await http.get("/v1/trends", headers=_auth(shop["sk"]))
         assert refused.json()["error"]["code"] == "rate_limited" and int(refused.headers["retry-after"]) >= 1
         assert (await http.get("/v1/trends", headers=_auth(other["sk"]))).status_code == 200
+
+
+async def test_focus_is_recorded_without_members(app: InProcessServer) -> None:
+    """The room_focus table has no column that could hold who looked, and a product
+    focused by many members of a room is one row."""
+    shop = await _tenant(app, "Shop")
+    await _live_room(app, shop["sk"], "sku-shoe")
+    await app.services.focus.flush()
+
+    def read(conn: Connection) -> tuple[set[str], list[tuple[str, ...]]]:
+        columns = {c["name"] for c in inspect(conn).get_columns("room_focus")}
+        return columns, [tuple(r) for r in conn.execute(text("SELECT product FROM room_focus ORDER BY product"))]
+
+    engine = app.services.store.engine  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        columns, rows = await conn.run_sync(read)
+    assert columns == {"room_id", "product", "first_ts"}
+    assert rows == [("sku-boot",), ("sku-shoe",)]

@@ -17,9 +17,9 @@ async def test_report_is_self_contained_and_hides_small_groups(tmp_path: Path) -
     assert str(out) in stdout
     page = out.read_text()
     assert "<script" not in page and not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", page)
-    assert page.count("<svg") == 5  # products, pairs, votes, group sizes, checkout
+    assert page.count("<svg") == 6  # products, added together, viewed together, votes, group sizes, checkout
     assert "sku-shoe" in page and "sku-sock" in page and "sku-hat" not in page  # 2 rooms: below k
-    assert "22 rooms, 22 units" in page and "sku-shoe + sku-sock" in page
+    assert "22 rooms, 22 units" in page and "sku-shoe + sku-sock" in page and "sku-boot + sku-shoe" in page
     assert "hidden (&lt; k)" in page  # the 6-person groups, and the 3-person bucket hidden with them
     assert "k = 10" in page
 

@@ -28,6 +28,7 @@ class Truth:
     members: int
     added: set[str] = field(default_factory=set)
     votes: dict[tuple[str, str], str] = field(default_factory=dict)  # (member, product) -> up/down
+    viewed: set[str] = field(default_factory=set)  # products focused (room_focus rows)
     converted: bool = False
 
 
@@ -42,7 +43,7 @@ def room_history(draw: st.DrawFn) -> tuple[list[bytes], Truth]:
     events: list[Any] = [Event(seq=1, ts=1, by="", op=RoomCreate(name="r", owner="m0", owner_name="O"))]
     for m in members[1:]:
         events.append(Event(seq=len(events) + 1, ts=1, by="", op=MemberJoin(member=m, name=m, role="member")))
-    truth = Truth(members=size)
+    truth = Truth(members=size, viewed=set(draw(st.lists(st.sampled_from(PRODUCTS), max_size=4))))
     lines: dict[str, int] = {}  # open line per product
     for _ in range(draw(st.integers(0, 12))):
         seq = len(events) + 1
@@ -89,11 +90,16 @@ def check_published(trends: Trends, truths: list[Truth], k: int) -> None:
     rooms_with = {p: sum(1 for t in truths if p in t.added) for p in PRODUCTS}
     for fig in trends.products:
         assert fig.rooms == rooms_with[fig.product] >= k
-    for pair in trends.pairs:
-        both = sum(1 for t in truths if {pair.a, pair.b} <= t.added)
-        assert pair.rooms == both >= k
-        for x in (pair.a, pair.b):  # "rooms with x" - "rooms with both" singles out nobody
-            assert rooms_with[x] - both == 0 or rooms_with[x] - both >= k
+    viewed_with = {p: sum(1 for t in truths if p in t.viewed) for p in PRODUCTS}
+    for pairs, sets, singles in (
+        (trends.pairs, [t.added for t in truths], rooms_with),
+        (trends.viewed_together, [t.viewed for t in truths], viewed_with),
+    ):
+        for pair in pairs:
+            both = sum(1 for s in sets if {pair.a, pair.b} <= s)
+            assert pair.rooms == both >= k
+            for x in (pair.a, pair.b):  # "rooms with x" - "rooms with both" singles out nobody
+                assert singles[x] - both == 0 or singles[x] - both >= k
     for vote in trends.votes:
         for side, shown in (("up", vote.up), ("down", vote.down)):
             if shown is not None:
@@ -117,11 +123,11 @@ def check_published(trends: Trends, truths: list[Truth], k: int) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(room_history(), max_size=40), st.integers(1, 12))
 def test_no_published_figure_describes_fewer_than_k(rooms: list[tuple[list[bytes], Truth]], k: int) -> None:
-    summaries = [summarize(msgspec.msgpack.decode(b) for b in log) for log, _ in rooms]
+    summaries = [summarize((msgspec.msgpack.decode(b) for b in log), t.viewed) for log, t in rooms]
     truths = [t for _, t in rooms]
     for summary, truth in zip(summaries, truths, strict=True):  # the summary agrees with the truth
         assert summary.added == truth.added and summary.members == truth.members
-        assert summary.converted == truth.converted
+        assert summary.converted == truth.converted and summary.viewed == truth.viewed
     check_published(aggregate(summaries, k, limit=100), truths, k)
 
 

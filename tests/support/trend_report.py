@@ -15,7 +15,7 @@ from tests.support.trend_rooms import RoomPlan, write_room
 
 async def tenant_with_rooms(db: Path) -> str:
     """24 rooms: 12 pairs bought shoes and socks, liked the shoes and checked out; 10 trios
-    bought shoes; 2 groups of six bought a hat (too few to show)."""
+    bought shoes after looking at boots too; 2 groups of six bought a hat (too few to show)."""
     store = SqlStore(f"sqlite:///{db}")
     await store.start()
     try:
@@ -23,7 +23,7 @@ async def tenant_with_rooms(db: Path) -> str:
         now = int(time.time() * 1000)
         plans = (
             [RoomPlan(tenant.id, now, 2, ["sku-shoe", "sku-sock"], upvote_first=True, checkout=True)] * 12
-            + [RoomPlan(tenant.id, now, 3, ["sku-shoe"])] * 10
+            + [RoomPlan(tenant.id, now, 3, ["sku-shoe"], viewed=["sku-shoe", "sku-boot"])] * 10
             + [RoomPlan(tenant.id, now, 6, ["sku-hat"])] * 2
         )
         for plan in plans:

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from cosession.store.store import PendingEvent, RoomRecord, Store
+from cosession.trends.focus import FocusRecorder
 from cosession.trends.summary import CHECKOUT_OP
 from protocol.messages import CartAdd, Event, EventBody, LogGap, MemberJoin, Product, RoomCreate, Vote
 
@@ -23,6 +24,7 @@ class RoomPlan:
     products: list[str] = field(default_factory=list)  # added in order, one line each
     upvote_first: bool = False  # every member votes the first product up
     checkout: bool = False
+    viewed: list[str] = field(default_factory=list)  # products focused (room_focus rows)
 
 
 def _product(pid: str) -> Product:
@@ -55,4 +57,9 @@ async def write_room(store: Store, plan: RoomPlan) -> str:
     await store.create_room(RoomRecord(id=room_id, epoch="e1", created_at=ts, tenant=plan.tenant), first)
     if rest:
         await store.append(rest, [])
+    if plan.viewed:
+        recorder = FocusRecorder(store)
+        for product in plan.viewed:
+            recorder.seen(room_id, product)
+        await recorder.flush()
     return room_id
