@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cosession.trends.aggregate import GROUP_BUCKETS, Trends, aggregate, suppress_cells
-from cosession.trends.summary import CHECKOUT_OP, summarize
+from cosession.trends.summary import CHECKOUT_OP, RoomSummary, summarize
 from protocol.messages import CartAdd, CartRemove, Chat, Event, MemberJoin, Product, RoomCreate, Vote
 
 PRODUCTS = ["p1", "p2", "p3", "p4", "p5"]
@@ -48,7 +48,7 @@ def room_history(draw: st.DrawFn) -> tuple[list[bytes], Truth]:
     for _ in range(draw(st.integers(0, 12))):
         seq = len(events) + 1
         who = draw(st.sampled_from(members))
-        action = draw(st.sampled_from(["add", "add", "vote", "vote", "remove", "chat", "checkout"]))
+        action = draw(st.sampled_from(["add", "add", "vote", "vote", "vote", "remove", "chat", "checkout"]))
         if action == "add":
             pid = draw(st.sampled_from(PRODUCTS))
             events.append(Event(seq=seq, ts=1, by=who, op=CartAdd(product=_product(pid), qty=draw(st.integers(1, 3)))))
@@ -121,7 +121,7 @@ def check_published(trends: Trends, truths: list[Truth], k: int) -> None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(room_history(), max_size=40), st.integers(1, 12))
+@given(st.lists(room_history(), max_size=40), st.one_of(st.integers(2, 4), st.integers(1, 12)))
 def test_no_published_figure_describes_fewer_than_k(rooms: list[tuple[list[bytes], Truth]], k: int) -> None:
     summaries = [summarize((msgspec.msgpack.decode(b) for b in log), t.viewed) for log, t in rooms]
     truths = [t for _, t in rooms]
@@ -161,3 +161,11 @@ def test_a_big_enough_window_publishes_figures() -> None:
     assert [(v.product, v.up, v.down) for v in trends.votes] == [("p1", 12, None)]
     assert trends.conversion.converted is None  # 10 converted, but only 2 did not
     assert {b.size: b.rooms for b in trends.group_sizes} == {"1": 0, "2": 12, "3": 0, "4": 0, "5-9": 0, "10+": 0}
+
+
+def test_each_vote_side_needs_k_rooms_of_its_own() -> None:
+    """Down votes in 3 rooms publish the down count; the up vote of one room stays hidden."""
+    rooms = [RoomSummary(members=2, units={"p1": 1}, down={"p1": 2}) for _ in range(3)]
+    rooms.append(RoomSummary(members=2, units={"p1": 1}, up={"p1": 1}))
+    [vote] = aggregate(rooms, k=3).votes
+    assert (vote.product, vote.up, vote.down) == ("p1", None, 6)
