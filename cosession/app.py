@@ -29,6 +29,7 @@ from cosession.store.store_sql import SqlStore
 from cosession.tenants.api import routes as tenant_routes
 from cosession.tenants.auth import TenantAuthError, TenantMiddleware, tenant_auth_error_handler
 from cosession.tenants.store import TenantStore
+from cosession.trends.api import routes as trends_routes
 from cosession.web.assets import BUILD_HINT
 from cosession.web.demo import demo_origins
 from cosession.web.routes import assets
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> Starlette:
             services.signer = TokenSigner(secret)
         await services.hub.start()
         services.committer.start()
+        services.focus.start()
         if services.settings.demo:
             await tenants.ensure_demo(demo_origins(services.settings.base_url))
         if assets().missing():
@@ -125,6 +127,7 @@ def create_app(settings: Settings) -> Starlette:
             services.registry.close_all(CloseCode.GOING_AWAY, "server shutting down")
             # every step is bounded: a node must exit after its deadline even if a backend hangs
             await _bounded("flush the commit queue", services.committer.stop(), 10.0)
+            await _bounded("write focus rows", services.focus.stop(), 3.0)
             services.registry.stop()
             if services.cluster is not None:
                 await _bounded("leave the cluster", services.cluster.stop(), 3.0)
@@ -134,7 +137,7 @@ def create_app(settings: Settings) -> Starlette:
             log.info("cosession stopped")
 
     app = Starlette(
-        routes=[*routes, *web_routes, *tenant_routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
+        routes=[*routes, *web_routes, *tenant_routes, *trends_routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
         middleware=[Middleware(TenantMiddleware, tenants=tenants)],
         lifespan=lifespan,
         exception_handlers={ApiError: api_error_handler, TenantAuthError: tenant_auth_error_handler},

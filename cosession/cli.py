@@ -1,4 +1,5 @@
-"""``cosession`` command line: ``serve`` runs a node, ``room create`` makes a room on one."""
+"""``cosession`` command line: ``serve`` runs a node, ``room create`` makes a room on one,
+``tenant`` manages tenants and ``report`` writes a tenant's trends report."""
 
 from __future__ import annotations
 
@@ -58,6 +59,8 @@ def _serve_parser(sub: Any) -> None:
         help="refuse to create rooms without a tenant key (sk_ or pk_)",
     )
     p.add_argument("--demo", action="store_true", default=None, help="serve a demo shop with the widget at /demo")
+    p.add_argument("--trends-min-group", type=int, help="k: smallest group a trends figure may describe (default 10)")
+    p.add_argument("--trends-per-minute", type=int, help="trends queries per tenant per minute (0: no limit)")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -191,7 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     from cosession.tenants import cli as tenant_cli
 
     tenant_cli.add_parser(sub, Settings().database_url)
+    from cosession.trends import cli as report_cli
+
+    report_cli.add_parser(sub, Settings().database_url)
     args = parser.parse_args(argv)
+    if args.command == "report":
+        return report_cli.run(args)
     if args.command == "serve":
         return serve(args)
     if args.command == "tenant":

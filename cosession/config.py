@@ -50,6 +50,10 @@ class Settings:
     # tenants and browsers
     require_tenant: bool = False  # refuse POST /v1/rooms without a tenant key
     demo: bool = False  # serve the demo shop at /demo (and ensure its tenant)
+    # anonymous trends (GET /v1/trends, cosession report)
+    trends_min_group: int = 10  # k: no published figure describes fewer rooms/people; a request may ask more
+    trends_max_rooms: int = 20_000  # rooms one trends query scans at most (newest first)
+    trends_per_minute: int = 30  # trends queries per tenant per minute, per node (0: no limit)
     # storage
     sqlite_synchronous: str = "FULL"  # FULL: an ack survives power loss; NORMAL: survives a process crash
     log_format: str = "auto"  # auto | json | console

@@ -5,29 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from prometheus_client.registry import CollectorRegistry
+
 from cosession.auth import TokenSigner
 from cosession.config import Settings
 from cosession.http.ratelimit import RestLimits
 from cosession.hub.hub import Hub
+from cosession.metrics.collector import registry_for
+from cosession.metrics.counters import Metrics
 from cosession.rooms.registry import RoomRegistry
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import Store
+from cosession.trends.focus import FocusRecorder
 
 if TYPE_CHECKING:
     from cosession.cluster import ClusterNode
 
 
-@dataclass
-class Metrics:
-    """Counters exposed on /metrics (Prometheus text format)."""
-
-    connections: int = 0
-    joins: int = 0
-    resumes: int = 0
-    ops: int = 0
-    bad_frames: int = 0
-    rate_limited: int = 0
-    slow_closes: int = 0
+__all__ = ["Metrics", "Services"]
 
 
 @dataclass
@@ -42,8 +37,13 @@ class Services:
     draining: bool = False
     cluster: ClusterNode | None = None
     rest_limits: RestLimits = field(init=False)
+    prometheus: CollectorRegistry = field(init=False)  # this app's /metrics (never the global registry)
+    focus: FocusRecorder = field(init=False)  # products each room looked at, for trends (no member ids)
 
     def __post_init__(self) -> None:
+        self.registry.metrics = self.metrics  # rooms time op->ack and fan-out into it
+        self.prometheus = registry_for(self)
+        self.focus = FocusRecorder(self.store)
         s = self.settings
         self.rest_limits = RestLimits(
             rooms_per_minute=s.rooms_per_minute,

@@ -240,9 +240,12 @@ class Session:
                 continue
             if isinstance(msg, Op):
                 metrics.ops += 1
+                metrics.ops_by_type[type(msg.op)] += 1
                 room.submit(conn, msg.ref, msg.op)
             elif isinstance(msg, Focus):
                 room.focus(conn, msg.product)
+                if msg.product is not None:
+                    self.services.focus.seen(room.id, msg.product.id)
             elif isinstance(msg, Typing):
                 room.typing(conn, msg.on)
             elif isinstance(msg, Follow):

@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 import structlog
 from msgspec import Meta
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cosession.auth import Claims, TokenError, new_id
@@ -342,26 +343,9 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    services = _services(request)
-    m = services.metrics
-    lines = [
-        "# TYPE cosession_connections gauge",
-        f"cosession_connections {m.connections}",
-        "# TYPE cosession_rooms_loaded gauge",
-        f"cosession_rooms_loaded {len(services.registry.rooms)}",
-    ]
-    for name, value in (
-        ("joins", m.joins),
-        ("resumes", m.resumes),
-        ("ops", m.ops),
-        ("bad_frames", m.bad_frames),
-        ("rate_limited", m.rate_limited),
-        ("slow_closes", m.slow_closes),
-        ("commit_batches", services.committer.batches),
-        ("events_committed", services.committer.committed),
-    ):
-        lines += [f"# TYPE cosession_{name}_total counter", f"cosession_{name}_total {value}"]
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    """Prometheus text format from this app's own registry (cosession/metrics/)."""
+    registry = _services(request).prometheus
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 routes = [

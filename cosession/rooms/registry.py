@@ -16,6 +16,7 @@ import structlog
 from cosession.auth import new_id
 from cosession.config import Settings
 from cosession.hub.hub import Hub
+from cosession.metrics.counters import Metrics
 from cosession.rooms.room import Room, now_ms
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import LoadedRoom, PendingEvent, RoomRecord, Store
@@ -46,6 +47,7 @@ class RoomRegistry:
         self.hub = hub
         self.committer = committer
         self.rooms: dict[str, Room] = {}
+        self.metrics = Metrics()  # Services replaces it with the server's own
         self._loading: dict[str, asyncio.Task[Room | None]] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
 
@@ -114,6 +116,7 @@ class RoomRegistry:
                 committer=self.committer,
                 on_empty=self._schedule_unload,
             )
+            room.metrics = self.metrics
             self.rooms[room.id] = room
             return room
         room = Room(
@@ -124,6 +127,7 @@ class RoomRegistry:
             codecs=(MSGPACK, JSON),
             on_empty=self._schedule_unload,
         )
+        room.metrics = self.metrics
         self.rooms[room.id] = room
         return room
 

@@ -22,6 +22,7 @@ import structlog
 from cosession.config import Settings
 from cosession.gateway.framing import OutFrame
 from cosession.hub.hub import Hub
+from cosession.metrics.counters import Metrics
 from cosession.rooms.presence import Change, Presence
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import LoadedRoom, PendingEvent, SnapshotWrite
@@ -81,6 +82,9 @@ class JoinRefused(Exception):
         self.message = message
 
 
+_UNCOUNTED = Metrics()  # rooms made outside a registry (tests) count here
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -119,6 +123,9 @@ class Room:
         self._grace_timers: dict[str, asyncio.TimerHandle] = {}
         self._since_snapshot = 0
         self._log = log.bind(room=self.id)
+        self.metrics = _UNCOUNTED  # the registry installs the server's
+        self._started: dict[tuple[str, str], float] = {}  # op accepted (perf_counter), for op->ack
+        self._sequenced_at: dict[int, float] = {}  # event sequenced here (perf_counter), for fan-out
         hub.attach(self.id, self._deliver)
 
     # ---- sequencing ------------------------------------------------------------------
@@ -133,6 +140,7 @@ class Room:
         apply(self.state, event)
         item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event))
         self._in_flight[event.seq] = event
+        self._sequenced_at[event.seq] = time.perf_counter()
         self._committer.enqueue(
             item, lambda: self._committed(event, ref), on_unstorable=lambda gap: self._unstorable(event, ref, gap)
         )
@@ -160,6 +168,7 @@ class Room:
             conn.send(Error(code=ErrorCode.UNAVAILABLE, message=message, ref=ref))
             return
         self._waiting[key] = [conn]
+        self._started[key] = time.perf_counter()
         self._write_op(conn.member, ref, body)
 
     def _write_op(self, by: str, ref: str, body: ClientOpBody) -> None:
@@ -182,6 +191,7 @@ class Room:
         self._apply_committed(gap or Event(seq=event.seq, ts=event.ts, by="", op=LogGap()))
         if ref is not None:
             err = Error(code=ErrorCode.INTERNAL, message="the server could not store this op: not applied", ref=ref)
+            self._started.pop((event.by, ref), None)
             for conn in self._waiting.pop((event.by, ref), ()):
                 conn.send(err)
         state = copy_state(self.committed)
@@ -198,6 +208,9 @@ class Room:
         while refs and next(iter(refs.values())) <= horizon:
             refs.popitem(last=False)
         ack = Ack(ref=key[1], seq=seq)
+        started = self._started.pop(key, None)
+        if started is not None:
+            self.metrics.op_ack_seconds.observe(time.perf_counter() - started)
         for conn in self._waiting.pop(key, ()):
             conn.send(ack)
 
@@ -236,6 +249,7 @@ class Room:
 
     def _deliver(self, message: ServerMessage) -> None:
         """Hub sink: encode once per wire format in use, push the same bytes to all."""
+        started = self._sequenced_at.pop(message.seq, None) if type(message) is Event else None
         if not self.connections:
             return
         frames: dict[str, OutFrame] = {}
@@ -246,6 +260,8 @@ class Room:
                 frame = OutFrame(codec.encode(message), text=not codec.binary)
                 frames[codec.format] = frame
             conn.send_frame(frame)
+        if started is not None:
+            self.metrics.fanout_seconds.observe(time.perf_counter() - started)
 
     def broadcast(self, message: ServerMessage) -> None:
         """An ephemeral signal for every member of the room."""

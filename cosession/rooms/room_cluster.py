@@ -233,6 +233,7 @@ class ClusterRoom(Room):
         verdict = self.replica.receive(epoch, seq)
         if verdict == "applied":
             ts, by, body, _ref = _payload_decoder.decode(payload)
+            self._sequenced_at[seq] = time.perf_counter()  # sequenced (by Redis) as far as this node knows
             self._apply_committed(Event(seq=seq, ts=ts, by=by, op=body))
         elif verdict in ("gap", "new_epoch"):
             self._schedule_repair()
@@ -331,6 +332,7 @@ class ClusterRoom(Room):
             if not isinstance(exc, HubUnavailable):
                 log.warning("write failed", room=self.id, error=repr(exc))
             err = Error(code=ErrorCode.UNAVAILABLE, message=f"cannot sequence right now: {exc}", ref=ref)
+            self._started.pop(key, None)
             for conn in self._waiting.pop(key, ()):
                 conn.send(err)
             return
@@ -354,6 +356,7 @@ class ClusterRoom(Room):
         Every replica folded it already; its seq stays a hole in the SQL log until a
         re-seed marks it ``log.gap``. Its sender hears it was not made durable."""
         err = Error(code=ErrorCode.INTERNAL, message="the server could not store this op durably", ref=key[1])
+        self._started.pop(key, None)
         for conn in self._waiting.pop(key, ()):
             conn.send(err)
 

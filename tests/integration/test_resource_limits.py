@@ -97,7 +97,7 @@ async def test_members_a_room_can_ever_hold_are_capped(server_factory: ServerFac
 
 async def _rooms_loaded(http: httpx.AsyncClient) -> int:
     text = (await http.get("/metrics")).text
-    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("cosession_rooms_loaded ")))
+    return int(float(next(line.split()[1] for line in text.splitlines() if line.startswith("cosession_rooms_loaded "))))
 
 
 async def test_rooms_read_over_rest_leave_memory_when_idle(server_factory: ServerFactory) -> None:

@@ -93,7 +93,9 @@ async def wait_delivered(t: Traffic, refs: list[str], timeout: float = 20.0) -> 
 async def slow_closes(server: ServerProcess) -> int:
     async with httpx.AsyncClient() as http:
         text = (await http.get(server.http_url + "/metrics", timeout=5)).text
-    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("cosession_slow_closes_total ")))
+    return int(
+        float(next(line.split()[1] for line in text.splitlines() if line.startswith("cosession_slow_closes_total ")))
+    )
 
 
 def p50(values: list[float]) -> float:

@@ -1,0 +1,1 @@
+"""Operations metrics: plain counters the hot paths bump, exported by a Prometheus collector."""

@@ -1,0 +1,114 @@
+"""The Prometheus collector: reads the server's plain counters when ``/metrics`` is scraped.
+
+Every app gets its own ``CollectorRegistry`` (``registry_for``), never the library's global
+one: tests run several apps in one process, and a scrape must describe one server.
+
+Hook points for parts wired at merge: ``services.webhooks.stats`` and
+``services.catalog.stats`` are read through ``WEBHOOK_STATS`` and ``CATALOG_STATS``
+(metric name → attribute of the stats object). A missing stats object, or a missing
+attribute on it, yields no sample, so the collector works before and after they exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
+
+from prometheus_client import ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from cosession.metrics.counters import LatencyHistogram
+
+if TYPE_CHECKING:
+    from cosession.services import Services
+
+Kind = Literal["counter", "gauge"]
+
+# (metric name without _total, attribute, kind, help)
+WEBHOOK_STATS: tuple[tuple[str, str, Kind, str], ...] = (
+    ("cosession_webhook_deliveries", "delivered", "counter", "Webhook messages delivered (2xx from the endpoint)."),
+    ("cosession_webhook_failures", "failed", "counter", "Webhook delivery attempts that failed."),
+    ("cosession_webhook_dead_letters", "dead", "counter", "Webhook messages moved to the dead-letter state."),
+    ("cosession_webhook_pending", "pending", "gauge", "Webhook messages waiting in the outbox."),
+    ("cosession_webhook_lag_seconds", "lag_seconds", "gauge", "Age of the oldest undelivered webhook message."),
+)
+CATALOG_STATS: tuple[tuple[str, str, Kind, str], ...] = (
+    ("cosession_catalog_calls", "calls", "counter", "Calls to tenants' catalog endpoints."),
+    ("cosession_catalog_failures", "failures", "counter", "Catalog calls that failed or timed out."),
+    ("cosession_catalog_timeouts", "timeouts", "counter", "Catalog calls that timed out."),
+    ("cosession_catalog_circuit_open", "circuit_open", "gauge", "Catalog endpoints whose circuit breaker is open."),
+)
+
+
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, value=value)
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
+
+
+def _histogram(name: str, doc: str, hist: LatencyHistogram) -> HistogramMetricFamily:
+    return HistogramMetricFamily(name, doc, buckets=hist.cumulative(), sum_value=hist.sum)
+
+
+def _from_stats(stats: Any, table: tuple[tuple[str, str, Kind, str], ...]) -> Iterator[Metric]:
+    """Samples for the attributes ``stats`` has (none at all when ``stats`` is None)."""
+    if stats is None:
+        return
+    for name, attr, kind, doc in table:
+        value = getattr(stats, attr, None)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        yield _counter(name, doc, value) if kind == "counter" else _gauge(name, doc, value)
+
+
+def _tag(cls: type) -> str:
+    config = getattr(cls, "__struct_config__", None)
+    tag = getattr(config, "tag", None)
+    return tag if isinstance(tag, str) else cls.__name__
+
+
+class ServerCollector(Collector):
+    """Everything ``Services`` knows, read at scrape time."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def collect(self) -> Iterator[Metric]:
+        services = self._services
+        m = services.metrics
+        yield _gauge("cosession_connections", "Open WebSocket connections.", m.connections)
+        yield _gauge("cosession_rooms_loaded", "Rooms loaded in this node's memory.", len(services.registry.rooms))
+        yield _counter("cosession_joins", "Successful joins (hello answered with welcome).", m.joins)
+        yield _counter("cosession_resumes", "Joins that resumed from (epoch, seq).", m.resumes)
+        yield _counter("cosession_ops", "Ops received from members.", m.ops)
+        by_type = CounterMetricFamily(
+            "cosession_ops_by_type", "Ops received from members, by op type.", labels=["type"]
+        )
+        for cls, n in sorted(m.ops_by_type.items(), key=lambda item: _tag(item[0])):
+            by_type.add_metric([_tag(cls)], n)
+        yield by_type
+        yield _counter("cosession_bad_frames", "Frames refused as malformed.", m.bad_frames)
+        yield _counter("cosession_rate_limited", "Frames refused by the rate limit.", m.rate_limited)
+        yield _counter("cosession_slow_closes", "Send-queue (outbox) overflows: slow consumers closed.", m.slow_closes)
+        yield _counter("cosession_commit_batches", "Group-commit batches written.", services.committer.batches)
+        yield _counter("cosession_events_committed", "Events written to the SQL log.", services.committer.committed)
+        yield _gauge("cosession_commit_backlog", "Events waiting for the group commit.", services.committer.backlog)
+        yield _histogram("cosession_op_ack_seconds", "Op accepted by its room until its ack is sent.", m.op_ack_seconds)
+        yield _histogram(
+            "cosession_fanout_seconds", "Event sequenced until its frames are queued to members.", m.fanout_seconds
+        )
+        yield _gauge("cosession_draining", "1 while the node drains for shutdown.", int(services.draining))
+        # hook points wired at merge (no samples while the objects are absent)
+        yield from _from_stats(getattr(getattr(services, "webhooks", None), "stats", None), WEBHOOK_STATS)
+        yield from _from_stats(getattr(getattr(services, "catalog", None), "stats", None), CATALOG_STATS)
+
+
+def registry_for(services: Services) -> CollectorRegistry:
+    """A fresh registry with this server's collector and the process metrics."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ServerCollector(services))
+    ProcessCollector(registry=registry)
+    return registry
