@@ -22,6 +22,7 @@ for (const [name, entry] of Object.entries(entries)) {
     minify: true,
     target: ["chrome100", "firefox100", "safari15"],
     legalComments: "none",
+    charset: "utf8", // the Arabic string table as UTF-8, not \u escapes (half the bytes)
     sourcemap: "linked",
     logLevel: "warning",
   });
