@@ -12,19 +12,18 @@ export class Announcer {
     this.v = v;
     this.lines = null; // line id → {qty, name}
     this.people = null; // member id → name
-    this.mineUntil = new Map(); // line id or product id → time our own edit is expected by
+    this.mineUntil = new Map(); // edit key → until when our own edit is expected
     this.queue = [];
     this.timer = null;
   }
 
-  /** An edit of ours to `key` (a line id or a product id): not announced. */
+  /** An edit of ours (`q<line>` a quantity, `r<line>` a removal): not announced. */
   mine(key) {
-    this.mineUntil.set(String(key), Date.now() + MINE_MS);
+    this.mineUntil.set(key, Date.now() + MINE_MS);
   }
 
-  _isMine(...keys) {
-    const now = Date.now();
-    return keys.some((k) => (this.mineUntil.get(String(k)) || 0) > now);
+  _isMine(key) {
+    return (this.mineUntil.get(key) || 0) > Date.now();
   }
 
   update() {
@@ -37,12 +36,12 @@ export class Announcer {
         const was = this.lines.get(id);
         if (!was) {
           if (l.by !== conn.member) this.say(t("announce.added", { name: this.v._name(l.by), product: l.name }));
-        } else if (was.qty !== l.qty && !this._isMine(id)) {
+        } else if (was.qty !== l.qty && !this._isMine(`q${id}`)) {
           this.say(t("announce.qty", { product: l.name, count: l.qty }));
         }
       }
       for (const [id, was] of this.lines) {
-        if (!lines.has(id) && !this._isMine(id)) this.say(t("announce.removed", { product: was.name }));
+        if (!lines.has(id) && !this._isMine(`r${id}`)) this.say(t("announce.removed", { product: was.name }));
       }
       for (const [member, name] of people) {
         if (!this.people.has(member) && member !== conn.member) this.say(t("announce.joined", { name }));

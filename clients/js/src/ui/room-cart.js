@@ -138,7 +138,7 @@ function buildLine(v) {
   });
   r.up = h("button", { type: "button", "data-testid": "vote-up", onclick: act((l) => vote(v, l, 1)) }, icon("up", 16), r.upCount);
   r.down = h("button", { type: "button", "data-testid": "vote-down", onclick: act((l) => vote(v, l, -1)) }, icon("down", 16), r.downCount);
-  r.remove = h("button.cs-remove", { type: "button", "data-testid": "remove", onclick: act((l) => (v.announcer.mine(l.line), v._do(conn.removeLine(l.line)))) }, icon("trash", 16));
+  r.remove = h("button.cs-remove", { type: "button", "data-testid": "remove", onclick: act((l) => (v.announcer.mine(`r${l.line}`), v._do(conn.removeLine(l.line)))) }, icon("trash", 16));
   li.append(
     r.img,
     h("div.cs-line-main", null, r.name, r.price, h("div.cs-line-actions", null, h("span.cs-stepper", null, r.dec, r.qty, r.inc), r.up, r.down, r.remove)),
@@ -147,7 +147,7 @@ function buildLine(v) {
 }
 
 function step(v, line, qty) {
-  v.announcer.mine(line.line);
+  v.announcer.mine(`q${line.line}`);
   v._do(v.conn.setQuantity(line.line, qty));
 }
 

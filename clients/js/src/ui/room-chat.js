@@ -11,10 +11,11 @@ import { updateCard } from "./room-cart.js";
 export function buildChatPane(v) {
   const e = v.el;
   const t = v.t;
-  e.chat = h("ul.cs-chat", { "data-testid": "chat", role: "log", "aria-label": t("chat.log") });
+  e.chat = h("ul.cs-chat", { "data-testid": "chat" });
+  e.chatLog = h("div.cs-chat-log", { role: "log", "aria-label": t("chat.log") }, e.chat);
   e.chatEmpty = h("p.cs-empty", { "data-testid": "chat-empty" }, t("chat.empty"));
   e.typing = h("div.cs-typing", { "data-testid": "typing" });
-  e.chatScroll = h("div.cs-pane.cs-chat-scroll", null, e.chatEmpty, e.chat, e.typing);
+  e.chatScroll = h("div.cs-pane.cs-chat-scroll", null, e.chatEmpty, e.chatLog, e.typing);
   const inputId = `${v.uid}-msg`;
   e.input = h("input", {
     id: inputId,

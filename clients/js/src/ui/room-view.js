@@ -134,7 +134,8 @@ export class RoomView {
   _focusIfLost() {
     const root = this.root.getRootNode();
     const active = root.activeElement;
-    if (active && active !== document.body && active !== document.documentElement) return;
+    // (a focused element just hidden or removed is not blurred until the next layout)
+    if (active && active !== document.body && active.isConnected && active.getClientRects().length) return;
     if (!this.root.getClientRects().length) return;
     this.el.title.focus();
   }
@@ -229,7 +230,6 @@ export class RoomView {
   }
 
   _add(product) {
-    this.announcer.mine(product.id);
     this._do(this.conn.addToCart(product, 1));
   }
 

@@ -55,6 +55,7 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-qty{min-width:26px;text-align:center;font-weight:600}
 .cs-remove{color:var(--bad)}
 .cs-total{display:flex;justify-content:space-between;font-weight:700;font-size:15px;padding-top:6px}
+.cs-chat-log{flex:1;display:flex;flex-direction:column}
 .cs-chat{display:flex;flex-direction:column;gap:8px;flex:1}
 .cs-msg{max-width:86%;align-self:flex-start;background:var(--soft);border-radius:12px;border-end-start-radius:4px;padding:7px 10px}
 .cs-msg.cs-mine{align-self:flex-end;background:#ece8ff;border-radius:12px;border-end-end-radius:4px}
