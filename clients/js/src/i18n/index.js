@@ -64,8 +64,7 @@ export function createI18n(locale) {
     if (value === undefined) return key;
     if (typeof value === "object") {
       const n = vars && typeof vars.count === "number" ? vars.count : 0;
-      const exact = value[`=${n}`];
-      value = exact !== undefined ? exact : value[pluralRules(tag).select(n)] ?? value.other;
+      value = value[pluralRules(tag).select(n)] ?? value.other;
       vars = { ...vars, count: numbers.format(n) };
     }
     return fill(value, vars);
