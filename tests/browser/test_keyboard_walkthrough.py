@@ -116,6 +116,19 @@ async def test_room_page_keyboard_walkthrough_with_a_busy_second_client(
         await expect(log).to_contain_text("Yes, 42")
         await page.screenshot(path=artifact("keyboard-room-chat.png"))
 
+        # people: focus on "Follow Ana" stays while someone joins (the list is re-sorted)
+        now = await tab_to_role(page, "tab")
+        now = await press(page, "ArrowRight")
+        assert now["tab"] == "people", now
+        now = await tab_to(page, "follow", back=False)
+        assert now["label"] == "Follow Ana", now
+        joined = await server.accept(created["invite"]["code"], "Bea")
+        async with RoomClient.connect(joined["token"], server=server.http_url):
+            await expect(page.locator("[data-testid=person]")).to_have_count(3)
+            await expect(page.get_by_test_id("announce")).to_contain_text("Bea joined")
+            now = await active(page)
+            assert now["testid"] == "follow" and now["label"] == "Follow Ana", now
+
 
 async def test_widget_panel_keyboard_walkthrough_with_a_busy_second_client(
     server_factory: ServerFactory, browsers: Browsers
