@@ -21,6 +21,7 @@ const common = {
   minify: true,
   target: ["chrome100", "firefox100", "safari15"],
   legalComments: "none",
+  charset: "utf8", // the Arabic string table as UTF-8, not \u escapes (half the bytes)
   logLevel: "warning",
   write: false,
 };

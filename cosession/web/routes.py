@@ -17,6 +17,7 @@ from cosession.tenants.store import DEMO_TENANT_ID, TenantStore
 from cosession.web.assets import BUILD_HINT, Asset, Assets
 from cosession.web.demo import BY_ID, demo_page, product_svg
 from cosession.web.encoding import choose, compressed_html
+from cosession.web.room_page import page_html, pick_locale, room_name_or_default
 
 _assets = Assets()
 
@@ -107,7 +108,8 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 
 async def room_page(request: Request) -> Response:
-    """The phone room page: an HTML shell that loads the room bundle."""
+    """The phone room page: the join form, server-rendered in the visitor's language, and
+    the room bundle that takes it over."""
     services = _services(request)
     code: str = request.path_params["code"]
     invite = await services.store.get_invite(code)
@@ -116,7 +118,8 @@ async def room_page(request: Request) -> Response:
     room = await services.registry.get(invite.room_id)
     if room is not None:
         services.registry.release(room)
-    name = room.committed.name if room is not None else "Shopping room"
+    locale = pick_locale(request.query_params.get("lang"), request.headers.get("accept-language"))
+    name = room_name_or_default(room.committed.name if room is not None else None, locale)
     if _assets.get("room.js") is None:
         link = html.escape(f"{services.settings.base_url}/r/{code}")
         return _page(
@@ -127,21 +130,8 @@ async def room_page(request: Request) -> Response:
         )
     host = request.headers.get("host", "")
     ws = f"ws://{host} wss://{host}" if host else ""
-    e = html.escape
-    body = (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1, viewport-fit=cover'>"
-        f"<title>{e(name)} · shopping together</title>"
-        "<meta name=theme-color content='#5b3df5'>"
-        f"<meta property='og:title' content='Join {e(name)}'>"
-        "<meta property='og:description' content='One shared cart, chat, and see what everyone is looking at.'>"
-        "<link rel=icon href='data:,'>"
-        f"<script src='/static/room.js?v={_assets.version('room.js')}' defer></script>"
-        "</head><body>"
-        f"<div id=cosession-room data-invite='{e(code)}' data-room-name='{e(name)}'>"
-        "<noscript>This page needs JavaScript.</noscript></div>"
-        "</body></html>"
-    )
+    script = _assets.url("room.js")
+    body = page_html(locale=locale, code=code, room_name=name, script_url=script)
     return HTMLResponse(
         body,
         headers={
@@ -149,6 +139,8 @@ async def room_page(request: Request) -> Response:
             # the invite code is in the URL: never send it to image hosts
             "referrer-policy": "no-referrer",
             "cache-control": "no-store",
+            "content-language": locale,
+            "vary": "Accept-Language",
             "x-content-type-options": "nosniff",
         },
     )

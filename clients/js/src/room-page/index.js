@@ -1,10 +1,15 @@
 // The room page at /r/{invite}: join with a name, then the shared room (mobile first).
 //
+// The server renders the join form in the page's language (so it paints before this
+// script); this takes it over, hides it while in the room, and shows it again if the
+// server forgets us. The language: `?lang=`, else the page's `lang`, else English.
 // The join token is kept in localStorage per invite, so a reload (or a browser that was
 // killed) rejoins as the same member instead of adding a new one.
 
+import { errorMessage } from "../core/errors.js";
 import { JoinFlow, safeStorage } from "../core/join.js";
 import { rest, wsUrlFor } from "../core/rest.js";
+import { createI18n, resolveLocale } from "../i18n/index.js";
 import { h } from "../ui/dom.js";
 import { RoomView } from "../ui/room-view.js";
 import { baseCss, pageCss } from "../ui/styles.js";
@@ -14,50 +19,36 @@ function main() {
   if (!app) return;
   const code = app.dataset.invite;
   const base = location.origin;
+  const locale = resolveLocale(new URLSearchParams(location.search).get("lang"), app.dataset.lang, document.documentElement.lang);
+  const i18n = createI18n(locale);
+  const t = i18n.t;
+  document.documentElement.lang = i18n.locale;
+  document.documentElement.dir = i18n.dir;
   const flow = new JoinFlow({ url: wsUrlFor(base), key: `cosession:invite:${code}`, storage: safeStorage(() => window.localStorage) });
   const inviteUrl = `${base}/r/${encodeURIComponent(code)}`;
   const qrUrl = `/r/${encodeURIComponent(code)}/qr.svg`;
-  let roomName = app.dataset.roomName || "";
+  const roomName = app.dataset.roomName || "";
   document.head.append(h("style", null, baseCss + pageCss));
 
-  const debug = (window.__cosession = { conn: null, view: null });
+  const debug = (window.__cosession = { conn: null, view: null, locale: i18n.locale });
+
+  // the join form is the server's (in the page's language): show it, hide it, reuse it
+  const form = app.querySelector("form#cs-join");
+  const formWrap = form ? form.parentElement : null;
+  const input = form && form.querySelector("[data-testid=join-name]");
+  const button = form && form.querySelector("[data-testid=join]");
+  const error = form && form.querySelector("[data-testid=join-error]");
+  if (form) {
+    const explain = (err) => errorMessage(err.status === 404 ? { code: "invite_not_found" } : err, t);
+    form.addEventListener("submit", flow.onSubmit({ input, button, error, obtain: acceptInvite, then: start, explain }));
+  }
 
   function showJoin(message) {
-    app.replaceChildren();
-    const input = h("input", {
-      "data-testid": "join-name",
-      placeholder: "Your name",
-      maxLength: 100,
-      autocomplete: "nickname",
-      required: true,
-      value: flow.savedName,
-    });
-    const error = h("div.cs-error", { "data-testid": "join-error", role: "alert" }, message || "");
-    const button = h("button.cs-primary", { type: "submit", "data-testid": "join" }, "Join");
-    const title = h("h1", { style: { fontSize: "22px", fontWeight: "700" } }, roomName ? `Join “${roomName}”` : "Join the shopping room");
-    const form = h(
-      "form.cs-form",
-      {
-        onsubmit: flow.onSubmit({ input, button, error, obtain: acceptInvite, then: start }),
-      },
-      title,
-      h("p", null, "Shop together: one shared cart, a chat, and see what everyone is looking at. No app needed."),
-      h("label", null, input),
-      button,
-      error,
-    );
-    app.append(h("div.cs.cs-page", null, form));
-    if (!roomName) {
-      rest
-        .getInvite(base, code)
-        .then((inv) => {
-          roomName = inv.name || "";
-          if (roomName) title.textContent = `Join “${roomName}”`;
-        })
-        .catch((err) => {
-          error.textContent = err.status === 404 ? "This invite link does not exist." : err.message;
-        });
-    }
+    if (!form) return;
+    formWrap.hidden = false;
+    error.textContent = message || "";
+    button.disabled = false;
+    if (!input.value) input.value = flow.savedName;
     input.focus();
   }
 
@@ -67,17 +58,17 @@ function main() {
   }
 
   function start(session) {
-    app.replaceChildren();
+    if (formWrap) formWrap.hidden = true;
     let view = null;
     flow.connect(session, {
       setup: (conn) => {
-        view = new RoomView(app, conn, { mode: "page", inviteUrl, qrUrl, title: roomName });
+        view = new RoomView(app, conn, { mode: "page", locale: i18n.locale, inviteUrl, qrUrl, title: roomName });
         debug.conn = conn;
         debug.view = view;
       },
       onForget: (err) => {
         view.destroy();
-        showJoin(err.code === "kicked" ? "You were removed from this room." : `Please join again (${err.message}).`);
+        showJoin(err.code === "kicked" ? t("error.kicked") : t("join.again", { reason: errorMessage(err, t) }));
       },
     });
   }

@@ -2,9 +2,10 @@
 //
 // The Cart tab's badge counts lines (two pairs of the same sock are one line), the same
 // number the list below it shows. A line shows its unit price, and for more than one
-// piece the quantity and the line's total: "€1.99 × 3 = €5.97".
+// piece the quantity and the line's total: "€1.99 × 3 = €5.97" (in the shop's locale:
+// "1,99 € × 3 = 5,97 €" in German). `i18n` is a translator from ../i18n (English if absent).
 
-import { money } from "./dom.js";
+import { english } from "../i18n/index.js";
 
 /** The Cart tab badge: how many lines the cart has. */
 export function cartBadgeCount(cart) {
@@ -12,23 +13,22 @@ export function cartBadgeCount(cart) {
 }
 
 /** "1 line" / "3 lines": the badge's accessible label. */
-export function cartBadgeLabel(cart) {
-  const n = cartBadgeCount(cart);
-  return `${n} ${n === 1 ? "line" : "lines"} in the cart`;
+export function cartBadgeLabel(cart, i18n = english) {
+  return i18n.t("cart.badge", { count: cartBadgeCount(cart) });
 }
 
 /** A line's price parts: unit price, quantity, and total, each formatted. */
-export function linePrice(line) {
+export function linePrice(line, i18n = english) {
   const p = line.product;
   return {
-    unit: money(p.price, p.currency),
+    unit: i18n.money(p.price, p.currency),
     qty: line.qty,
-    total: money(p.price * line.qty, p.currency),
+    total: i18n.money(p.price * line.qty, p.currency),
   };
 }
 
 /** "€1.99 × 3 = €5.97"; just "€89.90" for a single piece. */
-export function linePriceText(line) {
-  const { unit, qty, total } = linePrice(line);
-  return qty === 1 ? unit : `${unit} × ${qty} = ${total}`;
+export function linePriceText(line, i18n = english) {
+  const { unit, qty, total } = linePrice(line, i18n);
+  return qty === 1 ? unit : `${unit} × ${i18n.number(qty)} = ${total}`;
 }

@@ -1,87 +1,90 @@
 // Room view: the Chat tab. Owns the chat pane skeleton and composer, the message list
-// (sent and still-pending messages, with product cards), who is typing, attaching the
-// product on the page or the followed focus, sending, and the typing signal.
-// Functions take the RoomView (`v`).
+// (a role=log: new messages are announced politely; sent and still-pending messages, with
+// product cards), who is typing, attaching the product on the page or the followed focus,
+// sending, and the typing signal. Messages are keyed by id and never rebuilt, so focus
+// and scroll stay put. Functions take the RoomView (`v`).
 
-import { fill, h } from "./dom.js";
+import { h, setAttr, setText, syncList } from "./dom.js";
 import { icon } from "./icons.js";
+import { updateCard } from "./room-cart.js";
 
 export function buildChatPane(v) {
   const e = v.el;
+  const t = v.t;
   e.chat = h("ul.cs-chat", { "data-testid": "chat" });
+  e.chatLog = h("div.cs-chat-log", { role: "log", "aria-label": t("chat.log") }, e.chat);
+  e.chatEmpty = h("p.cs-empty", { "data-testid": "chat-empty" }, t("chat.empty"));
   e.typing = h("div.cs-typing", { "data-testid": "typing" });
-  e.chatScroll = h("div.cs-pane", { style: { padding: "12px" } }, e.chat, e.typing);
+  e.chatScroll = h("div.cs-pane.cs-chat-scroll", null, e.chatEmpty, e.chatLog, e.typing);
+  const inputId = `${v.uid}-msg`;
   e.input = h("input", {
+    id: inputId,
     "data-testid": "chat-input",
-    placeholder: "Message",
     maxLength: 2000,
-    "aria-label": "Message",
+    autocomplete: "off",
+    dir: "auto",
     oninput: () => v._typing(),
   });
-  e.attach = h("button", { type: "button", "data-testid": "attach", "aria-pressed": "false", title: "Attach the product", "aria-label": "Attach the product", onclick: () => v._toggleAttach() }, icon("clip"));
-  e.attachChip = h("div.cs-attach-chip", { hidden: true });
+  e.attach = h("button", { type: "button", "data-testid": "attach", "aria-pressed": "false", title: t("chat.attach"), "aria-label": t("chat.attach"), onclick: () => v._toggleAttach() }, icon("clip"));
+  e.attachChip = h("div.cs-attach-chip", { hidden: true, dir: "auto" });
   e.composer = h(
     "form.cs-composer",
     { onsubmit: (ev) => (ev.preventDefault(), v._sendChat()) },
-    e.attach,
-    e.input,
-    h("button.cs-primary", { type: "submit", "data-testid": "send" }, "Send"),
+    h("label.cs-composer-label", { for: inputId }, t("chat.label")),
+    h("div.cs-composer-row", null, e.attach, e.input, h("button.cs-primary", { type: "submit", "data-testid": "send" }, t("chat.send"))),
   );
-  return h(
-    "section.cs-pane.cs-chat-wrap",
-    { "data-pane": "chat", style: { padding: "0", gap: "0", overflow: "hidden" } },
-    e.chatScroll,
-    e.attachChip,
-    e.composer,
-  );
+  return h("section.cs-pane.cs-chat-wrap", { "data-pane": "chat" }, e.chatScroll, e.attachChip, e.composer);
+}
+
+function buildMessage(v) {
+  const li = h("li.cs-msg", { "data-testid": "chat-message" });
+  li._refs = { by: h("div.cs-msg-by", { dir: "auto" }), text: h("div.cs-msg-text", { "data-testid": "chat-text", dir: "auto" }), card: null };
+  li.append(li._refs.by, li._refs.text);
+  return li;
+}
+
+function updateMessage(v, li, m, pending) {
+  const r = li._refs;
+  const conn = v.conn;
+  li.classList.toggle("cs-mine", pending || m.by === conn.member);
+  li.classList.toggle("cs-pending", pending);
+  li.dataset.testid = pending ? "chat-pending" : "chat-message";
+  if (!pending) li.dataset.id = m.id;
+  setText(r.by, pending ? v.t(conn.status === "live" ? "chat.sending" : "chat.notSent") : v._name(m.by));
+  setText(r.text, m.text);
+  setAttr(r.text, "data-testid", pending ? null : "chat-text");
+  if (m.product) {
+    if (r.card) updateCard(v, r.card, m.product);
+    else li.append((r.card = v._productCard(m.product, { actions: !pending })));
+  } else if (r.card) {
+    r.card.remove();
+    r.card = null;
+  }
 }
 
 export function renderChat(v) {
   const conn = v.conn;
   const s = conn.state;
+  const t = v.t;
   const scroller = v.el.chatScroll;
   const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
-  if (!s.chat.length) {
-    fill(v.el.chat, h("li.cs-empty", null, "No messages yet. Ask your friends what they think!"));
-  } else {
-    fill(
-      v.el.chat,
-      s.chat.map((m) =>
-        h(
-          `li.cs-msg${m.by === conn.member ? ".cs-mine" : ""}`,
-          { "data-testid": "chat-message", "data-id": m.id },
-          h("div.cs-msg-by", null, v._name(m.by)),
-          h("div.cs-msg-text", { "data-testid": "chat-text" }, m.text),
-          m.product ? v._productCard(m.product) : null,
-        ),
-      ),
-    );
-  }
-  for (const op of conn.pendingOps()) {
-    if (op.t !== "chat") continue;
-    if (v.el.chat.firstChild && v.el.chat.firstChild.classList.contains("cs-empty")) v.el.chat.replaceChildren();
-    v.el.chat.append(
-      h(
-        "li.cs-msg.cs-mine.cs-pending",
-        { "data-testid": "chat-pending" },
-        h("div.cs-msg-by", null, conn.status === "live" ? "Sending…" : "Not sent yet"),
-        h("div.cs-msg-text", null, op.text),
-        op.product ? v._productCard(op.product, { actions: false }) : null,
-      ),
-    );
-  }
+  const pending = conn.pendingOps().filter((op) => op.t === "chat");
+  const items = [...s.chat.map((m) => ({ key: `m${m.id}`, m, pending: false })), ...pending.map((op, i) => ({ key: `p${i}`, m: op, pending: true }))];
+  syncList(v.el.chat, items, (x) => x.key, () => buildMessage(v), (li, x) => updateMessage(v, li, x.m, x.pending), v.el.input);
+  v.el.chatEmpty.hidden = items.length > 0;
+  v.el.chat.hidden = items.length === 0;
   const typers = [...conn.typing].filter((m) => m !== conn.member).map((m) => v._name(m));
-  v.el.typing.textContent = typers.length ? `${typers.join(", ")} ${typers.length === 1 ? "is" : "are"} typing…` : "";
+  setText(v.el.typing, typers.length ? t("chat.typing", { names: v.i18n.list(typers), count: typers.length }) : "");
   const product = v._attachable();
   v.el.attach.hidden = !product;
   if (!product) v.attach = false;
-  v.el.attach.setAttribute("aria-pressed", String(v.attach));
+  setAttr(v.el.attach, "aria-pressed", String(v.attach));
   v.el.attachChip.hidden = !(v.attach && product);
-  v.el.attachChip.textContent = product ? `Attached: ${product.name}` : "";
+  setText(v.el.attachChip, product ? t("chat.attached", { product: product.name }) : "");
   if (s.chat.length !== v._lastChatCount) {
     const mineLast = s.chat.length && s.chat[s.chat.length - 1].by === conn.member;
     v._lastChatCount = s.chat.length;
-    v._scrollChat(atBottom || mineLast);
+    scrollChat(v, atBottom || mineLast);
   }
 }
 

@@ -1,83 +1,98 @@
 // Room view: the People tab. Owns the people pane skeleton, the list of who is here (device,
 // what each is looking at, who follows whom, the Follow button) and the invite share box
-// (link, copy/share, QR code). Functions take the RoomView (`v`).
+// (link, copy/share, QR code). People are keyed by member id and updated in place.
+// Functions take the RoomView (`v`).
 
-import { fill, h, hue, initials } from "./dom.js";
+import { avatarColor, h, initials, setAttr, setText, syncList } from "./dom.js";
 import { icon } from "./icons.js";
 
 const DEVICE_ICON = { phone: "phone", tablet: "phone", desktop: "desktop" };
-const DEVICE_LABEL = { phone: "on a phone", tablet: "on a tablet", desktop: "on a computer" };
 
 export function buildPeoplePane(v) {
   const e = v.el;
-  e.people = h("ul.cs-people", { "data-testid": "people" });
-  e.inviteInput = h("input", { readOnly: true, "data-testid": "invite-link", "aria-label": "Invite link" });
-  e.copy = h("button", { onclick: () => v._copy() }, "Copy");
-  e.qr = h("img.cs-qr", { alt: "QR code of the invite link", "data-testid": "qr", width: 148, height: 148 });
+  const t = v.t;
+  const linkId = `${v.uid}-invite`;
+  e.peopleHeading = h("h3", { id: `${v.uid}-people-h`, tabIndex: -1 }, t("people.here"));
+  e.people = h("ul.cs-people", { "data-testid": "people", "aria-labelledby": e.peopleHeading.id });
+  e.peopleEmpty = h("p.cs-empty", null);
+  e.inviteInput = h("input", { id: linkId, readOnly: true, "data-testid": "invite-link", dir: "ltr" });
+  e.copy = h("button", { type: "button", "data-testid": "copy", onclick: () => v._copy() }, t("people.copy"));
+  e.qr = h("img.cs-qr", { alt: t("people.qr"), "data-testid": "qr", width: 148, height: 148 });
   e.share = h(
     "div.cs-share",
     { "data-testid": "share" },
-    h("h3", null, "Invite friends"),
+    h("h3", null, t("people.invite")),
+    h("label.cs-field-label", { for: linkId }, t("people.inviteLink")),
     h("div.cs-share-row", null, e.inviteInput, e.copy),
     e.qr,
   );
-  return h("section.cs-pane", { "data-pane": "people" }, h("h3", null, "Here now"), e.people, e.share);
+  return h("section.cs-pane", { "data-pane": "people" }, e.peopleHeading, e.people, e.peopleEmpty, e.share);
+}
+
+function buildPerson(v) {
+  const li = h("li.cs-person", { "data-testid": "person" });
+  const r = (li._refs = {
+    avatar: h("span.cs-avatar", { "aria-hidden": "true" }),
+    name: h("span.cs-name-text", { dir: "auto" }),
+    you: h("span.cs-you"),
+    device: h("small.cs-device"),
+    focus: h("div.cs-muted", { "data-testid": "person-focus" }),
+    follow: h("button", { type: "button", "data-testid": "follow", onclick: () => li._p && follow(v, li._p) }, h("span")),
+  });
+  r.nameRow = h("span.cs-name.cs-person-name", { "data-testid": "person-name" }, r.name, r.you, r.device);
+  li.append(r.avatar, h("div.cs-person-main", null, r.nameRow, r.focus), r.follow);
+  return li;
+}
+
+function follow(v, p) {
+  const conn = v.conn;
+  const following = conn.following === p.member;
+  conn.follow(following ? null : p.member);
+  if (!following && !v.wide) {
+    // following shows their product on the Cart tab: go there, focus on its tab
+    v._setTab("cart", true);
+  } else v.render();
+}
+
+function updatePerson(v, li, p) {
+  const t = v.t;
+  const conn = v.conn;
+  const r = li._refs;
+  const me = p.member === conn.member;
+  const following = conn.following === p.member;
+  li._p = p;
+  li.dataset.member = p.member;
+  li.dataset.name = p.name;
+  r.avatar.style.background = avatarColor(p.member);
+  setText(r.avatar, initials(p.name));
+  setText(r.name, p.name);
+  setText(r.you, me ? ` ${t("people.youSuffix")}` : "");
+  r.nameRow.dataset.device = p.device || "";
+  const deviceLabel = p.device && t(`people.${p.device}`) !== `people.${p.device}` ? t(`people.${p.device}`) : "";
+  setAttr(r.nameRow, "title", deviceLabel || null);
+  if (r.device._kind !== p.device) {
+    r.device._kind = p.device;
+    r.device.replaceChildren();
+    if (DEVICE_ICON[p.device]) r.device.append(icon(DEVICE_ICON[p.device], 14), h("span.cs-sr", null, ` ${deviceLabel}`));
+  }
+  const focus = p.focus;
+  const what = focus ? t("people.looking", { product: focus.name }) : p.connections === 0 ? t("people.away") : t("people.browsing");
+  setText(r.focus, p.following ? `${what} · ${t("people.followsWho", { name: v._name(p.following) })}` : what);
+  r.follow.hidden = me;
+  setAttr(r.follow, "aria-pressed", String(following));
+  setText(r.follow.firstChild, following ? t("people.following") : t("people.follow"));
+  setAttr(r.follow, "aria-label", following ? t("people.followingName", { name: p.name }) : t("people.followName", { name: p.name }));
 }
 
 export function renderPeople(v) {
   const conn = v.conn;
   const people = [...conn.presence.values()].sort((a, b) =>
-    a.member === conn.member ? -1 : b.member === conn.member ? 1 : a.name.localeCompare(b.name),
+    a.member === conn.member ? -1 : b.member === conn.member ? 1 : a.name.localeCompare(b.name, v.i18n.locale),
   );
-  if (!people.length) {
-    fill(v.el.people, h("li.cs-empty", null, conn.live ? "Nobody else is here yet." : "…"));
-    return;
-  }
-  fill(
-    v.el.people,
-    people.map((p) => {
-      const me = p.member === conn.member;
-      const following = conn.following === p.member;
-      const focus = p.focus;
-      return h(
-        "li.cs-person",
-        { "data-testid": "person", "data-member": p.member, "data-name": p.name },
-        h("span.cs-avatar", { style: { background: `hsl(${hue(p.member)} 55% 48%)` } }, initials(p.name)),
-        h(
-          "div.cs-person-main",
-          null,
-          h(
-            "span.cs-name.cs-person-name",
-            { "data-testid": "person-name", "data-device": p.device, title: DEVICE_LABEL[p.device] || "" },
-            p.name,
-            me ? " (you)" : "",
-            DEVICE_ICON[p.device] ? h("small.cs-device", null, icon(DEVICE_ICON[p.device], 14)) : null,
-          ),
-          h(
-            "div.cs-muted",
-            { "data-testid": "person-focus" },
-            focus ? `Looking at: ${focus.name}` : p.connections === 0 ? "Away" : "Browsing",
-            p.following ? ` · following ${v._name(p.following)}` : "",
-          ),
-        ),
-        me
-          ? null
-          : h(
-              "button",
-              {
-                "data-testid": "follow",
-                "aria-pressed": String(following),
-                onclick: () => {
-                  conn.follow(following ? null : p.member);
-                  if (!following) v.tab = "cart";
-                  v.render();
-                },
-              },
-              following ? "Following" : "Follow",
-            ),
-      );
-    }),
-  );
+  syncList(v.el.people, people, (p) => p.member, () => buildPerson(v), (li, p) => updatePerson(v, li, p), v.el.peopleHeading);
+  v.el.people.hidden = !people.length;
+  v.el.peopleEmpty.hidden = !!people.length;
+  setText(v.el.peopleEmpty, conn.live ? v.t("people.nobody") : "…");
 }
 
 export function renderShare(v) {
@@ -91,16 +106,17 @@ export function renderShare(v) {
 
 export async function copyInvite(v) {
   const url = v.opts.inviteUrl;
+  const t = v.t;
   try {
     if (navigator.share && v.mode === "page" && matchMedia("(pointer: coarse)").matches) {
       await navigator.share({ title: v.conn.state.name, url });
       return;
     }
     await navigator.clipboard.writeText(url);
-    v.el.copy.textContent = "Copied";
+    setText(v.el.copy, t("people.copied"));
   } catch {
     v.el.inviteInput.select();
-    v.el.copy.textContent = "Press Ctrl+C";
+    setText(v.el.copy, t("people.pressCopy"));
   }
-  setTimeout(() => (v.el.copy.textContent = "Copy"), 2000);
+  setTimeout(() => setText(v.el.copy, t("people.copy")), 2000);
 }

@@ -3,29 +3,42 @@
 // the invite link and QR code, and an honest connection state.
 //
 // Everything on screen is derived from the connection (state folded from server events,
-// presence, pending ops); clicks only send ops and signals.
+// presence, pending ops); clicks only send ops and signals. Lists are updated in place by
+// key, so keyboard focus and scroll positions survive every update (WCAG 2.4.3); others'
+// cart edits and joins are announced politely; all text comes from the i18n tables.
 
+import { errorMessage } from "../core/errors.js";
+import { createI18n, resolveLocale } from "../i18n/index.js";
+import { Announcer } from "./announce.js";
 import { cartBadgeCount, cartBadgeLabel } from "./cart-lines.js";
-import { h } from "./dom.js";
-import { buildCartPane, checkout, notifyCart, productCard, renderCart, renderFocus, renderLinePrice } from "./room-cart.js";
+import { h, setAttr, setText } from "./dom.js";
+import { buildCartPane, checkout, productCard, renderCart, renderFocus } from "./room-cart.js";
 import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping, typing } from "./room-chat.js";
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
+import { buildTabs, renderTabs } from "./tabs.js";
 
-const STATUS_TEXT = {
-  idle: "Starting…",
-  connecting: "Connecting…",
-  live: "Live",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
-  closed: "Disconnected",
-};
+let nextId = 0;
+
+/** The locale the view speaks: the `locale` option, else the `lang` of the nearest element
+ * around the mount (the page's), else English. */
+export function viewLocale(mount, locale) {
+  let pageLang = "";
+  try {
+    const host = mount.getRootNode().host || mount;
+    const withLang = host.closest ? host.closest("[lang]") : null;
+    pageLang = (withLang && withLang.getAttribute("lang")) || document.documentElement.lang || "";
+  } catch {
+    pageLang = "";
+  }
+  return resolveLocale(locale, pageLang);
+}
 
 export class RoomView {
   /**
    * @param {HTMLElement} mount  where the view goes (a page element or a shadow-root div)
    * @param {import("../core/connection.js").RoomConnection} conn
    * @param {object} opts
-   *   mode: "page" | "widget"; inviteUrl; qrUrl; title;
+   *   mode: "page" | "widget"; locale (BCP 47, e.g. "de-DE"); inviteUrl; qrUrl; title;
    *   pageProduct(): the product on the retailer page (widget) or null;
    *   onCheckout(lines); onClose(); onCartChange(lines)
    */
@@ -33,6 +46,9 @@ export class RoomView {
     this.conn = conn;
     this.opts = opts;
     this.mode = opts.mode || "page";
+    this.i18n = createI18n(viewLocale(mount, opts.locale));
+    this.t = this.i18n.t;
+    this.uid = `cs${++nextId}`;
     this.tab = "cart";
     this.attach = false;
     this._scheduled = false;
@@ -40,13 +56,16 @@ export class RoomView {
     this._typingSent = false;
     this._lastChatCount = 0;
     this._build(mount);
+    this.announcer = new Announcer(this);
     const rerender = () => this.schedule();
     this._unsubs = ["state", "presence", "status", "typing", "focus", "follow", "welcome"].map((n) => conn.on(n, rerender));
     this.render();
+    if (opts.autofocus !== false) this._focusIfLost();
   }
 
   destroy() {
     for (const u of this._unsubs) u();
+    if (this._mql) this._mql.removeEventListener("change", this._onWide);
     this.root.remove();
   }
 
@@ -65,41 +84,67 @@ export class RoomView {
     }, 0);
   }
 
-  // ---- skeleton (built once; lists are re-rendered) -----------------------------------
+  // ---- skeleton (built once; lists are updated in place) ------------------------------
 
   _build(mount) {
-    const tabBtn = (id, label) =>
-      h(`button`, { role: "tab", "data-tab": id, onclick: () => this._setTab(id) }, label, " ", h("b", { "data-count": id }));
+    const t = this.t;
     this.el = {};
     const e = this.el;
-    e.title = h("div.cs-title", { "data-testid": "room-name" });
+    e.title = h(this.mode === "page" ? "h1.cs-title" : "h2.cs-title", { "data-testid": "room-name", id: `${this.uid}-title`, tabIndex: -1, dir: "auto" });
     e.status = h("span.cs-status", { "data-testid": "status", role: "status" });
     e.close = this.opts.onClose
-      ? h("button.cs-close", { "aria-label": "Close", onclick: () => this.opts.onClose() }, "✕")
+      ? h("button.cs-close", { type: "button", "aria-label": t("close"), title: t("close"), "data-testid": "close", onclick: () => this.opts.onClose() }, "✕")
       : null;
     e.banner = h("div.cs-banner", { "data-testid": "banner", hidden: true, role: "status" });
-    e.tabs = h("nav.cs-tabs", { role: "tablist" }, tabBtn("cart", "Cart"), tabBtn("chat", "Chat"), tabBtn("people", this.mode === "widget" ? "Friends" : "People"));
+    e.announce = h("div.cs-sr", { "data-testid": "announce", role: "status", "aria-live": "polite" });
 
     const cartPane = buildCartPane(this);
     const chatPane = buildChatPane(this);
     const peoplePane = buildPeoplePane(this);
-
     e.panes = { cart: cartPane, chat: chatPane, people: peoplePane };
+    e.tabs = buildTabs(this, [
+      ["cart", t("tab.cart")],
+      ["chat", t("tab.chat")],
+      ["people", this.mode === "widget" ? t("tab.friends") : t("tab.people")],
+    ]);
     this.root = h(
       `div.cs.cs-${this.mode}`,
-      { "data-testid": "room-view" },
-      h("header.cs-head", null, e.title, e.status, e.close),
+      { "data-testid": "room-view", lang: this.i18n.locale, dir: this.i18n.dir, "aria-labelledby": e.title.id },
+      h("div.cs-head", null, e.title, e.status, e.close),
       e.banner,
       e.tabs,
       h("div.cs-panes", null, cartPane, chatPane, peoplePane),
+      e.announce,
     );
     mount.append(this.root);
+    // the room page on a wide screen shows all three panels side by side, without tabs
+    if (this.mode === "page" && typeof matchMedia === "function") {
+      this._mql = matchMedia("(min-width: 900px)");
+      this._onWide = () => this.render();
+      this._mql.addEventListener("change", this._onWide);
+    }
   }
 
-  _setTab(id) {
+  get wide() {
+    return !!(this._mql && this._mql.matches);
+  }
+
+  /** After the start/join form was replaced by the room, focus would be on <body>: put
+   * it on the room's heading instead (only when the view is on screen). */
+  _focusIfLost() {
+    const root = this.root.getRootNode();
+    const active = root.activeElement;
+    // (a focused element just hidden or removed is not blurred until the next layout)
+    if (active && active !== document.body && active.isConnected && active.getClientRects().length) return;
+    if (!this.root.getClientRects().length) return;
+    this.el.title.focus();
+  }
+
+  _setTab(id, focusTab = false) {
     this.tab = id;
     this.render();
-    if (id === "chat") this._scrollChat(true);
+    if (focusTab) this.el.tabs.querySelector(`[data-tab="${id}"]`).focus();
+    if (id === "chat") scrollChat(this, true);
   }
 
   // ---- rendering -------------------------------------------------------------------
@@ -108,85 +153,59 @@ export class RoomView {
     const conn = this.conn;
     const s = conn.state;
     const e = this.el;
-    e.title.textContent = s.name || this.opts.title || "Shopping room";
+    const t = this.t;
+    setText(e.title, s.name || this.opts.title || t("room.untitled"));
     e.status.dataset.status = conn.status;
-    e.status.textContent = STATUS_TEXT[conn.status] || conn.status;
+    setText(e.status, STATUS[conn.status] ? t(STATUS[conn.status]) : conn.status);
     this._renderBanner();
-    for (const [id, pane] of Object.entries(e.panes)) pane.hidden = id !== this.tab;
-    for (const b of e.tabs.querySelectorAll("button")) b.setAttribute("aria-selected", String(b.dataset.tab === this.tab));
-    const cartCount = e.tabs.querySelector('[data-count="cart"]');
-    cartCount.textContent = String(cartBadgeCount(s.cart));
-    cartCount.title = cartBadgeLabel(s.cart);
-    e.tabs.querySelector('[data-count="people"]').textContent = String(conn.presence.size);
-    e.tabs.querySelector('[data-count="chat"]').textContent = String(s.chat.length);
-    this._renderFocus();
-    this._renderCart();
-    this._renderChat();
-    this._renderPeople();
-    this._renderShare();
+    renderTabs(this, {
+      cart: [cartBadgeCount(s.cart), cartBadgeLabel(s.cart, this.i18n)],
+      chat: [s.chat.length, ""],
+      people: [conn.presence.size, ""],
+    });
+    renderFocus(this);
+    renderCart(this);
+    renderChat(this);
+    renderPeople(this);
+    renderShare(this);
+    this.announcer.update();
   }
 
   _renderBanner() {
     const { status, pending } = this.conn;
+    const t = this.t;
     const e = this.el.banner;
-    const queued = pending ? ` — ${pending} edit${pending === 1 ? "" : "s"} queued` : "";
+    if (this._flashing) return;
+    const queued = pending ? t("banner.queued", { count: pending }) : "";
     let text = "";
-    if (status === "offline") text = `Offline${queued}. Your edits will be sent when you are back online.`;
-    else if (status === "reconnecting") text = `Reconnecting…${queued}`;
-    else if (status === "connecting" && pending) text = `Connecting…${queued}`;
+    if (status === "offline") text = t("banner.offline", { queued });
+    else if (status === "reconnecting") text = t("banner.reconnecting", { queued });
+    else if (status === "connecting" && pending) text = t("banner.connecting", { queued });
     else if (status === "closed") {
       const why = this.conn.closedBy;
-      text = `Disconnected${why && why.message ? `: ${why.message}` : ""}`;
+      text = why ? t("banner.closedWhy", { reason: errorMessage(why, t) }) : t("status.closed");
     }
     e.hidden = !text;
     e.dataset.kind = status;
-    e.textContent = text;
+    setText(e, text);
   }
 
   _name(member) {
-    if (member === this.conn.member) return "You";
+    if (member === this.conn.member) return this.t("you");
     const m = this.conn.state.members[member];
     if (m) return m.name;
     const p = this.conn.presence.get(member);
-    return p ? p.name : "Someone";
+    return p ? p.name : this.t("someone");
+  }
+
+  _money(minor, currency) {
+    return this.i18n.money(minor, currency);
   }
 
   // ---- panels (room-cart.js, room-chat.js, room-people.js) -----------------------------
 
   _productCard(product, opts) {
     return productCard(this, product, opts);
-  }
-
-  _renderFocus() {
-    renderFocus(this);
-  }
-
-  _renderCart() {
-    renderCart(this);
-  }
-
-  _linePrice(line) {
-    return renderLinePrice(this, line);
-  }
-
-  _notifyCart() {
-    notifyCart(this);
-  }
-
-  _renderChat() {
-    renderChat(this);
-  }
-
-  _scrollChat(force) {
-    scrollChat(this, force);
-  }
-
-  _renderPeople() {
-    renderPeople(this);
-  }
-
-  _renderShare() {
-    renderShare(this);
   }
 
   // ---- actions ---------------------------------------------------------------------
@@ -201,8 +220,13 @@ export class RoomView {
     const b = this.el.banner;
     b.hidden = false;
     b.dataset.kind = "error";
-    b.textContent = err.message || String(err);
-    setTimeout(() => this.render(), 4000);
+    setText(b, errorMessage(err, this.t));
+    this._flashing = true;
+    clearTimeout(this._flashTimer);
+    this._flashTimer = setTimeout(() => {
+      this._flashing = false;
+      this.render();
+    }, 4000);
   }
 
   _add(product) {
@@ -237,4 +261,18 @@ export class RoomView {
   _checkout() {
     checkout(this);
   }
+}
+
+const STATUS = {
+  idle: "status.idle",
+  connecting: "status.connecting",
+  live: "status.live",
+  reconnecting: "status.reconnecting",
+  offline: "status.offline",
+  closed: "status.closed",
+};
+
+/** The room view in `container`: createRoomView(container, {conn, locale, mode, …}). */
+export function createRoomView(container, { conn, ...opts }) {
+  return new RoomView(container, conn, opts);
 }

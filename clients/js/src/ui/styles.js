@@ -2,33 +2,38 @@
 // its shadow root). Everything is under .cs so nothing leaks into a host page.
 
 export const baseCss = `
-.cs{--fg:#1d1d21;--muted:#6b6b76;--line:#e7e7ee;--bg:#fff;--soft:#f5f5f9;--accent:#5b3df5;--accent-fg:#fff;--ok:#14a44d;--warn:#c77700;--bad:#d0342c;
+.cs{--fg:#1d1d21;--muted:#5f5f6a;--line:#e7e7ee;--field:#767680;--bg:#fff;--soft:#f5f5f9;--accent:#5b3df5;--accent-fg:#fff;--ok:#0b6b31;--warn:#8a5200;--bad:#b3261e;
 font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg);
-display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align:left;letter-spacing:normal;-webkit-font-smoothing:antialiased}
+display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align:start;letter-spacing:normal;-webkit-font-smoothing:antialiased}
 .cs *,.cs *::before,.cs *::after{box-sizing:border-box;font:inherit;color:inherit;margin:0;padding:0;letter-spacing:inherit}
-.cs [hidden]{display:none!important}
+.cs [hidden],.cs[hidden]{display:none!important}
 .cs button{cursor:pointer;border:1px solid var(--line);background:var(--bg);border-radius:8px;padding:6px 10px;min-height:34px;display:inline-flex;align-items:center;justify-content:center;gap:4px;white-space:nowrap;-webkit-tap-highlight-color:transparent}
 .cs button:hover{background:var(--soft)}
-.cs button:disabled{opacity:.45;cursor:default}
+.cs button:disabled,.cs button[aria-disabled=true]{opacity:.45;cursor:default}
+.cs :focus-visible{outline:2px solid var(--accent);outline-offset:2px}
+.cs-sr{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
 .cs button.cs-primary{background:var(--accent);border-color:var(--accent);color:var(--accent-fg);font-weight:600}
 .cs button.cs-primary:hover{filter:brightness(1.08)}
 .cs button[aria-pressed="true"]{background:#ece8ff;border-color:var(--accent);color:var(--accent)}
-.cs input{border:1px solid var(--line);border-radius:8px;padding:8px 10px;min-height:38px;background:var(--bg);width:100%;outline:none;min-width:0}
-.cs input:focus{border-color:var(--accent);box-shadow:0 0 0 3px #5b3df522}
+.cs input{border:1px solid var(--field);border-radius:8px;padding:8px 10px;min-height:38px;background:var(--bg);width:100%;outline:none;min-width:0}
+.cs input:focus{border-color:var(--accent);box-shadow:0 0 0 3px #5b3df533}
+.cs input:focus-visible{outline:2px solid var(--accent);outline-offset:1px}
 .cs img{display:block;max-width:100%}
 .cs ul{list-style:none}
 .cs small,.cs .cs-muted{color:var(--muted);font-size:12px}
 .cs-head{display:flex;align-items:center;gap:8px;padding:10px 12px;border-bottom:1px solid var(--line);background:var(--bg)}
 .cs-title{font-weight:700;font-size:16px;flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .cs-status{font-size:12px;border-radius:999px;padding:2px 8px;background:var(--soft);color:var(--muted);white-space:nowrap}
-.cs-status::before{content:"";display:inline-block;width:7px;height:7px;border-radius:50%;background:currentColor;margin-right:5px;vertical-align:1px}
+.cs-status::before{content:"";display:inline-block;width:7px;height:7px;border-radius:50%;background:currentColor;margin-inline-end:5px;vertical-align:1px}
 .cs-status[data-status=live]{color:var(--ok);background:#e8f7ee}
+.cs-title:focus{outline:none}
+.cs-title:focus-visible{outline:2px solid var(--accent)}
 .cs-status[data-status=reconnecting],.cs-status[data-status=connecting]{color:var(--warn);background:#fff4e0}
 .cs-status[data-status=offline],.cs-status[data-status=closed]{color:var(--bad);background:#fdeceb}
 .cs-banner{padding:8px 12px;background:#fff4e0;color:#7a4a00;font-size:13px;border-bottom:1px solid #f3dfb8}
 .cs-banner[data-kind=offline]{background:#fdeceb;color:#8a211b;border-color:#f5cfcc}
 .cs-tabs{display:flex;border-bottom:1px solid var(--line);background:var(--bg)}
-.cs-tabs button{flex:1;border:0;border-radius:0;border-bottom:2px solid transparent;min-height:42px;color:var(--muted);font-weight:600}
+.cs-tabs button{flex:1 1 auto;min-width:0;border:0;border-radius:0;border-bottom:2px solid transparent;min-height:42px;color:var(--muted);font-weight:600}
 .cs-tabs button[aria-selected=true]{color:var(--accent);border-bottom-color:var(--accent);background:var(--bg)}
 .cs-tabs b{font-weight:600;background:var(--soft);border-radius:999px;padding:0 6px;font-size:12px}
 .cs-panes{flex:1;min-height:0;display:flex}
@@ -50,15 +55,18 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-qty{min-width:26px;text-align:center;font-weight:600}
 .cs-remove{color:var(--bad)}
 .cs-total{display:flex;justify-content:space-between;font-weight:700;font-size:15px;padding-top:6px}
+.cs-chat-log{flex:1;display:flex;flex-direction:column}
 .cs-chat{display:flex;flex-direction:column;gap:8px;flex:1}
-.cs-msg{max-width:86%;align-self:flex-start;background:var(--soft);border-radius:12px 12px 12px 4px;padding:7px 10px}
-.cs-msg.cs-mine{align-self:flex-end;background:#ece8ff;border-radius:12px 12px 4px 12px}
-.cs-msg.cs-pending{opacity:.6;border:1px dashed #b9aef5}
-.cs-msg-by{font-size:12px;font-weight:700;color:var(--muted)}
+.cs-msg{max-width:86%;align-self:flex-start;background:var(--soft);border-radius:12px;border-end-start-radius:4px;padding:7px 10px}
+.cs-msg.cs-mine{align-self:flex-end;background:#ece8ff;border-radius:12px;border-end-end-radius:4px}
+.cs-msg.cs-pending{border:1px dashed var(--accent);font-style:italic}
+.cs-msg-by{font-size:12px;font-weight:700;color:#4a4a55}
 .cs-msg-text{white-space:pre-wrap;overflow-wrap:anywhere}
 .cs-msg .cs-card{margin-top:6px}
 .cs-typing{font-size:12px;color:var(--muted);min-height:16px}
-.cs-composer{display:flex;gap:6px;align-items:center;padding:8px 12px;border-top:1px solid var(--line);background:var(--bg)}
+.cs-composer{display:flex;flex-direction:column;gap:2px;padding:8px 12px;border-top:1px solid var(--line);background:var(--bg)}
+.cs-composer-row{display:flex;gap:6px;align-items:center}
+.cs-composer-label,.cs-field-label{font-size:12px;font-weight:600;color:var(--muted)}
 .cs-attach-chip{font-size:12px;color:var(--accent);padding:0 12px 6px}
 .cs-person{display:flex;gap:10px;align-items:center;padding:8px 0;border-bottom:1px solid var(--line)}
 .cs-avatar{width:36px;height:36px;border-radius:50%;flex:none;color:#fff;font-weight:700;display:flex;align-items:center;justify-content:center;font-size:14px}
@@ -67,11 +75,23 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-device{display:inline-flex;color:var(--muted)}
 .cs-remove{min-width:34px;padding:6px!important}
 .cs-share{border:1px dashed var(--line);border-radius:10px;padding:10px;display:flex;flex-direction:column;gap:8px}
-.cs-share-row{display:flex;gap:6px}
+.cs-share-row{display:flex;gap:6px;flex-wrap:wrap}
+.cs-share-row input{flex:1 1 12em}
 .cs-qr{width:148px;height:148px;align-self:center;image-rendering:pixelated}
 .cs-form{display:flex;flex-direction:column;gap:10px;padding:16px}
 .cs-form p{color:var(--muted)}
+.cs-form label{display:flex;flex-direction:column;gap:4px;font-weight:600}
 .cs-error{color:var(--bad);font-size:13px}
+.cs-chat-scroll{padding:12px}
+.cs-chat-wrap{padding:0;gap:0;overflow:hidden}
+.cs-focus-area{display:flex;flex-direction:column;gap:8px}
+.cs-focus-slot{display:contents}
+@media (forced-colors:active){
+  .cs-tabs button{border-bottom-color:Canvas}
+  .cs-tabs button[aria-selected=true]{border-bottom:4px solid Highlight;text-decoration:underline}
+  .cs-status::before{forced-color-adjust:none;background:CanvasText}
+  .cs-avatar{forced-color-adjust:none}
+}
 `;
 
 // The room page: the document is ours, the view fills the screen (mobile first).
@@ -83,7 +103,7 @@ html,body{margin:0;height:100%;background:#f5f5f9}
 .cs-chat-wrap{display:flex;flex-direction:column;min-height:0}
 @media (min-width:900px){
   .cs-page .cs-tabs{display:none}
-  .cs-page .cs-panes > .cs-pane{display:flex!important;border-right:1px solid #e7e7ee}
-  .cs-page .cs-panes > .cs-pane:last-child{border-right:0}
+  .cs-page .cs-panes > .cs-pane{display:flex!important;border-inline-end:1px solid #e7e7ee}
+  .cs-page .cs-panes > .cs-pane:last-child{border-inline-end:0}
 }
 `;

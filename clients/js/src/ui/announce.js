@@ -1,0 +1,67 @@
+// Room view: polite announcements (a visually hidden live region) of what others do — a
+// line added, a quantity changed, a line removed, someone joining or leaving — found by
+// comparing each render's cart and presence with the last. Our own edits (and anything
+// present at the first render) are not announced; chat is a role=log of its own.
+
+import { setText } from "./dom.js";
+
+const MINE_MS = 3000;
+
+export class Announcer {
+  constructor(v) {
+    this.v = v;
+    this.lines = null; // line id → {qty, name}
+    this.people = null; // member id → name
+    this.mineUntil = new Map(); // edit key → until when our own edit is expected
+    this.queue = [];
+    this.timer = null;
+  }
+
+  /** An edit of ours (`q<line>` a quantity, `r<line>` a removal): not announced. */
+  mine(key) {
+    this.mineUntil.set(key, Date.now() + MINE_MS);
+  }
+
+  _isMine(key) {
+    return (this.mineUntil.get(key) || 0) > Date.now();
+  }
+
+  update() {
+    const { conn, t } = this.v;
+    if (!conn.live && this.lines === null) return; // nothing known yet
+    const lines = new Map(conn.state.cart.map((l) => [l.line, { qty: l.qty, name: l.product.name, id: l.product.id, by: l.added_by }]));
+    const people = new Map([...conn.presence.values()].map((p) => [p.member, p.name]));
+    if (this.lines !== null) {
+      for (const [id, l] of lines) {
+        const was = this.lines.get(id);
+        if (!was) {
+          if (l.by !== conn.member) this.say(t("announce.added", { name: this.v._name(l.by), product: l.name }));
+        } else if (was.qty !== l.qty && !this._isMine(`q${id}`)) {
+          this.say(t("announce.qty", { product: l.name, count: l.qty }));
+        }
+      }
+      for (const [id, was] of this.lines) {
+        if (!lines.has(id) && !this._isMine(`r${id}`)) this.say(t("announce.removed", { product: was.name }));
+      }
+      for (const [member, name] of people) {
+        if (!this.people.has(member) && member !== conn.member) this.say(t("announce.joined", { name }));
+      }
+      for (const [member, name] of this.people) {
+        if (!people.has(member) && member !== conn.member) this.say(t("cart.followLeft", { name }));
+      }
+    }
+    this.lines = lines;
+    this.people = people;
+  }
+
+  /** Queue a message; the region shows the latest batch (joined), then clears. */
+  say(text) {
+    this.queue.push(text);
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      setText(this.v.el.announce, this.queue.join(". "));
+      this.queue = [];
+    }, 150);
+  }
+}
