@@ -24,9 +24,11 @@ describe("widget options", () => {
 
 describe("widget locale", () => {
   it("uses the option, then the page's lang, then English", () => {
-    expect(resolveLocale("", "de-DE")).toBe("de");
+    expect(resolveLocale("", "de-DE")).toBe("de-DE");
+    expect(strings("de-AT").launch).toBe("Mit Freunden shoppen");
+    expect(isRtl("ar-EG")).toBe(true);
     expect(resolveLocale("fr", "de")).toBe("fr");
-    expect(resolveLocale("pt", "es_MX")).toBe("es");
+    expect(resolveLocale("pt", "es_MX")).toBe("es-MX");
     expect(resolveLocale("", "")).toBe("en");
     expect(supported("xx")).toBe("");
     expect(isRtl("ar")).toBe(true);

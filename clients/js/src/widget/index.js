@@ -270,6 +270,9 @@ function el(tag, attrs, ...children) {
 
   function init() {
     applyConfig();
+    // a shop that sets or switches its page's language later (single-page shops): follow
+    // it unless the locale was given explicitly
+    new MutationObserver(() => !cfg.locale && applyConfig()).observe(document.documentElement, { attributes: true, attributeFilter: ["lang"] });
     (document.body || document.documentElement).append(host);
     if (cfg.preload === "idle") (window.requestIdleCallback || setTimeout)(() => load().catch(() => {}), { timeout: 4000 });
     emit("ready", { room: roomInfo(), product });

@@ -71,5 +71,5 @@ const T = {
 
 /** The start form's strings for a locale the launcher already resolved. */
 export function panelStrings(locale) {
-  return T[locale] || T.en;
+  return T[String(locale || "").split("-")[0].toLowerCase()] || T.en;
 }

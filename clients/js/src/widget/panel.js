@@ -122,7 +122,8 @@ export function createPanel(ctx) {
       },
     });
     updateCount();
-    if (hadFocus) panel.focus(); // the start form is gone: keep focus in the dialog, not on <body>
+    // the start form is gone: keep focus in the dialog (on the room's heading), not on <body>
+    if (hadFocus) (panel.querySelector("[data-testid=room-name]") || panel).focus();
   }
 
   function drop() {

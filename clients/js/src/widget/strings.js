@@ -13,13 +13,24 @@ const KEYS = ["launch", "launchActive", "friends", "friend", "loading", "failed"
 
 export const LOCALES = Object.keys(T);
 
-/** The supported locale for `wanted` (exact, then its language), or "" if none. */
+/** The table key of a locale tag: "de-AT" → "de" (English when unsupported). */
+export function languageOf(locale) {
+  const lang = String(locale || "").split("-")[0].toLowerCase();
+  return T[lang] ? lang : "en";
+}
+
+/** `wanted` as a BCP 47 tag whose language we speak ("de_at" → "de-AT", the region kept
+ * for number and price formats), or "" if none. */
 export function supported(wanted) {
-  const tag = String(wanted || "").trim().toLowerCase().replace("_", "-");
-  if (!tag) return "";
-  if (T[tag]) return tag;
-  const lang = tag.split("-")[0];
-  return T[lang] ? lang : "";
+  const raw = String(wanted || "").trim().replace(/_/g, "-");
+  if (!raw) return "";
+  let tag;
+  try {
+    tag = Intl.getCanonicalLocales(raw)[0];
+  } catch {
+    return "";
+  }
+  return T[tag.split("-")[0].toLowerCase()] ? tag : "";
 }
 
 /** The widget's locale: the `locale` option, else the page's `lang`, else English. */
@@ -28,12 +39,12 @@ export function resolveLocale(option, pageLang) {
 }
 
 export function isRtl(locale) {
-  return locale === "ar";
+  return languageOf(locale) === "ar";
 }
 
 /** {launch, launchActive, friends(n), loading, failed} for a supported locale. */
 export function strings(locale) {
-  const row = T[locale] || T.en;
+  const row = T[languageOf(locale)];
   const s = Object.fromEntries(KEYS.map((k, i) => [k, row[i]]));
   return { ...s, friends: (n) => (n === 1 ? s.friend : s.friends.replace("{n}", String(n))) };
 }
