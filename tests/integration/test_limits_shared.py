@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import Ack, CartAdd, Error, Event, Hello, Ping, Pong, Product, Welcome
 from protocol.reducer import apply, copy_state
-from tests.support.deployments import Deployment, start_one_node, start_three_nodes
+from tests.support.deployments import Deployment, one_node, start, three_nodes
 from tests.support.raw import RawClient
 
 pytestmark = pytest.mark.timeout(300)
@@ -40,12 +40,9 @@ def deploy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deploy]:
 
     async def make(*flags: str) -> Deployment:
         root = tmp_path / f"d{len(started)}"
-        if backends is None:
-            deployment = await start_one_node(root, *flags)
-        else:
-            deployment = await start_three_nodes(root, *backends, *flags)
+        deployment = one_node(root, *flags) if backends is None else three_nodes(root, *backends, *flags)
         started.append(deployment)
-        return deployment
+        return await start(deployment)
 
     yield make
     for deployment in started:

@@ -26,18 +26,25 @@ class Deployment:
             node.kill()
 
 
-async def start_one_node(root: Path, *flags: str) -> Deployment:
+def one_node(root: Path, *flags: str) -> Deployment:
+    """An embedded server (SQLite, in-memory hub), not started yet."""
     root.mkdir(parents=True, exist_ok=True)
-    node = ServerProcess(root, "--presence-grace", "0.5", *flags)
-    await node.start()
-    return Deployment("one_node", [node])
+    return Deployment("one_node", [ServerProcess(root, "--presence-grace", "0.5", *flags)])
 
 
-async def start_three_nodes(root: Path, redis_url: str, database_url: str, *flags: str) -> Deployment:
+def three_nodes(root: Path, redis_url: str, database_url: str, *flags: str) -> Deployment:
+    """Three cluster nodes on one Redis and one PostgreSQL database, not started yet."""
     cluster = Cluster(root, redis_url, database_url, 3, *flags)
-    try:
-        await cluster.start()
-    except BaseException:
-        cluster.kill()
-        raise
     return Deployment("three_nodes", cluster.nodes, cluster)
+
+
+async def start(deployment: Deployment) -> Deployment:
+    try:
+        if deployment.cluster is not None:
+            await deployment.cluster.start()
+        else:
+            await deployment.nodes[0].start()
+    except BaseException:
+        deployment.kill()
+        raise
+    return deployment
