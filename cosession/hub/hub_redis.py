@@ -285,13 +285,15 @@ class RedisHub:
         return AppendResult(status)
 
     async def online(
-        self, room_id: str, mode: OnlineMode, members: list[str], *, ttl: float, max_members: int = 0
+        self, room_id: str, mode: OnlineMode, members: list[str], *, ttl: float, bound: int = 0
     ) -> tuple[bool, int]:
-        """Run ``online.lua`` for this node: (allowed?, count). Only ``admit`` refuses."""
+        """Run ``online.lua`` for this node: (allowed?, count). Only ``admit`` refuses.
+        ``bound``: ``max_members`` for ``admit``; for ``sync``, how many ms a fresh entry
+        it was not told about is kept."""
         try:
             result = await self._online_script(
                 keys=[room_keys(room_id)["online"]],
-                args=[mode, self.node_id, max(1, int(ttl * 1000)), max_members, *members],
+                args=[mode, self.node_id, max(1, int(ttl * 1000)), bound, *members],
             )
         except REDIS_FAILURES as exc:
             raise HubUnavailable(str(exc)) from exc

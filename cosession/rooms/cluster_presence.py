@@ -193,7 +193,7 @@ class ClusterPresence:
         self._admitting[member] = self._admitting.get(member, 0) + 1
         try:
             ok, count = await self._redis.online(
-                self.room_id, "admit", [member], ttl=self.ttl, max_members=self.settings.max_members
+                self.room_id, "admit", [member], ttl=self.ttl, bound=self.settings.max_members
             )
         except HubUnavailable as exc:
             self.admitted(member, joined=False)
@@ -222,7 +222,7 @@ class ClusterPresence:
         own = dict(self.remote.get(self.node_id, {}))
         listed = sorted(set(own) | set(self._admitting))
         # the set first, then the hash: a reader that sees an entry in both sees it whole
-        await self._redis.online(self.room_id, "sync", listed, ttl=self.ttl, max_members=SYNC_PROTECT_MS)
+        await self._redis.online(self.room_id, "sync", listed, ttl=self.ttl, bound=SYNC_PROTECT_MS)
         if own:
             await self._redis.redis.hset(
                 self._keys["presence"],
