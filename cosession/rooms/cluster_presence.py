@@ -273,13 +273,17 @@ class ClusterPresence:
         """At room load: the other nodes' entries as Redis has them (best effort: the
         first reconcile corrects the rest)."""
         try:
-            raw: Any = await self._redis.redis.hgetall(self._keys["presence"])
+            pipe = self._redis.redis.pipeline(transaction=False)
+            pipe.zrange(self._keys["online"], 0, -1)
+            pipe.hgetall(self._keys["presence"])
+            results: Any = await pipe.execute()
         except Exception:
             return
-        for field, value in raw.items():
+        counted = {_text(x) for x in results[0] or ()}  # a leftover of a gone node is not
+        for field, value in (results[1] or {}).items():
             node, _, member = _text(field).partition("|")
-            if node == self.node_id:
-                continue  # our own entries from a previous life of this node id
+            if node == self.node_id or _text(field) not in counted:
+                continue  # our own entries from a previous life of this node id, or expired
             self.remote.setdefault(node, {})[member] = _entry_decoder.decode(value)
 
     def drop_node(self, node: str) -> None:

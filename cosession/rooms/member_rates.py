@@ -8,7 +8,8 @@
   ``batch`` tokens at a time and spends them locally (the fast path: no Redis call for
   most frames); it asks again only when its lease is spent or older than ``LEASE_TTL``,
   and remembers an empty answer until the next token is due, so a flood costs no Redis
-  call per frame. While Redis does not answer, a local bucket per member decides.
+  call per frame. When Redis does not answer (within ``BORROW_TIMEOUT``), a local bucket
+per member decides for the next ``REDIS_AWAY_PAUSE`` seconds, without waiting on Redis.
 
 Tolerance: Redis grants a member at most ``burst + rate * T`` tokens in any T seconds;
 a node may still hold up to ``batch`` borrowed tokens from before, so a member gets at
@@ -26,7 +27,8 @@ from cosession.gateway.ratelimit import TokenBucket
 from cosession.hub.hub_redis import HubUnavailable, RedisHub
 
 LEASE_TTL = 1.0  # seconds a node may keep borrowed tokens
-BORROW_TIMEOUT = 0.5  # a Redis that takes longer is treated as away for this frame
+BORROW_TIMEOUT = 0.5  # a Redis that takes longer is treated as away
+REDIS_AWAY_PAUSE = 1.0  # after which this node's own buckets decide for this long
 
 
 def batch_size(rate: float, burst: int) -> int:
@@ -72,8 +74,11 @@ class ClusterRates(MemberRates):
         self._room_id = room_id
         self._leases: dict[str, _Lease] = {}
         self.borrows = 0  # Redis calls made (for tests and benchmarks)
+        self._redis_away_until = 0.0
 
     def try_take(self, member: str, now: float) -> bool | None:
+        if now < self._redis_away_until:  # Redis did not answer lately: decide here
+            return super().try_take(member, now)
         lease = self._leases.get(member)
         if lease is None:
             return None
@@ -110,7 +115,8 @@ class ClusterRates(MemberRates):
                         self._room_id, member, rate=self.rate, burst=self.burst, want=self.batch
                     )
             except (HubUnavailable, TimeoutError):
-                now = time.monotonic()  # Redis away: this node's own bucket decides meanwhile
+                now = time.monotonic()  # Redis away: this node's own buckets decide for a second
+                self._redis_away_until = now + REDIS_AWAY_PAUSE
                 allowed = super().try_take(member, now)
                 lease.tokens, lease.expires = (1 if allowed else 0), now + LEASE_TTL
                 lease.empty_until = 0.0 if allowed else now + 1.0 / max(self.rate, 1e-3)
