@@ -3,6 +3,7 @@ against an embedded server and against a three-node cluster sharing Redis and Po
 
 * ``max_members`` (SPEC 3.1 ``room_full``, close 4005): a third member is refused on
   every node, with the first two on one node or on two, and when all arrive at once;
+  ``max_room_members`` (``too_many_members``) when new members arrive at once;
 * ``max_cart_lines`` (SPEC 8.3): ``cart.add``s racing from three nodes never leave more
   lines than the limit, and never fold past it;
 * the rate limit (SPEC 3.4) is per member: flooding through two connections (on two
@@ -106,6 +107,19 @@ async def test_of_three_members_arriving_at_once_two_are_welcomed(deploy: Deploy
     refused = [await refused_full(client, answer) for client, answer in answers if not isinstance(answer, Welcome)]
     assert len(welcomed) == 2 and refused == [True]
     for client in welcomed:
+        await client.close()
+
+
+async def test_of_new_members_arriving_at_once_no_more_than_max_room_members_join(deploy: Deploy) -> None:
+    deployment = await deploy("--max-room-members", "3")
+    _room, tokens = await members(deployment, 4)  # the owner and three invited, none joined yet
+    answers = await asyncio.gather(*(hello(deployment.node(i).ws_url, t) for i, t in enumerate(tokens[1:])))
+    welcomed = [client for client, answer in answers if isinstance(answer, Welcome)]
+    refused = [answer for _, answer in answers if isinstance(answer, Error)]
+    assert len(welcomed) == 2 and [e.code for e in refused] == [ErrorCode.TOO_MANY_MEMBERS]
+    owner, welcome = await RawClient.join(deployment.node(0).ws_url, tokens[0])
+    assert welcome.snapshot is not None and len(welcome.snapshot.members) == 3
+    for client in [*welcomed, owner]:
         await client.close()
 
 
