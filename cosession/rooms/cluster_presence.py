@@ -121,6 +121,8 @@ class ClusterPresence:
 
     def signal(self, node: str, message: ServerMessage) -> None:
         entries = self.remote.get(node, {})
+        if isinstance(message, (FocusSignal, FollowSignal)) and node != self.node_id:
+            self._touched[(node, message.member)] = time.monotonic()  # newer than the hash, for now
         if isinstance(message, FocusSignal) and message.member in entries:
             entries[message.member] = msgspec.structs.replace(entries[message.member], focus=message.product)
         elif isinstance(message, FollowSignal) and message.member in entries:
