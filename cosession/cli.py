@@ -35,6 +35,7 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--ops-per-second", type=float)
     p.add_argument("--ops-burst", type=int)
     p.add_argument("--max-members", type=int, help="distinct members online per room")
+    p.add_argument("--max-cart-lines", type=int, help="lines a room's cart may hold")
     p.add_argument("--send-queue-bytes", type=int, help="per-connection send queue bound")
     p.add_argument("--slow-close-grace", type=float, help="seconds a slow client has to read up to its close frame")
     p.add_argument("--history-events", type=int, help="replay window for resume, in events")

@@ -3,7 +3,9 @@ checks and the archiver.
 
 * Heartbeat: ``cosession:node:<id>`` with a TTL of ``node_ttl``, refreshed three times per
   TTL. Survivors drop the members of a node whose key expired (presence converges within
-  ``node_ttl`` + one sweep).
+  ``node_ttl`` + one sweep). Each heartbeat also reconciles every loaded room's presence
+  with Redis (``ClusterPresence.reconcile``): lost presence writes or publishes, on this
+  node or another, converge within a heartbeat once Redis answers.
 * Position check (every second): each loaded room compares its head with Redis's offset
   and epoch, which catches a lost last message or a silently dead subscription.
 * Archiver (every few seconds): events the stream has and the SQL log lacks (a node died
@@ -19,7 +21,7 @@ from typing import Any
 import structlog
 
 from cosession.config import Settings
-from cosession.hub.hub_redis import HubUnavailable, RedisHub
+from cosession.hub.hub_redis import REDIS_FAILURES, HubUnavailable, RedisHub
 from cosession.rooms.registry import RoomRegistry
 from cosession.rooms.room_cluster import ClusterRoom, node_key
 
@@ -71,6 +73,12 @@ class ClusterNode:
 
     async def _heartbeat(self) -> None:
         await self.hub.redis.set(node_key(self.hub.node_id), b"1", px=int(self.settings.node_ttl * 1000))
+        alive: dict[str, bool] = {}
+        for room in self._rooms():
+            try:
+                alive = await room.online.reconcile(alive)
+            except (HubUnavailable, *REDIS_FAILURES) as exc:
+                log.debug("presence reconcile skipped", room=room.id, error=str(exc))
 
     async def _sweep(self) -> None:
         rooms = self._rooms()

@@ -10,7 +10,9 @@ Two checks guard an op:
   documented no-op (its ``seq`` is still consumed): replicas never diverge.
 * ``check_limits(state, op, limits)`` — room limits (cart size, chat length). The
   sequencer runs them before an op gets a ``seq``; ``apply`` does not, so every replica
-  folds the same log to the same state whatever limits it was configured with.
+  folds the same log to the same state whatever limits it was configured with. A
+  cluster sequencer checks on a replica that may lag: ``limit_slack`` says how far it may
+  lag before the check has to be made again (SPEC 8.3).
 
 ``apply`` mutates ``state`` in place and returns it (rooms hold long chats; copying on
 every event would cost O(history)). Callers that need the old state keep a copy
@@ -222,3 +224,20 @@ _state_decoder = msgspec.msgpack.Decoder(RoomState)
 def copy_state(state: RoomState) -> RoomState:
     """A deep copy (the state is mutable; products are frozen and shared)."""
     return _state_decoder.decode(_state_encoder.encode(state))
+
+
+def limit_slack(state: RoomState, op: EventBody, limits: RoomLimits) -> int | None:
+    """For a sequencer that checks limits on a replica behind the log (a cluster): how
+    many events may be sequenced after ``state`` before ``op`` passing ``check_limits``
+    here could break a count limit at its own position. None: no count limit depends on
+    where ``op`` lands. Only ``cart.add`` adds a line, at most one per event, so:
+
+    * an add that creates a line (cart at L lines) stays within the limit while fewer
+      than ``max_cart_lines - L`` events came between;
+    * an add that merges creates a line only if its target was removed in between, so it
+      stays within while fewer than ``max_cart_lines - L + 2`` did.
+    """
+    if isinstance(op, CartAdd):
+        free = limits.max_cart_lines - len(state.cart)
+        return free + 2 if _merge_target(state, op) is not None else free
+    return None

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 from cosession.auth import Claims, TokenError
 from cosession.gateway.framing import OutFrame
 from cosession.gateway.outbox import AsgiOutbox, DirectOutbox, Outbox
-from cosession.gateway.ratelimit import TokenBucket
+from cosession.gateway.ratelimit import FloodWatch
 from cosession.hub.hub import HubUnavailable
 from cosession.rooms.room import JoinRefused, Room
 from cosession.services import Services
@@ -210,15 +210,18 @@ class Session:
     async def _serve(self) -> None:
         assert self.room is not None and self.conn is not None and self.outbox is not None
         room, conn, outbox = self.room, self.conn, self.outbox
-        bucket = TokenBucket(self.settings.ops_per_second, self.settings.ops_burst, time.monotonic())
+        rates = room.rates  # one bucket per member, shared by its connections (and nodes)
+        flood = FloodWatch(self.settings.ops_burst)
         metrics = self.services.metrics
         while not outbox.closed:
             data = await self._receive()
             if data is None:
                 return
             now = time.monotonic()
-            allowed = bucket.take(now)
-            if not allowed and bucket.flooding(now):
+            allowed = rates.try_take(conn.member, now)
+            if allowed is None:  # a cluster node whose lease is spent: borrow from Redis
+                allowed = await rates.take(conn.member, now)
+            if not allowed and flood.refused(now):
                 metrics.rate_limited += 1
                 self.log.warning("flood: closing")
                 self._fail(ErrorCode.RATE_LIMITED, "too many messages", CloseCode.RATE_LIMITED)

@@ -12,8 +12,14 @@
 -- ARGV[5]  idempotency record TTL, seconds
 -- ARGV[6]  pub/sub channel of the room
 -- ARGV[7]  "1" when the op has a ref (system events have none)
+-- ARGV[8]  guard: the head of the replica the node checked the op's limits against,
+--          or "" for an op no count limit depends on
+-- ARGV[9]  guard slack: the op's limit check stays true while fewer than this many
+--          events were sequenced after ARGV[8] (protocol.reducer.limit_slack)
 --
 -- Returns {"ok", seq} | {"dup", seq} | {"epoch", current} | {"noepoch"} | {"runid"}
+--       | {"stale", offset}: too many events since the guard's head; the node catches
+--         up to offset, checks the op again and retries (nothing was appended)
 -- Publishes "E<epoch>:<seq>:<payload>" on the room's channel.
 
 if ARGV[7] == "1" then
@@ -35,6 +41,13 @@ if redis.call("GET", KEYS[4]) ~= ARGV[2] then
 end
 if epoch ~= ARGV[1] then
   return {"epoch", epoch}
+end
+
+if ARGV[8] ~= nil and ARGV[8] ~= "" then
+  local offset = tonumber(redis.call("GET", KEYS[2]) or "0")
+  if offset - tonumber(ARGV[8]) >= tonumber(ARGV[9]) then
+    return {"stale", offset}
+  end
 end
 
 local seq = redis.call("INCR", KEYS[2])

@@ -3,6 +3,11 @@
 * ``append`` runs ``append.lua``: one atomic step that checks the op's idempotency record,
   the room's epoch and Redis's incarnation, takes the next offset, appends the event to
   the room's bounded stream (entry id ``<seq>-0``) and publishes it on the room's channel.
+  With a guard ``(head, slack)`` it refuses (``stale``) when ``slack`` or more events were
+  sequenced after ``head``: count limits are then checked again on a fresher replica.
+* ``online`` runs ``online.lua``: the room's online members across nodes (expiring
+  entries per node), and the atomic capacity check at hello; ``rate`` runs ``rate.lua``,
+  a member's token bucket shared by every node.
 * ``seed`` runs ``seed.lua``: (re)establishes a room under a fresh epoch when Redis lost it
   or is a new incarnation.
 * One pub/sub connection carries the channels of the rooms this node has loaded; a
@@ -32,7 +37,8 @@ __all__ = ["REDIS_FAILURES", "AppendResult", "HubUnavailable", "RedisHub", "room
 
 log = structlog.get_logger("cosession.hub.redis")
 
-AppendStatus = Literal["ok", "dup", "epoch", "noepoch", "runid"]
+AppendStatus = Literal["ok", "dup", "epoch", "noepoch", "runid", "stale"]
+OnlineMode = Literal["admit", "add", "del", "sync"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ def room_keys(room_id: str) -> dict[str, str]:
         "runid": f"{tag}:runid",
         "channel": f"{tag}:ch",
         "presence": f"{tag}:presence",
+        "online": f"{tag}:online",
     }
 
 
@@ -100,6 +107,8 @@ class RedisHub:
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._append_script = self._redis.register_script(self._lua("append.lua"))
         self._seed_script = self._redis.register_script(self._lua("seed.lua"))
+        self._online_script = self._redis.register_script(self._lua("online.lua"))
+        self._rate_script = self._redis.register_script(self._lua("rate.lua"))
         self._subs: dict[str, _Subscription] = {}
         self._sub_waiters: dict[str, asyncio.Future[None]] = {}
         self._pubsub: Any = None
@@ -240,7 +249,15 @@ class RedisHub:
 
     # ---- commands ----------------------------------------------------------------------
 
-    async def append(self, room_id: str, epoch: str, payload: bytes, member: str, ref: str | None) -> AppendResult:
+    async def append(
+        self,
+        room_id: str,
+        epoch: str,
+        payload: bytes,
+        member: str,
+        ref: str | None,
+        guard: tuple[int, int] | None = None,
+    ) -> AppendResult:
         keys = room_keys(room_id)
         ref_key = keys["epoch"].replace(":epoch", f":ref:{member}:{ref or ''}")
         try:
@@ -254,16 +271,42 @@ class RedisHub:
                     self.ref_ttl,
                     keys["channel"],
                     "1" if ref else "0",
+                    "" if guard is None else guard[0],
+                    0 if guard is None else guard[1],
                 ],
             )
         except REDIS_FAILURES as exc:
             raise HubUnavailable(str(exc)) from exc
         status: Any = _text(result[0])
-        if status in ("ok", "dup"):
+        if status in ("ok", "dup", "stale"):
             return AppendResult(status, seq=int(result[1]))
         if status == "epoch":
             return AppendResult("epoch", epoch=_text(result[1]))
         return AppendResult(status)
+
+    async def online(
+        self, room_id: str, mode: OnlineMode, members: list[str], *, ttl: float, bound: int = 0
+    ) -> tuple[bool, int]:
+        """Run ``online.lua`` for this node: (allowed?, count). Only ``admit`` refuses.
+        ``bound``: ``max_members`` for ``admit``; for ``sync``, how many ms a fresh entry
+        it was not told about is kept."""
+        try:
+            result = await self._online_script(
+                keys=[room_keys(room_id)["online"]],
+                args=[mode, self.node_id, max(1, int(ttl * 1000)), bound, *members],
+            )
+        except REDIS_FAILURES as exc:
+            raise HubUnavailable(str(exc)) from exc
+        return _text(result[0]) == "ok", int(result[1])
+
+    async def rate(self, room_id: str, member: str, *, rate: float, burst: int, want: int) -> tuple[int, int]:
+        """Borrow up to ``want`` tokens from the member's shared bucket: (granted, wait ms)."""
+        key = room_keys(room_id)["epoch"].replace(":epoch", f":rate:{member}")
+        try:
+            result = await self._rate_script(keys=[key], args=[rate, burst, want])
+        except REDIS_FAILURES as exc:
+            raise HubUnavailable(str(exc)) from exc
+        return int(result[0]), int(result[1])
 
     async def seed(self, room_id: str, new_epoch: str, head: int) -> tuple[bool, str]:
         """Seed the room if Redis lacks it under this incarnation: (seeded?, epoch)."""

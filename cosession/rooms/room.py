@@ -23,6 +23,7 @@ from cosession.config import Settings
 from cosession.gateway.framing import OutFrame
 from cosession.hub.hub import Hub
 from cosession.metrics.counters import Metrics
+from cosession.rooms.member_rates import MemberRates
 from cosession.rooms.presence import Change, Presence
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import LoadedRoom, PendingEvent, SnapshotWrite
@@ -120,6 +121,7 @@ class Room:
         self._in_flight: dict[int, Event] = {}  # sequenced, not yet committed (embedded mode)
         self.connections: dict[int, RoomConnection] = {}
         self.presence = Presence()
+        self.rates = MemberRates(settings.ops_per_second, settings.ops_burst)  # one bucket per member
         self._grace_timers: dict[str, asyncio.TimerHandle] = {}
         self._since_snapshot = 0
         self._log = log.bind(room=self.id)
@@ -283,7 +285,7 @@ class Room:
             return JoinRefused(ErrorCode.ROOM_LOCKED, CloseCode.FORBIDDEN, "the room is locked")
         if info is None and len(self.state.members) >= self.settings.max_room_members:
             return JoinRefused(ErrorCode.TOO_MANY_MEMBERS, CloseCode.ROOM_FULL, "this room cannot take more members")
-        if member not in self.presence and len(self.presence) >= self.settings.max_members:
+        if self._full(member):
             return JoinRefused(ErrorCode.ROOM_FULL, CloseCode.ROOM_FULL, "the room is full")
         cap = self.settings.max_connections_per_member
         if self.presence.connections(member) >= cap:
@@ -294,6 +296,17 @@ class Room:
             )
         return None
 
+    def _full(self, member: str) -> bool:
+        """SPEC 3.1 ``room_full``, on one node: exact, since the check before registering
+        a connection and the registration happen with no await between them."""
+        return member not in self.presence and len(self.presence) >= self.settings.max_members
+
+    async def _admit(self, member: str) -> None:
+        """A cluster takes the member's seat here (across nodes); one node needs nothing."""
+
+    def _admitted(self, member: str, *, joined: bool) -> None:
+        """The join that ``_admit`` let in went through (or not)."""
+
     async def join(self, conn: RoomConnection, resume: Resume | None) -> None:
         """Admit ``conn``: welcome it, then stream every later event to it. Raises
         ``JoinRefused``. After the membership step, nothing awaits until the connection
@@ -301,16 +314,22 @@ class Room:
         refusal = self.refusal(conn.member)
         if refusal is not None:
             raise refusal
-        if conn.member not in self.state.members:
-            if self._committer.full:
-                raise JoinRefused(ErrorCode.UNAVAILABLE, CloseCode.GOING_AWAY, "the server cannot write right now")
-            await self._add_member(conn)
-        else:
-            # the member exists in the sequenced state; wait until that is committed
-            await self._await_commit(self.state.seq)
-        refusal = self.refusal(conn.member)  # the room may have changed while we waited
-        if refusal is not None:
-            raise refusal
+        await self._admit(conn.member)
+        joined = False
+        try:
+            if conn.member not in self.state.members:
+                if self._committer.full:
+                    raise JoinRefused(ErrorCode.UNAVAILABLE, CloseCode.GOING_AWAY, "the server cannot write right now")
+                await self._add_member(conn)
+            else:
+                # the member exists in the sequenced state; wait until that is committed
+                await self._await_commit(self.state.seq)
+            refusal = self.refusal(conn.member)  # the room may have changed while we waited
+            if refusal is not None:
+                raise refusal
+            joined = True
+        finally:
+            self._admitted(conn.member, joined=joined)
         # ---- no await below this line ----
         welcome = self._welcome(conn, resume)
         conn.send(welcome)

@@ -8,15 +8,18 @@ order as they come back from pub/sub. The ``Replica`` decides what each message 
 gaps are repaired from the stream (or the SQL log), a new epoch reloads the room and
 sends its clients to take a snapshot.
 
-Presence is per node: each node publishes its local members' changes and keeps every
-node's entries in a Redis hash; members of a node whose heartbeat key expired are
-dropped by the survivors.
+Presence and capacity across nodes live in ``ClusterPresence`` (cluster_presence.py).
+Count limits are decided at sequencing time: an op whose limit check depends on where it
+lands is appended with a guard (the replica's head and ``limit_slack``); if too many
+events were sequenced since, the append script refuses and the op is checked again on
+the caught-up replica (SPEC 8.3).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
 import time
 from collections.abc import Callable, Coroutine
@@ -27,7 +30,9 @@ import structlog
 
 from cosession.config import Settings
 from cosession.hub.hub_memory import MemoryHub
-from cosession.hub.hub_redis import HubUnavailable, RedisHub, room_keys
+from cosession.hub.hub_redis import HubUnavailable, RedisHub
+from cosession.rooms.cluster_presence import ClusterPresence, node_key
+from cosession.rooms.member_rates import ClusterRates
 from cosession.rooms.replica import Replica
 from cosession.rooms.room import JoinRefused, Room, RoomConnection, now_ms
 from cosession.store.committer import GroupCommitter, append_isolating, storable_ref
@@ -44,10 +49,10 @@ from protocol.messages import (
     LogGap,
     MemberJoin,
     PresenceMember,
-    PresenceUpdate,
     ServerMessage,
     TypingSignal,
 )
+from protocol.reducer import Rejection, check_limits, check_rules, limit_slack
 
 log = structlog.get_logger("cosession.room.cluster")
 
@@ -57,9 +62,17 @@ _event_encoder = msgspec.msgpack.Encoder()
 _signal_decoder = msgspec.msgpack.Decoder(ServerMessage)
 _presence_decoder = msgspec.msgpack.Decoder(tuple[str, str, PresenceMember])
 
+__all__ = ["ClusterRoom", "node_key"]
 
-def node_key(node_id: str) -> str:
-    return f"cosession:node:{node_id}"
+Guard = tuple[int, int]  # (replica head the op was checked at, limit_slack)
+
+
+class _Refused(Exception):
+    """An op (or a join) that a fresher replica refuses: nothing was appended."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.message)
+        self.rejection = rejection
 
 
 class ClusterRoom(Room):
@@ -85,9 +98,15 @@ class ClusterRoom(Room):
         self._repair_lock = asyncio.Lock()
         self._seed_lock = asyncio.Lock()
         self._repair_wanted = False
-        self.remote: dict[str, dict[str, PresenceMember]] = {}  # node -> member -> entry
         self._closed = False
+        self.online = ClusterPresence(self.id, redis_hub, settings, self._deliver, self._spawn)
+        self.rates = ClusterRates(settings.ops_per_second, settings.ops_burst, redis_hub, self.id)
         redis_hub.subscribe(self.id, self._on_raw, self._schedule_repair)
+
+    @property
+    def remote(self) -> dict[str, dict[str, PresenceMember]]:
+        """Every node's entries of this room's online members (node -> member -> entry)."""
+        return self.online.remote
 
     # ---- background tasks ------------------------------------------------------------
 
@@ -106,7 +125,7 @@ class ClusterRoom(Room):
     async def open(self) -> None:
         await self._redis.subscribed(self.id)
         await self.ensure_seeded()
-        await self._load_remote_presence()
+        await self.online.load()
         await self.repair()
 
     async def ensure_seeded(self) -> None:
@@ -225,7 +244,7 @@ class ClusterRoom(Room):
             self._on_signal(node.decode(), _signal_decoder.decode(body))
         elif kind == b"P":
             sender, kind_text, entry = _presence_decoder.decode(data[1:])
-            self._on_presence(sender, kind_text, entry)
+            self.online.published(sender, kind_text, entry)
         elif kind == b"R":
             self._schedule_repair()
 
@@ -285,10 +304,49 @@ class ClusterRoom(Room):
 
     def _write_op(self, by: str, ref: str, body: ClientOpBody) -> None:
         # checked against the replica (``state`` is ``committed`` here); Redis sequences
-        self._spawn(self._write(by, ref, body))
+        self._spawn(self._write(by, ref, body, self._guard(body)))
 
-    async def _append(self, by: str, ref: str | None, body: EventBody) -> tuple[int, bool, int, str]:
-        """Sequence through Redis, retrying while Redis is away: (seq, fresh?, ts, epoch)."""
+    def _guard(self, body: EventBody) -> Guard | None:
+        """How far the sequencer may be ahead of this replica for ``body``'s limit check
+        (made just now, against ``state`` at ``head``) to still hold where it lands."""
+        slack = limit_slack(self.state, body, self.limits)
+        return None if slack is None else (self.head, slack)
+
+    def _recheck_op(self, by: str, body: EventBody) -> Guard | None:
+        """After a ``stale`` append: check the op again on the caught-up replica."""
+        rejection = check_rules(self.state, by, body) or check_limits(self.state, body, self.limits)
+        if rejection is not None:
+            raise _Refused(rejection)
+        return self._guard(body)
+
+    def _recheck_join(self, member: str) -> Guard | None:
+        """A new member's ``member.join`` under ``max_room_members`` (SPEC 3.1)."""
+        if member in self.state.members:
+            return None
+        cap = self.settings.max_room_members
+        if len(self.state.members) >= cap:
+            raise _Refused(Rejection(ErrorCode.TOO_MANY_MEMBERS, "this room cannot take more members"))
+        return (self.head, cap - len(self.state.members))
+
+    async def _catch_up(self, seq: int, deadline: float) -> None:
+        try:
+            async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
+                await self._await_commit(seq)
+        except TimeoutError:
+            raise HubUnavailable("the replica could not catch up with the sequencer") from None
+
+    async def _append(
+        self,
+        by: str,
+        ref: str | None,
+        body: EventBody,
+        guard: Guard | None = None,
+        recheck: Callable[[], Guard | None] | None = None,
+    ) -> tuple[int, bool, int, str]:
+        """Sequence through Redis, retrying while Redis is away: (seq, fresh?, ts, epoch).
+        With a guard, a ``stale`` answer means the op's count limit must be checked again
+        on a fresher replica: ``recheck`` does it (raising ``_Refused``) and gives the new
+        guard."""
         ts = now_ms()
         payload = _payload_encoder.encode((ts, by, body, ref))
         deadline = time.monotonic() + self.settings.write_timeout
@@ -299,7 +357,7 @@ class ClusterRoom(Room):
                 return known, False, ts, self.epoch
             epoch = self.epoch
             try:
-                result = await self._redis.append(self.id, epoch, payload, by, ref)
+                result = await self._redis.append(self.id, epoch, payload, by, ref, guard)
             except HubUnavailable:
                 if time.monotonic() > deadline:
                     raise
@@ -310,6 +368,10 @@ class ClusterRoom(Room):
                 return result.seq, True, ts, epoch
             if result.status == "dup":
                 return result.seq, False, ts, epoch
+            if result.status == "stale" and recheck is not None:
+                await self._catch_up(result.seq, deadline)
+                guard = recheck()
+                continue
             # the room moved to another epoch, or Redis lost it: catch up, then retry
             if time.monotonic() > deadline:
                 raise HubUnavailable(f"room not writable: {result.status}")
@@ -317,13 +379,21 @@ class ClusterRoom(Room):
                 await self.ensure_seeded()
             except HubUnavailable:
                 await asyncio.sleep(backoff)
+            if guard is not None and recheck is not None:
+                guard = recheck()
 
-    async def _write(self, by: str, ref: str, body: EventBody) -> None:
+    async def _write(self, by: str, ref: str, body: EventBody, guard: Guard | None) -> None:
         key = (by, ref)
         try:
-            seq, fresh, ts, epoch = await self._append(by, ref, body)
+            seq, fresh, ts, epoch = await self._append(by, ref, body, guard, lambda: self._recheck_op(by, body))
             if not fresh:
                 await self._ensure_durable(seq)
+        except _Refused as refused:  # a limit reached meanwhile: nothing was appended (SPEC 8.3)
+            rejection = refused.rejection
+            err = Error(code=rejection.code, message=rejection.message, ref=ref)
+            for conn in self._waiting.pop(key, ()):
+                conn.send(err)
+            return
         except Exception as exc:
             # Whatever failed (Redis away, the store, a connection dropped mid-command),
             # the waiters must hear of it: a re-sent op with this ref would otherwise join
@@ -345,7 +415,7 @@ class ClusterRoom(Room):
             self._committer.enqueue(
                 item,
                 lambda: self._acked(key, seq),
-                lambda: self._spawn(self._write(by, ref, body)),
+                lambda: self._spawn(self._write(by, ref, body, self._guard(body))),
                 lambda _gap: self._unstorable_write(key),
             )
         else:
@@ -377,7 +447,8 @@ class ClusterRoom(Room):
         self._joining[conn.member] = pending
         try:
             body = MemberJoin(member=conn.member, name=conn.name, role=conn.role)
-            seq, fresh, ts, epoch = await self._append("", None, body)
+            recheck = functools.partial(self._recheck_join, conn.member)
+            seq, fresh, ts, epoch = await self._append("", None, body, recheck(), recheck)
             if fresh:
                 event = Event(seq=seq, ts=ts, by="", op=body)
                 self._committer.enqueue(
@@ -388,6 +459,8 @@ class ClusterRoom(Room):
                 )
             async with asyncio.timeout(self.settings.write_timeout):
                 await self._await_commit(seq)
+        except _Refused as refused:
+            raise JoinRefused(refused.rejection.code, CloseCode.ROOM_FULL, refused.rejection.message) from None
         except Exception as exc:  # Redis away, a commit too slow, a connection dropped mid-command
             if not isinstance(exc, (HubUnavailable, TimeoutError)):
                 log.warning("member join write failed", room=self.id, error=repr(exc))
@@ -423,100 +496,33 @@ class ClusterRoom(Room):
             await self._redis.publish(self.id, data)
 
     def _on_signal(self, node: str, message: ServerMessage) -> None:
-        entries = self.remote.get(node, {})
-        if isinstance(message, FocusSignal) and message.member in entries:
-            entries[message.member] = msgspec.structs.replace(entries[message.member], focus=message.product)
-        elif isinstance(message, FollowSignal) and message.member in entries:
-            entries[message.member] = msgspec.structs.replace(entries[message.member], following=message.target)
+        self.online.signal(node, message)
         if isinstance(message, (FocusSignal, FollowSignal, TypingSignal)):
             self._deliver(message)
 
-    # ---- presence across nodes -------------------------------------------------------------
+    # ---- presence and capacity across nodes (cluster_presence.py) ----------------------------
 
     def presence_list(self) -> list[PresenceMember]:
-        members: dict[str, None] = {}
-        for entries in self.remote.values():
-            members.update(dict.fromkeys(entries))
-        out = [self._aggregate(m) for m in members]
-        return [entry for entry in out if entry is not None]
-
-    def _aggregate(self, member: str) -> PresenceMember | None:
-        found = [entries[member] for entries in self.remote.values() if member in entries]
-        if not found:
-            return None
-        connections = sum(entry.connections for entry in found)
-        focus = next((e.focus for e in found if e.focus is not None), None)
-        following = next((e.following for e in found if e.following is not None), None)
-        return msgspec.structs.replace(found[0], connections=connections, focus=focus, following=following)
+        return self.online.online()
 
     def _presence_changed(self, kind: Literal["join", "update", "leave"], entry: PresenceMember) -> None:
-        payload = b"P" + _payload_encoder.encode((self.node_id, kind, entry))
-        self._spawn(self._store_presence(kind, entry, payload))
+        self.online.local_changed(kind, entry)
 
     def _presence_stored(self, entry: PresenceMember) -> None:
-        self._spawn(self._store_presence("update", entry, None))
+        self.online.local_stored(entry)
 
-    async def _store_presence(self, kind: str, entry: PresenceMember, payload: bytes | None) -> None:
-        keys = room_keys(self.id)
-        field = f"{self.node_id}|{entry.member}"
-        try:
-            pipe = self._redis.redis.pipeline(transaction=False)
-            if kind == "leave":
-                pipe.hdel(keys["presence"], field)
-            else:
-                pipe.hset(keys["presence"], field, _payload_encoder.encode(entry))
-            if payload is not None:
-                pipe.publish(keys["channel"], payload)
-            await pipe.execute()
-        except Exception as exc:  # presence is best effort; a dead Redis is handled elsewhere
-            log.debug("presence write failed", room=self.id, error=str(exc))
-            if payload is not None:  # still tell our own members
-                self._on_presence(self.node_id, kind, entry)
+    def _full(self, member: str) -> bool:
+        return False  # decided across nodes by ``_admit``
 
-    def _on_presence(self, node: str, kind: str, entry: PresenceMember) -> None:
-        before = self._aggregate(entry.member)
-        entries = self.remote.setdefault(node, {})
-        if kind == "leave":
-            entries.pop(entry.member, None)
-            if not entries:
-                self.remote.pop(node, None)
-        else:
-            entries[entry.member] = entry
-        after = self._aggregate(entry.member)
-        if after is None:
-            if before is not None:
-                self._deliver(PresenceUpdate(kind="leave", member=before))
-        elif before is None:
-            self._deliver(PresenceUpdate(kind="join", member=after))
-        elif after != before:
-            self._deliver(PresenceUpdate(kind="update", member=after))
+    async def _admit(self, member: str) -> None:
+        await self.online.admit(member)
 
-    async def _load_remote_presence(self) -> None:
-        keys = room_keys(self.id)
-        try:
-            raw: Any = await self._redis.redis.hgetall(keys["presence"])
-        except Exception:
-            return
-        decoder = msgspec.msgpack.Decoder(PresenceMember)
-        for field, value in raw.items():
-            node, _, member = field.decode().partition("|")
-            if node == self.node_id:
-                continue  # our own entries from a previous life of this node id
-            self.remote.setdefault(node, {})[member] = decoder.decode(value)
+    def _admitted(self, member: str, *, joined: bool) -> None:
+        self.online.admitted(member, joined=joined)
 
     def drop_node(self, node: str) -> None:
         """A node's heartbeat expired: its members are gone."""
-        for entry in list(self.remote.get(node, {}).values()):
-            self._on_presence(node, "leave", entry)
-        self._spawn(self._forget_node(node))
-
-    async def _forget_node(self, node: str) -> None:
-        keys = room_keys(self.id)
-        with contextlib.suppress(Exception):
-            names: Any = await self._redis.redis.hkeys(keys["presence"])
-            fields = [f for f in names if f.decode().startswith(node + "|")]
-            if fields:
-                await self._redis.redis.hdel(keys["presence"], *fields)
+        self.online.drop_node(node)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
