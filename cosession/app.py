@@ -33,6 +33,8 @@ from cosession.web.assets import BUILD_HINT
 from cosession.web.demo import demo_origins
 from cosession.web.routes import assets
 from cosession.web.routes import routes as web_routes
+from cosession.webhooks.api import routes as webhook_routes
+from cosession.webhooks.service import WebhookService
 from protocol.errors import CloseCode
 
 log = structlog.get_logger("cosession.app")
@@ -64,6 +66,8 @@ def build_services(settings: Settings) -> Services:
         committer=committer,
         registry=registry,
     )
+    services.webhooks = WebhookService(settings, store)
+    registry.on_member_left = services.webhooks.member_left
     if redis_hub is not None:
         from cosession.cluster import ClusterNode
 
@@ -106,6 +110,8 @@ def create_app(settings: Settings) -> Starlette:
             services.signer = TokenSigner(secret)
         await services.hub.start()
         services.committer.start()
+        if services.webhooks is not None:
+            await services.webhooks.start()
         if services.settings.demo:
             await tenants.ensure_demo(demo_origins(services.settings.base_url))
         if assets().missing():
@@ -125,6 +131,8 @@ def create_app(settings: Settings) -> Starlette:
             services.registry.close_all(CloseCode.GOING_AWAY, "server shutting down")
             # every step is bounded: a node must exit after its deadline even if a backend hangs
             await _bounded("flush the commit queue", services.committer.stop(), 10.0)
+            if services.webhooks is not None:
+                await _bounded("stop webhook deliveries", services.webhooks.stop(), 5.0)
             services.registry.stop()
             if services.cluster is not None:
                 await _bounded("leave the cluster", services.cluster.stop(), 3.0)
@@ -134,7 +142,7 @@ def create_app(settings: Settings) -> Starlette:
             log.info("cosession stopped")
 
     app = Starlette(
-        routes=[*routes, *web_routes, *tenant_routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
+        routes=[*routes, *web_routes, *tenant_routes, *webhook_routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
         middleware=[Middleware(TenantMiddleware, tenants=tenants)],
         lifespan=lifespan,
         exception_handlers={ApiError: api_error_handler, TenantAuthError: tenant_auth_error_handler},

@@ -50,6 +50,18 @@ class Settings:
     # tenants and browsers
     require_tenant: bool = False  # refuse POST /v1/rooms without a tenant key
     demo: bool = False  # serve the demo shop at /demo (and ensure its tenant)
+    # webhooks (docs/webhooks.md): retry schedule, per-attempt timeout, attempts in flight
+    # per node (0: this node delivers nothing), lease on a claimed message, poll interval
+    webhook_retries: int = 10
+    webhook_retry_base: float = 30.0
+    webhook_retry_factor: float = 3.0
+    webhook_retry_cap: float = 6 * 3600.0
+    webhook_timeout: float = 10.0
+    webhook_concurrency: int = 16
+    webhook_lease: float = 60.0
+    webhook_poll: float = 1.0
+    webhooks_api_per_minute: int = 120  # webhook management calls per tenant per minute (0: no limit)
+    max_webhook_endpoints: int = 20  # per tenant
     # storage
     sqlite_synchronous: str = "FULL"  # FULL: an ack survives power loss; NORMAL: survives a process crash
     log_format: str = "auto"  # auto | json | console

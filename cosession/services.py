@@ -15,6 +15,7 @@ from cosession.store.store import Store
 
 if TYPE_CHECKING:
     from cosession.cluster import ClusterNode
+    from cosession.webhooks.service import WebhookService
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     draining: bool = False
     cluster: ClusterNode | None = None
+    webhooks: WebhookService | None = None  # set by app.build_services; .stats for /metrics
     rest_limits: RestLimits = field(init=False)
 
     def __post_init__(self) -> None:

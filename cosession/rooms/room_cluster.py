@@ -501,10 +501,19 @@ class ClusterRoom(Room):
                 continue  # our own entries from a previous life of this node id
             self.remote.setdefault(node, {})[member] = decoder.decode(value)
 
+    def _member_gone(self, entry: PresenceMember, key: str) -> None:
+        # our last connection of the member left: gone only if no other node has one
+        if any(entry.member in entries for node, entries in self.remote.items() if node != self.node_id):
+            return
+        super()._member_gone(entry, key)
+
     def drop_node(self, node: str) -> None:
         """A node's heartbeat expired: its members are gone."""
         for entry in list(self.remote.get(node, {}).values()):
             self._on_presence(node, "leave", entry)
+            if self._aggregate(entry.member) is None:
+                # every survivor derives the same key: one member.left row
+                super()._member_gone(entry, f"node:{node}")
         self._spawn(self._forget_node(node))
 
     async def _forget_node(self, node: str) -> None:
