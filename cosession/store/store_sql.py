@@ -177,6 +177,7 @@ class SqlStore:
         self._insert: Any = sqlite.insert if self.is_sqlite else postgresql.insert
         # called after a commit that wrote webhook outbox rows (wakes the delivery worker)
         self.on_outbox: Callable[[], None] | None = None
+        self._migrated = False  # the webhook outbox tables exist once start() migrated
 
     @property
     def insert(self) -> Any:
@@ -220,6 +221,7 @@ class SqlStore:
             if not self.is_sqlite:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             await conn.run_sync(_run_migrations)
+        self._migrated = True
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -265,7 +267,7 @@ class SqlStore:
             for p in events
         ]
         await conn.execute(self._insert(EVENTS).on_conflict_do_nothing(index_elements=["room_id", "seq"]), rows)
-        return await write_for_events(conn, self._insert, events)
+        return await write_for_events(conn, self._insert, events) if self._migrated else 0
 
     async def _upsert_snapshots(self, conn: AsyncConnection, snapshots: list[SnapshotWrite]) -> None:
         newest: dict[str, SnapshotWrite] = {}

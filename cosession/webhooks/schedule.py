@@ -6,7 +6,7 @@ Attempt 1 is sent as soon as the message is committed. After failed attempt ``n`
 After ``1 + retries`` failed attempts the message is dead-lettered (status ``dead``);
 ``POST …/redeliver`` puts it back. Defaults (docs/webhooks.md): base 30 s, factor 3,
 cap 6 h, 10 retries: ceilings 30 s, 1.5 min, 4.5 min, 13.5 min, 40.5 min, ~2 h, then 6 h
-four times (at most about 32 h in all).
+four times (at most about 27 h in all).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from protocol.messages import MemberKick
 from tests.integration.test_tenants import bearer, create_tenant
 from tests.support.raw import RawClient
 from tests.support.server import ServerProcess
@@ -30,9 +31,7 @@ FAST = {
 
 
 async def start_server(tmp_path: Path, env: dict[str, str] | None = None, *args: str) -> ServerProcess:
-    workdir = tmp_path / f"srv{len(list(tmp_path.glob('srv*')))}"
-    workdir.mkdir()
-    server = ServerProcess(workdir, "--presence-grace", "0.3", *args, env={**FAST, **(env or {})})
+    server = ServerProcess(tmp_path, "--presence-grace", "0.3", *args, env={**FAST, **(env or {})})
     await server.start()
     return server
 
@@ -48,7 +47,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 async def add_endpoint(server: ServerProcess, key: str, url: str, **fields: Any) -> dict[str, Any]:
     async with httpx.AsyncClient() as http:
-        r = await http.post(server.http_url + "/v1/webhooks/endpoints", json={"url": url, **fields}, headers=bearer(key))
+        r = await http.post(
+            server.http_url + "/v1/webhooks/endpoints", json={"url": url, **fields}, headers=bearer(key)
+        )
     assert r.status_code == 201, r.text
     data: dict[str, Any] = r.json()
     return data
@@ -86,9 +87,7 @@ async def until(check: Any, timeout: float = 20.0) -> Any:
         await asyncio.sleep(0.05)
 
 
-async def test_signed_webhooks_for_room_and_members_reach_a_real_receiver(
-    tmp_path: Path, receiver: Receiver
-) -> None:
+async def test_signed_webhooks_for_room_and_members_reach_a_real_receiver(tmp_path: Path, receiver: Receiver) -> None:
     server = await start_server(tmp_path)
     try:
         tenant = await create_tenant(server)
@@ -111,10 +110,23 @@ async def test_signed_webhooks_for_room_and_members_reach_a_real_receiver(
         assert left.body["data"]["member"] == joined.body["data"]["member"]
         assert left.body["data"]["reason"] == "left"
         assert receiver.bad_signatures == 0
+        # a kick is one member.left (reason kicked), not a second one when the grace ends
+        owner, _ = await RawClient.join(server.ws_url, room["token"])
+        bea = await join_member(server, room, "Bea")
+        got = await receiver.wait_for(4)
+        bea_id = list(got.values())[-1].body["data"]["member"]
+        await owner.op(MemberKick(member=bea_id))
+        got = await receiver.wait_for(5)
+        kicked = list(got.values())[-1].body
+        assert (kicked["type"], kicked["data"]["member"], kicked["data"]["reason"]) == ("member.left", bea_id, "kicked")
+        await bea.ws.close()
         # a room without a tenant sends nothing
         await server.create_room()
-        await asyncio.sleep(0.5)
-        assert len(receiver.requests) == 3
+        await asyncio.sleep(1.0)
+        assert len(receiver.requests) == 5
+        await owner.ws.close()  # the owner is a member too
+        got = await receiver.wait_for(6)
+        assert list(got.values())[-1].body["data"]["member"] == room["member"]
     finally:
         server.kill()
 
