@@ -60,6 +60,7 @@ class Settings:
     webhook_concurrency: int = 16
     webhook_lease: float = 60.0
     webhook_poll: float = 1.0
+    webhook_log_days: float = 7.0  # delivered and dead messages (and attempts) kept this long (0: forever)
     webhooks_api_per_minute: int = 120  # webhook management calls per tenant per minute (0: no limit)
     max_webhook_endpoints: int = 20  # per tenant
     # storage

@@ -51,6 +51,7 @@ class WebhookService:
                 concurrency=max(1, settings.webhook_concurrency),
                 lease=settings.webhook_lease,
                 poll=settings.webhook_poll,
+                log_days=settings.webhook_log_days,
             ),
             self.stats,
         )

@@ -53,6 +53,19 @@ class Claimed:
     attempts: int  # attempts made before this one
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery attempt came to."""
+
+    claimed: Claimed
+    at: int  # ms, when the attempt started
+    ok: bool
+    code: int | None  # HTTP status; None when no response came
+    error: str
+    duration_ms: int
+    next_attempt_at: int | None  # ms; None: delivered (ok) or dead (not ok)
+
+
 def _endpoint(row: Any) -> Endpoint:
     return Endpoint(
         id=row.id,
@@ -153,14 +166,31 @@ class WebhookStore:
             return list(rows)
 
     async def redeliver(self, endpoint_id: str, msg_id: str, now: int) -> bool:
-        """Send again as soon as possible, with a fresh retry schedule."""
+        """Send again as soon as possible. A delivered or dead message starts a fresh
+        retry schedule; a pending one is just made due now (an attempt in flight keeps
+        its lease: redelivery never makes two nodes send at once)."""
+        mine = (OUTBOX.c.endpoint_id == endpoint_id, OUTBOX.c.msg_id == msg_id)
         async with self.store.transaction() as conn:
             result = await conn.execute(
                 update(OUTBOX)
-                .where(OUTBOX.c.endpoint_id == endpoint_id, OUTBOX.c.msg_id == msg_id)
+                .where(*mine, OUTBOX.c.status != "pending")
                 .values(status="pending", attempts=0, next_attempt_at=now, lease_owner=None, lease_until=0)
             )
-            return bool(result.rowcount)
+            if result.rowcount:
+                return True
+            await conn.execute(update(OUTBOX).where(*mine, OUTBOX.c.next_attempt_at > now).values(next_attempt_at=now))
+            found = await conn.scalar(select(func.count()).where(*mine))
+            return bool(found)
+
+    async def purge(self, before: int) -> int:
+        """Forget delivered and dead messages created before ``before`` (ms), and attempts
+        made before it. Pending messages are kept whatever their age."""
+        async with self.store.transaction() as conn:
+            result = await conn.execute(
+                delete(OUTBOX).where(OUTBOX.c.status != "pending", OUTBOX.c.created_at < before)
+            )
+            await conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.at < before))
+            return int(result.rowcount or 0)
 
     # ---- the worker ------------------------------------------------------------------
 
@@ -240,35 +270,47 @@ class WebhookStore:
         duration_ms: int,
         next_attempt_at: int | None,
     ) -> None:
-        """Log the attempt and settle the row: delivered, due again at ``next_attempt_at``,
-        or dead (``next_attempt_at`` None after a failure). A row whose lease another node
-        took meanwhile is left to that node (only the attempt is logged)."""
-        attempt = claimed.attempts + 1
-        if ok:
-            values: dict[str, Any] = {"status": "delivered", "delivered_at": at}
-        elif next_attempt_at is None:
-            values = {"status": "dead"}
-        else:
-            values = {"next_attempt_at": next_attempt_at}
+        await self.record_many([Outcome(claimed, at, ok, code, error, duration_ms, next_attempt_at)], node)
+
+    async def record_many(self, outcomes: list[Outcome], node: str) -> None:
+        """Log the attempts and settle their rows, in one transaction: delivered, due
+        again at ``next_attempt_at``, or dead (``next_attempt_at`` None after a failure).
+        A row whose lease another node took meanwhile is left to that node (only the
+        attempt is logged)."""
+        if not outcomes:
+            return
         async with self.store.transaction() as conn:
             await conn.execute(
-                ATTEMPTS.insert().values(
-                    endpoint_id=claimed.endpoint_id,
-                    msg_id=claimed.msg_id,
-                    attempt=attempt,
-                    at=at,
-                    ok=ok,
-                    code=code,
-                    error=error[:300],
-                    duration_ms=duration_ms,
-                    node=node[:128],
+                ATTEMPTS.insert(),
+                [
+                    {
+                        "endpoint_id": o.claimed.endpoint_id,
+                        "msg_id": o.claimed.msg_id,
+                        "attempt": o.claimed.attempts + 1,
+                        "at": o.at,
+                        "ok": o.ok,
+                        "code": o.code,
+                        "error": o.error[:300],
+                        "duration_ms": o.duration_ms,
+                        "node": node[:128],
+                    }
+                    for o in outcomes
+                ],
+            )
+            for o in outcomes:
+                if o.ok:
+                    values: dict[str, Any] = {"status": "delivered", "delivered_at": o.at}
+                elif o.next_attempt_at is None:
+                    values = {"status": "dead"}
+                else:
+                    values = {"next_attempt_at": o.next_attempt_at}
+                await conn.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id == o.claimed.row_id, OUTBOX.c.lease_owner == node, OUTBOX.c.status == "pending")
+                    .values(
+                        attempts=o.claimed.attempts + 1, last_code=o.code, lease_owner=None, lease_until=0, **values
+                    )
                 )
-            )
-            await conn.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == claimed.row_id, OUTBOX.c.lease_owner == node, OUTBOX.c.status == "pending")
-                .values(attempts=attempt, last_code=code, lease_owner=None, lease_until=0, **values)
-            )
 
     async def release_leases(self) -> None:
         """Forget every lease (SQLite at start: no other process can hold one)."""

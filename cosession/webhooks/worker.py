@@ -25,7 +25,7 @@ import structlog
 
 from cosession.webhooks.schedule import RetrySchedule
 from cosession.webhooks.signing import headers
-from cosession.webhooks.store import Claimed, WebhookStore
+from cosession.webhooks.store import Claimed, Outcome, WebhookStore
 
 log = structlog.get_logger("cosession.webhooks")
 
@@ -50,6 +50,8 @@ class WorkerConfig:
     concurrency: int = 16  # attempts in flight per node
     lease: float = 60.0  # seconds a claimed row stays this node's
     poll: float = 1.0  # seconds between rounds when nothing wakes the worker
+    log_days: float = 7.0  # delivered and dead messages are forgotten after this (0: never)
+    purge_every: float = 600.0  # seconds between purges
 
 
 def _now_ms() -> int:
@@ -66,6 +68,11 @@ class DeliveryWorker:
         self._inflight: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
         self._lag_checked = 0.0
+        self._purged = time.monotonic()
+        # finished attempts wait here and are recorded together in one transaction
+        self._outcomes: list[Outcome] = []
+        self._outcome_added = asyncio.Event()
+        self._recorder: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         limits = httpx.Limits(
@@ -73,6 +80,7 @@ class DeliveryWorker:
         )
         self._client = httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
         self._task = asyncio.create_task(self._run(), name="webhook-delivery")
+        self._recorder = asyncio.create_task(self._record_loop(), name="webhook-record")
 
     async def stop(self) -> None:
         """Stop claiming; attempts in flight get a moment, then are cancelled (their rows
@@ -87,6 +95,14 @@ class DeliveryWorker:
             for task in self._inflight:
                 task.cancel()
             await asyncio.gather(*self._inflight, return_exceptions=True)
+        if self._recorder is not None:
+            with contextlib.suppress(Exception):  # what is not recorded is retried after the lease
+                async with asyncio.timeout(2.0):
+                    await self._record_pending()
+            self._recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recorder
+            self._recorder = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -132,6 +148,9 @@ class DeliveryWorker:
             self._lag_checked = time.monotonic()
             oldest = await self.store.oldest_pending()
             self.stats.lag_seconds = 0.0 if oldest is None else max(0.0, (_now_ms() - oldest) / 1000)
+        if self.config.log_days > 0 and time.monotonic() - self._purged >= self.config.purge_every:
+            self._purged = time.monotonic()
+            await self.store.purge(_now_ms() - int(self.config.log_days * 86_400_000))
         return len(claimed)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
@@ -168,10 +187,9 @@ class DeliveryWorker:
             if next_at is None:
                 self.stats.dead_lettered += 1
                 log.warning("webhook dead-lettered", msg=item.msg_id, endpoint=item.endpoint_id, attempts=failed)
-        try:
-            await self.store.record(
+        self._outcomes.append(
+            Outcome(
                 item,
-                node=self.config.node,
                 at=at,
                 ok=ok,
                 code=code,
@@ -179,5 +197,32 @@ class DeliveryWorker:
                 duration_ms=int((time.monotonic() - started) * 1000),
                 next_attempt_at=next_at,
             )
-        except Exception:  # the lease runs out and the row is tried again: at least once
-            log.exception("could not record a webhook attempt", msg=item.msg_id)
+        )
+        self._outcome_added.set()
+
+    async def _record_pending(self) -> None:
+        batch, self._outcomes = self._outcomes, []
+        try:
+            await self.store.record_many(batch, self.config.node)
+        except BaseException:
+            self._outcomes = batch + self._outcomes
+            raise
+
+    async def _record_loop(self) -> None:
+        """Record finished attempts, all that accumulated in one transaction (like the
+        group commit). A row stays leased and pending until then, so its room's next
+        message waits for it. If the database is down the lease runs out and the
+        message is sent again: at least once."""
+        backoff = 0.05
+        while True:
+            await self._outcome_added.wait()
+            self._outcome_added.clear()
+            while self._outcomes:
+                try:
+                    await self._record_pending()
+                    backoff = 0.05
+                except Exception:
+                    log.exception("could not record webhook attempts", backoff=backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+            self._wakeup.set()

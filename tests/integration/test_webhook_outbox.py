@@ -166,3 +166,28 @@ async def test_leases_give_each_due_row_to_one_node_in_room_order(store_url: str
         assert delivered == len(a)
     finally:
         await other.close()
+
+
+async def test_redelivery_and_purge(store: SqlStore) -> None:
+    hooks = WebhookStore(store)
+    await add_endpoint(hooks, "ep_all")
+    await new_room(store, "r1", "t1")
+    await store.append([join("r1", 2)], [])
+    now = T0 * 2
+    [first] = await hooks.claim("A", now, 60_000, 10)
+    # a pending message being sent keeps its lease when redelivery is asked for
+    assert await hooks.redeliver("ep_all", first.msg_id, now)
+    assert await hooks.claim("B", now + 1, 60_000, 10) == []
+    await hooks.record(first, node="A", at=now, ok=False, code=500, error="", duration_ms=1, next_attempt_at=None)
+    # dead now: redelivery restarts it under the same id
+    assert await hooks.redeliver("ep_all", first.msg_id, now + 2)
+    [again] = await hooks.claim("B", now + 2, 60_000, 10)
+    assert (again.msg_id, again.attempts) == (first.msg_id, 0)
+    await hooks.record(again, node="B", at=now, ok=True, code=200, error="", duration_ms=1, next_attempt_at=None)
+    assert not await hooks.redeliver("ep_all", "msg_nope", now)
+    assert [a.ok for a in await hooks.attempts("ep_all", first.msg_id)] == [False, True]
+    # purge forgets settled messages and old attempts, never pending ones
+    assert await hooks.purge(before=now * 2) == 1
+    remaining = await rows(store)
+    assert [t for _, t, _ in remaining] == ["member.joined"]  # pending behind the purged room.created
+    assert await hooks.attempts("ep_all", first.msg_id) == []
