@@ -166,10 +166,17 @@ class DeliveryWorker:
         error = ""
         try:
             hdrs = headers(item.secret, item.msg_id, at // 1000, item.body)
-            async with self._client.stream(
-                "POST", item.url, content=item.body, headers=hdrs, timeout=self.config.timeout
-            ) as response:
+            # httpx's timeout bounds each phase; this bounds the whole attempt (a receiver
+            # dripping its headers byte by byte cannot hold a slot longer)
+            async with (
+                asyncio.timeout(self.config.timeout),
+                self._client.stream(
+                    "POST", item.url, content=item.body, headers=hdrs, timeout=self.config.timeout
+                ) as response,
+            ):
                 code = response.status_code
+        except TimeoutError:
+            error = f"timed out after {self.config.timeout:g} s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         except (ValueError, OSError) as exc:  # a URL httpx cannot use, a bad secret

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from protocol.messages import MemberKick
+from protocol.messages import Ack, Chat, MemberKick
 from tests.integration.test_tenants import bearer, create_tenant
 from tests.support.raw import RawClient
 from tests.support.server import ServerProcess
@@ -221,6 +221,31 @@ async def test_kill_9_mid_retry_loses_nothing(tmp_path: Path, receiver: Receiver
         # duplicates, if any, carry the same id (the receiver dedupes on it)
         assert {d.id for d in receiver.accepted} == set(got)
         assert receiver.bad_signatures == 0
+    finally:
+        server.kill()
+
+
+async def test_a_hanging_receiver_times_out_and_never_delays_the_room(tmp_path: Path, receiver: Receiver) -> None:
+    receiver.hang_first, receiver.hang = 1, 8.0
+    server = await start_server(tmp_path, {"COSESSION_WEBHOOK_TIMEOUT": "0.5"})
+    try:
+        tenant = await create_tenant(server)
+        key = tenant["secret_key"]
+        endpoint = await add_endpoint(server, key, receiver.url)
+        receiver.secret = endpoint["secret"]
+        room = await tenant_room(server, key)
+        await until(lambda: _async(len(receiver.requests) == 1))  # the receiver is hanging now
+        owner, _ = await RawClient.join(server.ws_url, room["token"])
+        ana = await join_member(server, room, "Ana")  # member.join commits while a webhook hangs
+        await owner.op(Chat(text="still fast"))
+        await owner.expect(Ack, timeout=3.0)  # acks never wait for a retailer
+        got = await receiver.wait_for(2, timeout=20)
+        assert [d.body["type"] for d in got.values()] == ["room.created", "member.joined"]
+        base = f"/v1/webhooks/endpoints/{endpoint['id']}/messages"
+        first = await get(server, key, f"{base}/{next(iter(got))}")
+        assert [(a["ok"], a["code"]) for a in first["attempts"]] == [(False, None), (True, 204)]
+        assert "timed out" in first["attempts"][0]["error"]
+        await ana.ws.close()
     finally:
         server.kill()
 

@@ -35,6 +35,8 @@ class Receiver:
     fail_first: int = 0  # answer 500 to the first N requests of each message id
     fail_all: bool = False
     delay: float = 0.0  # seconds before answering
+    hang_first: int = 0  # the first N requests of each id wait ``hang`` seconds first
+    hang: float = 0.0
     port: int = field(default_factory=free_port)
     accepted: list[Delivery] = field(default_factory=list)  # verified and answered 2xx
     requests: Counter[str] = field(default_factory=Counter)  # every request, per webhook-id
@@ -53,6 +55,8 @@ class Receiver:
         self.requests[msg_id] += 1
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.requests[msg_id] <= self.hang_first:
+            await asyncio.sleep(self.hang)
         try:
             Webhook(self.secret).verify(body, headers)
         except WebhookVerificationError:
