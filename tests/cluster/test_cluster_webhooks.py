@@ -88,3 +88,50 @@ async def test_two_nodes_never_both_deliver_a_message(
     finally:
         cluster.kill()
         await receiver.stop()
+
+
+async def test_a_dead_nodes_lease_is_taken_over(
+    tmp_path: Path, redis_server: RedisServer, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COSESSION_WEBHOOK_POLL", "0.1")
+    # the kill lands well within the attempt's timeout; the lease is raised to 2 x 3 + 5 = 11 s
+    monkeypatch.setenv("COSESSION_WEBHOOK_TIMEOUT", "3")
+    monkeypatch.setenv("COSESSION_WEBHOOK_LEASE", "1")
+    receiver = await Receiver(hang_first=1, hang=30.0).start()
+    cluster = Cluster(tmp_path, redis_server.url, postgres_url, 2)
+    a, b = cluster.nodes
+    try:
+        await a.start()
+        store = SqlStore(postgres_url)
+        await store.start()
+        try:
+            tenant = await TenantStore(store).create("Shop", [])
+        finally:
+            await store.close()
+        async with httpx.AsyncClient() as http:
+            r = await http.post(
+                a.http_url + "/v1/webhooks/endpoints",
+                json={"url": receiver.url, "event_types": ["room.created"]},
+                headers=bearer(tenant.secret_key),
+            )
+        assert r.status_code == 201, r.text
+        receiver.secret = r.json()["secret"]
+        await _room(a, tenant.secret_key)
+        async with asyncio.timeout(10):  # node A is sending it now; the receiver holds the request
+            while not receiver.requests:
+                await asyncio.sleep(0.02)
+        a.kill()  # dies holding the lease
+        await b.start()
+        got = await receiver.wait_for(1, timeout=60)
+        [msg_id] = got
+        assert receiver.requests[msg_id] == 2 and len(receiver.accepted) == 1
+        store = SqlStore(postgres_url)
+        try:
+            async with store.reader() as conn:
+                attempts = (await conn.execute(text("SELECT node, ok FROM webhook_attempts"))).all()
+        finally:
+            await store.close()
+        assert [tuple(x) for x in attempts] == [("node1", True)]  # node A never recorded its attempt
+    finally:
+        cluster.kill()
+        await receiver.stop()

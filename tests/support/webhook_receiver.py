@@ -82,8 +82,12 @@ class Receiver:
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
-            async with asyncio.timeout(10):
-                await self._task
+            self._server.force_exit = True  # do not wait for requests still hanging
+            try:
+                async with asyncio.timeout(10):
+                    await self._task
+            except TimeoutError:
+                self._task.cancel()
 
     def unique(self) -> dict[str, Delivery]:
         """The first accepted delivery of each id (what a receiver deduping by id keeps)."""
