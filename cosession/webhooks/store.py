@@ -312,12 +312,12 @@ class WebhookStore:
                     )
                 )
 
-    async def release_leases(self) -> None:
-        """Forget every lease (SQLite at start: no other process can hold one)."""
+    async def release_leases(self, owner: str | None = None) -> None:
+        """Forget the leases of ``owner`` (a node stopping: others may take its rows at
+        once), or every lease (SQLite at start: no other process can hold one)."""
+        held = OUTBOX.c.lease_owner.is_not(None) if owner is None else OUTBOX.c.lease_owner == owner
         async with self.store.transaction() as conn:
-            await conn.execute(
-                update(OUTBOX).where(OUTBOX.c.lease_owner.is_not(None)).values(lease_owner=None, lease_until=0)
-            )
+            await conn.execute(update(OUTBOX).where(held).values(lease_owner=None, lease_until=0))
 
     async def oldest_pending(self) -> int | None:
         """``created_at`` of the oldest message not yet delivered or dead-lettered (ms)."""

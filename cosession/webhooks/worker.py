@@ -83,8 +83,9 @@ class DeliveryWorker:
         self._recorder = asyncio.create_task(self._record_loop(), name="webhook-record")
 
     async def stop(self) -> None:
-        """Stop claiming; attempts in flight get a moment, then are cancelled (their rows
-        are retried after the lease: at least once)."""
+        """Stop claiming; attempts in flight get a moment, then are cancelled and their
+        leases released, so another node (or this one after a restart) sends them again:
+        at least once."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -96,9 +97,10 @@ class DeliveryWorker:
                 task.cancel()
             await asyncio.gather(*self._inflight, return_exceptions=True)
         if self._recorder is not None:
-            with contextlib.suppress(Exception):  # what is not recorded is retried after the lease
+            with contextlib.suppress(Exception):  # else: retried once the leases expire
                 async with asyncio.timeout(2.0):
                     await self._record_pending()
+                    await self.store.release_leases(self.config.node)  # cancelled attempts: sent again
             self._recorder.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recorder
