@@ -158,12 +158,17 @@ async def test_leases_give_each_due_row_to_one_node_in_room_order(store_url: str
         # after B's leases expire, A takes B's rooms over
         later = await hooks.claim("A", now + 60_001, 60_000, 50)
         assert {c.msg_id for c in later} == ids_b
-        # B's late result is not applied over A's lease (only logged)
+        # a node that stops releases its leases: they can be taken at once
+        await hooks.release_leases("A")
+        taken = {c.msg_id for c in await hooks.claim("C", now + 60_002, 60_000, 50)}
+        assert taken == ids_b | {c.msg_id for c in nexts}
+        # B's late result is not applied over another node's lease (only logged)
         for c in b:
             await hooks_b.record(c, node="B", at=now, ok=True, code=204, error="", duration_ms=1, next_attempt_at=None)
         async with store.reader() as conn:
             delivered = await conn.scalar(select(func.count()).where(OUTBOX.c.status == "delivered"))
         assert delivered == len(a)
+        assert await hooks.claim("A", now + 60_003, 60_000, 50) == []  # C holds them
     finally:
         await other.close()
 
