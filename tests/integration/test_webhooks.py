@@ -148,6 +148,9 @@ async def test_failing_receiver_gets_each_event_once_after_retries_in_room_order
         # each event once (after 3 failures each), the room's order kept
         assert [d.body["type"] for d in receiver.accepted] == ["room.created", "member.joined"]
         assert all(n == 4 for n in receiver.requests.values()), receiver.requests
+        # member.joined was not even tried before room.created succeeded (its 4th request)
+        created, joined = (d.id for d in receiver.accepted)
+        assert receiver.arrivals == [created] * 4 + [joined] * 4
         # the delivery log shows the attempts
         base = f"/v1/webhooks/endpoints/{endpoint['id']}/messages"
         log = await until(lambda: _all_delivered(server, key, base, 2))

@@ -40,6 +40,7 @@ class Receiver:
     port: int = field(default_factory=free_port)
     accepted: list[Delivery] = field(default_factory=list)  # verified and answered 2xx
     requests: Counter[str] = field(default_factory=Counter)  # every request, per webhook-id
+    arrivals: list[str] = field(default_factory=list)  # the webhook-id of every request, in order
     bad_signatures: int = 0
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
@@ -53,6 +54,7 @@ class Receiver:
         headers = {k: v for k, v in request.headers.items()}
         msg_id = headers.get("webhook-id", "")
         self.requests[msg_id] += 1
+        self.arrivals.append(msg_id)
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.requests[msg_id] <= self.hang_first:
