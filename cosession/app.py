@@ -34,6 +34,8 @@ from cosession.web.assets import BUILD_HINT
 from cosession.web.demo import demo_origins
 from cosession.web.routes import assets
 from cosession.web.routes import routes as web_routes
+from cosession.webhooks.api import routes as webhook_routes
+from cosession.webhooks.service import WebhookService
 from protocol.errors import CloseCode
 
 log = structlog.get_logger("cosession.app")
@@ -65,6 +67,8 @@ def build_services(settings: Settings) -> Services:
         committer=committer,
         registry=registry,
     )
+    services.webhooks = WebhookService(settings, store)
+    registry.on_member_left = services.webhooks.member_left
     if redis_hub is not None:
         from cosession.cluster import ClusterNode
 
@@ -108,6 +112,8 @@ def create_app(settings: Settings) -> Starlette:
         await services.hub.start()
         services.committer.start()
         services.focus.start()
+        if services.webhooks is not None:
+            await services.webhooks.start()
         if services.settings.demo:
             await tenants.ensure_demo(demo_origins(services.settings.base_url))
         if assets().missing():
@@ -128,6 +134,8 @@ def create_app(settings: Settings) -> Starlette:
             # every step is bounded: a node must exit after its deadline even if a backend hangs
             await _bounded("flush the commit queue", services.committer.stop(), 10.0)
             await _bounded("write focus rows", services.focus.stop(), 3.0)
+            if services.webhooks is not None:
+                await _bounded("stop webhook deliveries", services.webhooks.stop(), 5.0)
             services.registry.stop()
             if services.cluster is not None:
                 await _bounded("leave the cluster", services.cluster.stop(), 3.0)
@@ -137,7 +145,14 @@ def create_app(settings: Settings) -> Starlette:
             log.info("cosession stopped")
 
     app = Starlette(
-        routes=[*routes, *web_routes, *tenant_routes, *trends_routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
+        routes=[
+            *routes,
+            *web_routes,
+            *tenant_routes,
+            *trends_routes,
+            *webhook_routes,
+            WebSocketRoute("/v1/ws", websocket_endpoint),
+        ],
         middleware=[Middleware(TenantMiddleware, tenants=tenants)],
         lifespan=lifespan,
         exception_handlers={ApiError: api_error_handler, TenantAuthError: tenant_auth_error_handler},

@@ -54,6 +54,19 @@ class Settings:
     trends_min_group: int = 10  # k: no published figure describes fewer rooms/people; a request may ask more
     trends_max_rooms: int = 20_000  # rooms one trends query scans at most (newest first)
     trends_per_minute: int = 30  # trends queries per tenant per minute, per node (0: no limit)
+    # webhooks (docs/webhooks.md): retry schedule, per-attempt timeout, attempts in flight
+    # per node (0: this node delivers nothing), lease on a claimed message, poll interval
+    webhook_retries: int = 10
+    webhook_retry_base: float = 30.0
+    webhook_retry_factor: float = 3.0
+    webhook_retry_cap: float = 6 * 3600.0
+    webhook_timeout: float = 10.0
+    webhook_concurrency: int = 16
+    webhook_lease: float = 60.0
+    webhook_poll: float = 1.0
+    webhook_log_days: float = 7.0  # delivered and dead messages (and attempts) kept this long (0: forever)
+    webhooks_api_per_minute: int = 120  # webhook management calls per tenant per minute (0: no limit)
+    max_webhook_endpoints: int = 20  # per tenant
     # storage
     sqlite_synchronous: str = "FULL"  # FULL: an ack survives power loss; NORMAL: survives a process crash
     log_format: str = "auto"  # auto | json | console

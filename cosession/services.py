@@ -20,6 +20,7 @@ from cosession.trends.focus import FocusRecorder
 
 if TYPE_CHECKING:
     from cosession.cluster import ClusterNode
+    from cosession.webhooks.service import WebhookService
 
 
 __all__ = ["Metrics", "Services"]
@@ -36,6 +37,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     draining: bool = False
     cluster: ClusterNode | None = None
+    webhooks: WebhookService | None = None  # set by app.build_services; .stats for /metrics
     rest_limits: RestLimits = field(init=False)
     prometheus: CollectorRegistry = field(init=False)  # this app's /metrics (never the global registry)
     focus: FocusRecorder = field(init=False)  # products each room looked at, for trends (no member ids)

@@ -17,7 +17,7 @@ from cosession.auth import new_id
 from cosession.config import Settings
 from cosession.hub.hub import Hub
 from cosession.metrics.counters import Metrics
-from cosession.rooms.room import Room, now_ms
+from cosession.rooms.room import MemberLeft, Room, now_ms
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import LoadedRoom, PendingEvent, RoomRecord, Store
 from protocol.codec import JSON, MSGPACK
@@ -50,6 +50,8 @@ class RoomRegistry:
         self.metrics = Metrics()  # Services replaces it with the server's own
         self._loading: dict[str, asyncio.Task[Room | None]] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
+        # webhooks: a member's presence ended (cosession/webhooks/service.py)
+        self.on_member_left: MemberLeft | None = None
 
     async def create(self, name: str, owner: str, owner_name: str, tenant: str | None = None) -> Room:
         room_id = new_id("r")
@@ -117,6 +119,7 @@ class RoomRegistry:
                 on_empty=self._schedule_unload,
             )
             room.metrics = self.metrics
+            room.on_member_left = self.on_member_left
             self.rooms[room.id] = room
             return room
         room = Room(
@@ -128,6 +131,7 @@ class RoomRegistry:
             on_empty=self._schedule_unload,
         )
         room.metrics = self.metrics
+        room.on_member_left = self.on_member_left
         self.rooms[room.id] = room
         return room
 

@@ -75,6 +75,11 @@ class RoomConnection(Protocol):
     def close(self, code: int, reason: str) -> None: ...
 
 
+# (room, member, name, pos, ts ms, key): a member's presence ended; the same key for the
+# same leave, so a message id derived from it is written once (cosession/webhooks)
+MemberLeft = Callable[[str, str, str, int, int, str], None]
+
+
 class JoinRefused(Exception):
     def __init__(self, code: ErrorCode, close: CloseCode, message: str) -> None:
         super().__init__(message)
@@ -91,6 +96,8 @@ def now_ms() -> int:
 
 
 class Room:
+    on_member_left: MemberLeft | None = None
+
     def __init__(
         self,
         loaded: LoadedRoom,
@@ -392,6 +399,15 @@ class Room:
         change = self.presence.expire(member)
         if change is not None:
             self._presence_changed(*change)
+            self._member_gone(change[1], f"grace:{now_ms()}")
+
+    def _member_gone(self, entry: PresenceMember, key: str) -> None:
+        """The member's last connection left after the grace: tell the webhooks (a kicked
+        member's ``member.kick`` event already did)."""
+        info = self.state.members.get(entry.member)
+        if self.on_member_left is None or (info is not None and info.kicked):
+            return
+        self.on_member_left(self.id, entry.member, entry.name, self.head, now_ms(), key)
 
     def _cancel_grace(self, member: str) -> None:
         timer = self._grace_timers.pop(member, None)

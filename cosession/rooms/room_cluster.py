@@ -520,9 +520,20 @@ class ClusterRoom(Room):
     def _admitted(self, member: str, *, joined: bool) -> None:
         self.online.admitted(member, joined=joined)
 
+    def _member_gone(self, entry: PresenceMember, key: str) -> None:
+        # our last connection of the member left: gone only if no other node has one
+        if any(entry.member in entries for node, entries in self.remote.items() if node != self.node_id):
+            return
+        super()._member_gone(entry, key)
+
     def drop_node(self, node: str) -> None:
         """A node's heartbeat expired: its members are gone."""
+        gone = list(self.remote.get(node, {}).values())
         self.online.drop_node(node)
+        for entry in gone:
+            if not any(entry.member in entries for entries in self.remote.values()):
+                # every survivor derives the same key: one member.left row
+                super()._member_gone(entry, f"node:{node}")
 
     # ---- lifecycle ---------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from cosession.store.store import (
     SnapshotWrite,
     UnstorableError,
 )
+from cosession.webhooks.outbox import write_for_events
 from protocol.messages import Event, RoomState
 from protocol.reducer import apply
 
@@ -174,6 +175,26 @@ class SqlStore:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._serialise_reads = self.is_sqlite and _is_memory(self.driver_url)
         self._insert: Any = sqlite.insert if self.is_sqlite else postgresql.insert
+        # called after a commit that wrote webhook outbox rows (wakes the delivery worker)
+        self.on_outbox: Callable[[], None] | None = None
+        self._migrated = False  # the webhook outbox tables exist once start() migrated
+
+    @property
+    def insert(self) -> Any:
+        """The dialect's ``insert`` (it has ``on_conflict_do_nothing``)."""
+        return self._insert
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """One write transaction, queued like the store's own (webhooks use it)."""
+        return self._write()
+
+    def reader(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """A read connection (serialised with the writers on in-memory SQLite)."""
+        return self._read()
+
+    def _outbox_written(self, rows: int) -> None:
+        if rows and self.on_outbox is not None:
+            self.on_outbox()
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
@@ -200,6 +221,7 @@ class SqlStore:
             if not self.is_sqlite:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             await conn.run_sync(_run_migrations)
+        self._migrated = True
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -222,11 +244,14 @@ class SqlStore:
                     id=record.id, epoch=record.epoch, created_at=record.created_at, tenant=record.tenant
                 )
             )
-            await self._insert_events(conn, [first])
+            outbox = await self._insert_events(conn, [first])
+        self._outbox_written(outbox)
 
-    async def _insert_events(self, conn: AsyncConnection, events: list[PendingEvent]) -> None:
+    async def _insert_events(self, conn: AsyncConnection, events: list[PendingEvent]) -> int:
+        """Insert-if-absent, with the webhook outbox rows they cause in the same
+        transaction (cosession/webhooks/outbox.py); returns how many outbox rows."""
         if not events:
-            return
+            return 0
         for p in events:
             _storable_text(p.ref, "ref")
             _storable_text(p.event.by, "member")
@@ -242,6 +267,7 @@ class SqlStore:
             for p in events
         ]
         await conn.execute(self._insert(EVENTS).on_conflict_do_nothing(index_elements=["room_id", "seq"]), rows)
+        return await write_for_events(conn, self._insert, events) if self._migrated else 0
 
     async def _upsert_snapshots(self, conn: AsyncConnection, snapshots: list[SnapshotWrite]) -> None:
         newest: dict[str, SnapshotWrite] = {}
@@ -265,7 +291,7 @@ class SqlStore:
                 if stale:
                     refused = {id(p) for p in stale}
                     events = [p for p in events if id(p) not in refused]
-                await self._insert_events(conn, events)
+                outbox = await self._insert_events(conn, events)
                 await self._upsert_snapshots(conn, snapshots)
         except UnstorableError:
             raise
@@ -273,6 +299,7 @@ class SqlStore:
             if is_unstorable(exc):
                 raise UnstorableError(f"the database refused the batch: {type(exc).__name__}") from exc
             raise
+        self._outbox_written(outbox)
         return stale
 
     async def _stale(self, conn: AsyncConnection, events: list[PendingEvent]) -> list[PendingEvent]:

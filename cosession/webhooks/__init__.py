@@ -1,0 +1,1 @@
+"""Webhooks: a durable outbox written with the room's events, signed deliveries, retries."""
