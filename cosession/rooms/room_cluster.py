@@ -48,6 +48,7 @@ from protocol.messages import (
     ServerMessage,
     TypingSignal,
 )
+from protocol.reducer import Rejection, check_rules
 
 log = structlog.get_logger("cosession.room.cluster")
 
@@ -356,6 +357,35 @@ class ClusterRoom(Room):
         err = Error(code=ErrorCode.INTERNAL, message="the server could not store this op durably", ref=key[1])
         for conn in self._waiting.pop(key, ()):
             conn.send(err)
+
+    async def submit_server(self, ref: str, body: EventBody) -> tuple[int, Rejection | None]:
+        """A server op through Redis like any op (see ``Room.submit_server``); the Redis
+        script's ``(member, ref)`` record makes a second node's or a retry's append a
+        duplicate, never a second event."""
+        rejection = check_rules(self.committed, "", body)
+        if rejection is not None:
+            return self.head, rejection
+        try:
+            seq, fresh, ts, epoch = await self._append("", ref, body)
+            if fresh:
+                event = Event(seq=seq, ts=ts, by="", op=body)
+                self._committer.enqueue(
+                    PendingEvent(
+                        room_id=self.id,
+                        event=event,
+                        ref=storable_ref(ref),
+                        body=_event_encoder.encode(event),
+                        epoch=epoch,
+                    ),
+                    _noop,
+                )
+            else:
+                await self._ensure_durable(seq)
+            async with asyncio.timeout(self.settings.write_timeout):
+                await self._await_commit(seq)
+        except (HubUnavailable, TimeoutError) as exc:
+            return self.head, Rejection(ErrorCode.UNAVAILABLE, f"cannot sequence right now: {exc}")
+        return seq, None
 
     async def _ensure_durable(self, seq: int) -> None:
         """A retried op that Redis had already sequenced: make sure the log has it (its

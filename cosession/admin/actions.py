@@ -1,0 +1,71 @@
+"""What the admin API and the retention sweeper do to a room: close it, erase a member,
+purge it. Each goes through the room's normal sequencing path (``Room.submit_server``),
+so it works embedded and in a cluster, and each is idempotent (a ref derived from what
+it does), so a retry or a second node never does it twice.
+"""
+
+from __future__ import annotations
+
+import time
+
+from cosession.admin.store import AdminStore
+from cosession.http.errors import ApiError
+from cosession.hub.hub import HubUnavailable
+from cosession.rooms.room import Room
+from cosession.services import Services
+from protocol.errors import CloseCode, ErrorCode
+from protocol.messages import EventBody, MemberErase, RoomClose
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def load(services: Services, room_id: str) -> Room:
+    try:
+        room = await services.registry.get(room_id)
+    except HubUnavailable:
+        raise ApiError(503, "unavailable", "the room cannot be loaded right now: retry later") from None
+    if room is None:
+        raise ApiError(404, "room_not_found", "no such room")
+    services.registry.release(room)
+    return room
+
+
+async def _submit(room: Room, ref: str, body: EventBody, tolerate: ErrorCode) -> int:
+    seq, rejection = await room.submit_server(ref, body)
+    if rejection is not None and rejection.code != tolerate:
+        status = 503 if rejection.code == ErrorCode.UNAVAILABLE else 409
+        raise ApiError(status, str(rejection.code), rejection.message)
+    return seq
+
+
+async def close_room(services: Services, admin: AdminStore, room_id: str, reason: str, ref: str) -> int:
+    """Sequence ``room.close`` (a no-op answer when it is closed already), then record the
+    closure (first time wins). Members online see the event; later ops get ``room_closed``."""
+    room = await load(services, room_id)
+    seq = await _submit(room, ref, RoomClose(reason=reason), ErrorCode.ROOM_CLOSED)
+    await admin.record_closed(room_id, now_ms(), reason)
+    return seq
+
+
+async def erase_member(services: Services, admin: AdminStore, room_id: str, member: str) -> tuple[int, int]:
+    """Sequence ``member.erase`` (every replica and client tombstones the member), then
+    rewrite the stored log and snapshot. Returns (seq, rows rewritten)."""
+    room = await load(services, room_id)
+    if member not in room.committed.members:
+        raise ApiError(404, "member_not_found", "no such member in this room")
+    seq = await _submit(room, f"erase:{member}", MemberErase(member=member), ErrorCode.NOT_FOUND)
+    rewritten = await admin.erase_member(room_id, member)
+    return seq, rewritten
+
+
+async def purge_room(services: Services, admin: AdminStore, room_id: str) -> None:
+    """Delete a closed room's data; its connections on this node are closed (4004)."""
+    if not await admin.purge(room_id):
+        room = await load(services, room_id)  # 404 when there is no such room
+        if not room.committed.closed:
+            raise ApiError(409, "room_open", "close the room before deleting it")
+        await admin.record_closed(room_id, now_ms(), "")  # closed, but its closure was never recorded
+        await admin.purge(room_id)
+    services.registry.evict(room_id, CloseCode.ROOM_NOT_FOUND, "room deleted")
