@@ -92,7 +92,8 @@ def _operation(e: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
     if e.description:
         op["description"] = e.description
     if e.body is not None:
-        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": _ref(e.body)}}}
+        required = bool(components[e.body.__name__].get("required"))  # else an empty body means {}
+        op["requestBody"] = {"required": required, "content": {"application/json": {"schema": _ref(e.body)}}}
     security: list[dict[str, list[str]]] = [{scheme: []} for scheme in e.auth if scheme != NONE]
     if NONE in e.auth:
         security.append({})
