@@ -77,7 +77,7 @@ def test_api_conforms_to_its_openapi_document(live: Live) -> None:
 
             @given(case=operation.as_strategy(generation_mode=mode))
             @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-            def run(case: Any) -> None:
+            def run(case: Any, mode: GenerationMode = mode) -> None:
                 _real_room(case, live, next(counter))
                 # JSON Schema counts 2.0 as an integer; the API (SPEC.md section 2) takes JSON
                 # integers only; and a cursor is only valid when the server made it. The
