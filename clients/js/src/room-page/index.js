@@ -77,7 +77,8 @@ function main() {
       },
       onForget: (err) => {
         view.destroy();
-        showJoin(err.code === "kicked" ? "You were removed from this room." : `Please join again (${err.message}).`);
+        const why = { kicked: "You were removed from this room.", room_closed: "This room was closed." }[err.code];
+        showJoin(why || `Please join again (${err.message}).`);
       },
     });
   }
