@@ -57,6 +57,12 @@ async def erase_member(services: Services, admin: AdminStore, room_id: str, memb
         raise ApiError(404, "member_not_found", "no such member in this room")
     seq = await _submit(room, f"erase:{member}", MemberErase(member=member), ErrorCode.NOT_FOUND)
     rewritten = await admin.erase_member(room_id, member)
+    erase_stream = getattr(room, "erase_stream", None)  # a cluster room: Redis holds recent events too
+    if erase_stream is not None:
+        try:
+            rewritten += await erase_stream(member)
+        except HubUnavailable:
+            raise ApiError(503, "unavailable", "erased from the log, but Redis is away: retry") from None
     return seq, rewritten
 
 

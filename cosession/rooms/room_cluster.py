@@ -33,6 +33,7 @@ from cosession.rooms.room import JoinRefused, Room, RoomConnection, now_ms
 from cosession.store.committer import GroupCommitter, append_isolating, storable_ref
 from cosession.store.store import LoadedRoom, PendingEvent, Store
 from protocol.codec import JSON, MSGPACK
+from protocol.erasure import scrub_event
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import (
     ClientOpBody,
@@ -277,6 +278,10 @@ class ClusterRoom(Room):
                     if self.replica.receive(self.epoch, event.seq) == "applied":
                         self._apply_committed(event)
         for seq, payload in entries:
+            if seq > self.head + 1:  # a hole inside the stream (entries erased): from the SQL log
+                for event in await self._store.events_after(self.id, self.head, seq - self.head - 1):
+                    if self.replica.receive(self.epoch, event.seq) == "applied":
+                        self._apply_committed(event)
             if self.replica.receive(self.epoch, seq) == "applied":
                 ts, by, body, _ref = _payload_decoder.decode(payload)
                 self._apply_committed(Event(seq=seq, ts=ts, by=by, op=body))
@@ -386,6 +391,17 @@ class ClusterRoom(Room):
         except (HubUnavailable, TimeoutError) as exc:
             return self.head, Rejection(ErrorCode.UNAVAILABLE, f"cannot sequence right now: {exc}")
         return seq, None
+
+    async def erase_stream(self, member: str) -> int:
+        """Erasure: drop the stream entries that carry ``member``'s personal data (the SQL
+        log holds their rewritten form, and gap repair reads holes from it)."""
+        doomed = []
+        for seq, payload in await self._redis.read_stream(self.id, after=0):
+            ts, by, body, _ref = _payload_decoder.decode(payload)
+            event = Event(seq=seq, ts=ts, by=by, op=body)
+            if scrub_event(event, member) is not event:
+                doomed.append(seq)
+        return await self._redis.delete_entries(self.id, doomed)
 
     async def _ensure_durable(self, seq: int) -> None:
         """A retried op that Redis had already sequenced: make sure the log has it (its

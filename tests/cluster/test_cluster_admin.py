@@ -41,7 +41,19 @@ async def two(tmp_path: Path, redis_server: RedisServer, postgres_url: str) -> A
         nodes.kill()
 
 
-async def test_close_and_erase_through_any_node(two: Cluster) -> None:
+async def _stream_leaks(redis_url: str, room: str) -> bool:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(redis_url)
+    try:
+        entries = await client.xrange("{room:" + room + "}:stream")
+    finally:
+        await client.aclose()
+    assert entries
+    return any(SECRET.encode() in fields[b"e"] or b"Bo Private" in fields[b"e"] for _id, fields in entries)
+
+
+async def test_close_and_erase_through_any_node(two: Cluster, redis_server: RedisServer) -> None:
     n0, n1 = two.nodes
     shop = await make_tenant(two.database_url)
     room = await new_room(n0.http_url, shop["sk"], "Cluster room")
@@ -52,6 +64,7 @@ async def test_close_and_erase_through_any_node(two: Cluster) -> None:
     await bo_ws.op(CartAdd(product=SHIRT))
     await bo_ws.op(Chat(text=SECRET))
     chat = await _until(ana, Chat)
+    assert await _stream_leaks(redis_server.url, room["room"])
     async with httpx.AsyncClient() as http:
         # erase Bo through node 0: every node's members fold member.erase; Bo is disconnected
         r = await http.delete(
@@ -59,6 +72,7 @@ async def test_close_and_erase_through_any_node(two: Cluster) -> None:
         )
         assert r.status_code == 200, r.text
         erase = await _until(ana, MemberErase)
+        assert not await _stream_leaks(redis_server.url, room["room"])
         assert erase.seq == r.json()["seq"]
         assert await bo_ws.closed_with() == CloseCode.FORBIDDEN
         for node in (n0, n1):
