@@ -372,16 +372,21 @@ async def metrics(request: Request) -> Response:
 _AUTH_ERRORS: dict[int, tuple[str, ...]] = {401: ("unauthorized", "token_expired")}
 _BODY_ERRORS: dict[int, tuple[str, ...]] = {400: ("bad_json",), 413: ("too_large",), 422: ("invalid_field",)}
 _LIMITED: dict[int, tuple[str, ...]] = {429: ("rate_limited",)}
+# operations of the admin API and this module that take a room id (OpenAPI links)
+_ROOM_OPS = ("room_snapshot", "create_invite", "get_room", "close_room", "delete_room")
 
 endpoints: list[Endpoint] = [
     endpoint(
         "POST", "/v1/rooms", create_room, "Create a room", ok=CreatedRoom, status=201, body=CreateRoom,
         auth=(NONE, SECRET_KEY, PUBLISHABLE_KEY),
         errors={**_AUTH_ERRORS, **_BODY_ERRORS, **_LIMITED, 403: ("forbidden", "origin_not_allowed")},
+        links={op: {"room": "$response.body#/room"} for op in _ROOM_OPS}
+        | {"erase_member": {"room": "$response.body#/room", "member": "$response.body#/member"}},
     ),
     endpoint(
         "POST", "/v1/rooms/{room}/invites", create_invite, "Create an invite", ok=InviteOut, status=201,
         body=CreateInvite, auth=(MEMBER_TOKEN, SECRET_KEY, PUBLISHABLE_KEY),
+        links={op: {"code": "$response.body#/code"} for op in ("get_invite", "accept_invite")},
         errors={
             **_AUTH_ERRORS, **_BODY_ERRORS, **_LIMITED, 403: ("forbidden", "kicked", "origin_not_allowed"),
             404: ("room_not_found",), 410: ("room_closed",), 503: ("unavailable",),
@@ -399,6 +404,7 @@ endpoints: list[Endpoint] = [
     endpoint(
         "POST", "/v1/invites/{code}/accept", accept_invite, "Accept an invite", ok=JoinToken, status=201,
         body=AcceptInvite, tag="invites",
+        links={"erase_member": {"room": "$response.body#/room", "member": "$response.body#/member"}},
         errors={
             **_BODY_ERRORS, **_LIMITED, 403: ("forbidden",), 404: ("invite_not_found",), 409: ("too_many_members",),
             410: ("invite_expired", "invite_used_up", "room_closed"), 503: ("unavailable",),

@@ -58,6 +58,8 @@ class Endpoint:
     tag: str = "rooms"
     media_type: str = "application/json"  # of the success response
     description: str = ""
+    # OpenAPI links from the success response: target operationId -> {parameter: expression}
+    links: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def route(self) -> Route:
         return Route(self.path, self._serve, methods=[self.method])
@@ -89,6 +91,7 @@ def endpoint(
     tag: str = "rooms",
     media_type: str = "application/json",
     description: str = "",
+    links: dict[str, dict[str, str]] | None = None,
 ) -> Endpoint:
     return Endpoint(
         method=method,
@@ -104,4 +107,5 @@ def endpoint(
         tag=tag,
         media_type=media_type,
         description=description,
+        links=dict(links or {}),
     )

@@ -101,6 +101,10 @@ def _operation(e: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": _STATUS_TEXT.get(e.status, "OK")}
     if e.ok is not None:
         ok["content"] = {e.media_type: {"schema": _ref(e.ok)}}
+    if e.links:
+        ok["links"] = {
+            f"to_{target}": {"operationId": target, "parameters": params} for target, params in e.links.items()
+        }
     responses: dict[str, Any] = {str(e.status): ok}
     for status, codes in sorted(e.errors.items()):
         responses[str(status)] = {
