@@ -145,7 +145,8 @@ export class RoomView {
 
   _name(member) {
     if (member === this.conn.member) return "You";
-    const m = this.conn.state.members[member];
+    const m = Object.hasOwn(this.conn.state.members, member) ? this.conn.state.members[member] : null;
+    if (m && m.erased) return "(erased)";
     if (m) return m.name;
     const p = this.conn.presence.get(member);
     return p ? p.name : "Someone";
