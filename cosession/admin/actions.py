@@ -75,3 +75,9 @@ async def purge_room(services: Services, admin: AdminStore, room_id: str) -> Non
         await admin.record_closed(room_id, now_ms(), "")  # closed, but its closure was never recorded
         await admin.purge(room_id)
     services.registry.evict(room_id, CloseCode.ROOM_NOT_FOUND, "room deleted")
+    redis = services.registry.redis_hub
+    if redis is not None:  # a cluster: Redis still holds the room's recent events
+        try:
+            await redis.forget_room(room_id)
+        except HubUnavailable:
+            pass  # the stream is bounded and the room is gone from SQL: nothing serves it again

@@ -317,6 +317,14 @@ class RedisHub:
             raise HubUnavailable(str(exc)) from exc
         return int(removed or 0)
 
+    async def forget_room(self, room_id: str) -> None:
+        """Delete every key of a room whose data was purged (its stream included)."""
+        keys = room_keys(room_id)
+        try:
+            await self._redis.delete(*(keys[k] for k in ("epoch", "offset", "stream", "runid", "presence")))
+        except REDIS_FAILURES as exc:
+            raise HubUnavailable(str(exc)) from exc
+
     async def publish(self, room_id: str, data: bytes) -> None:
         try:
             await self._redis.publish(room_keys(room_id)["channel"], data)
