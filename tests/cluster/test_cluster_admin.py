@@ -91,6 +91,8 @@ async def test_close_and_erase_through_any_node(two: Cluster, redis_server: Redi
         events = [e for e in ana.seen if isinstance(e, Event)]
         fold(events, ana_state)
         assert ana_state.seq == closing.seq and chat.seq < erase.seq < closing.seq
+        listed = await http.get(n0.http_url + "/v1/admin/rooms?status=closed&q=CLUSTER", headers=sk(shop["sk"]))
+        assert [r["room"] for r in listed.json()["rooms"]] == [room["room"]]  # the listing query on PostgreSQL
         for node in (n0, n1):
             detail = (await http.get(node.http_url + f"/v1/admin/rooms/{room['room']}", headers=sk(shop["sk"]))).json()
             assert detail["seq"] == closing.seq and SECRET not in str(detail)
