@@ -6,6 +6,7 @@ it does), so a retry or a second node never does it twice.
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from cosession.admin.store import AdminStore
@@ -49,13 +50,18 @@ async def close_room(services: Services, admin: AdminStore, room_id: str, reason
     return seq
 
 
+def _erase_ref(member: str) -> str:
+    """The erasure's idempotency ref; refs are at most 64 characters (the log's column)."""
+    return "erase:" + (member if len(member) <= 58 else hashlib.sha256(member.encode()).hexdigest()[:40])
+
+
 async def erase_member(services: Services, admin: AdminStore, room_id: str, member: str) -> tuple[int, int]:
     """Sequence ``member.erase`` (every replica and client tombstones the member), then
     rewrite the stored log and snapshot. Returns (seq, rows rewritten)."""
     room = await load(services, room_id)
     if member not in room.committed.members:
         raise ApiError(404, "member_not_found", "no such member in this room")
-    seq = await _submit(room, f"erase:{member}", MemberErase(member=member), ErrorCode.NOT_FOUND)
+    seq = await _submit(room, _erase_ref(member), MemberErase(member=member), ErrorCode.NOT_FOUND)
     rewritten = await admin.erase_member(room_id, member)
     erase_stream = getattr(room, "erase_stream", None)  # a cluster room: Redis holds recent events too
     if erase_stream is not None:
