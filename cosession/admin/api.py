@@ -174,9 +174,12 @@ def _summary(row: RoomListing, state: RoomState) -> RoomSummary:
 def _decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         at, _, room_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
-        return int(at), room_id
+        created = int(at)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiError(422, "invalid_field", "bad cursor") from None
+    if not 0 <= created <= 2**53 or not room_id or len(room_id) > 64 or "\x00" in room_id:
+        raise ApiError(422, "invalid_field", "bad cursor")
+    return created, room_id
 
 
 async def _state(ctx: AdminContext, room_id: str) -> RoomState:

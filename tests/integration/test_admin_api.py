@@ -86,7 +86,16 @@ async def test_malformed_and_oversized_input(srv: ServerProcess) -> None:
         assert await code(await http.post(close, json={"reason": "a\x00b"}, headers=h)) == (422, "invalid_field")
         assert await code(await http.post(close, json={"why": "x"}, headers=h)) == (422, "invalid_field")
         assert await code(await http.post(close, content=b"x" * 20_000, headers=h)) == (413, "too_large")
-        for query in ("limit=0", "limit=101", "limit=x", "status=gone", "bogus=1", "cursor=%%%", "limit=1&limit=2"):
+        for query in (
+            "limit=0",
+            "limit=101",
+            "limit=x",
+            "status=gone",
+            "bogus=1",
+            "cursor=%%%",
+            "limit=1&limit=2",
+            "cursor=OTk5OTk5OTk5OTk5OTk5OTk5OTk5Onhx",
+        ):
             assert await code(await http.get(base + "/rooms?" + query, headers=h)) == (422, "invalid_field"), query
         bad = {"close_after_seconds": 0, "purge_after_seconds": 1}
         assert await code(await http.put(base + "/retention", json=bad, headers=h)) == (422, "invalid_field")
