@@ -150,6 +150,8 @@ async def _tenant(request: Request) -> TenantKey:
 async def _room_of(request: Request) -> tuple[AdminContext, str]:
     key = await _tenant(request)
     room_id: str = request.path_params["room"]
+    if not room_id or len(room_id) > 64 or "\x00" in room_id:  # no such id (PostgreSQL text cannot hold U+0000)
+        raise ApiError(404, "room_not_found", "no such room for this tenant")
     await require_tenant_room(request, key, room_id)
     return _ctx(request), room_id
 
