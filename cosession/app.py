@@ -15,17 +15,24 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 
+from cosession import __version__
+from cosession.admin.api import AdminContext
+from cosession.admin.api import endpoints as admin_endpoints
+from cosession.admin.retention import RetentionSweeper
 from cosession.auth import TokenSigner
 from cosession.config import Settings, resolve_secret
 from cosession.extras import require_cluster, require_postgres
 from cosession.gateway.session import websocket_endpoint
 from cosession.http.api import ApiError, api_error_handler, routes
+from cosession.http.api import endpoints as api_endpoints
+from cosession.http.openapi import openapi_routes
 from cosession.hub.hub_memory import MemoryHub
 from cosession.rooms.registry import RoomRegistry
 from cosession.services import Services
 from cosession.signing.shared import shared_secret
 from cosession.store.committer import GroupCommitter
 from cosession.store.store_sql import SqlStore
+from cosession.tenants.api import endpoints as tenant_endpoints
 from cosession.tenants.api import routes as tenant_routes
 from cosession.tenants.auth import TenantAuthError, TenantMiddleware, tenant_auth_error_handler
 from cosession.tenants.store import TenantStore
@@ -101,6 +108,10 @@ async def _bounded(what: str, step: Awaitable[None], seconds: float) -> None:
 def create_app(settings: Settings) -> Starlette:
     services = build_services(settings)
     tenants = TenantStore(services.store)
+    admin = AdminContext(services)
+    sweeper = RetentionSweeper(services, admin.store)
+    # every described /v1 endpoint, for /v1/openapi.json and /v1/docs (one entry per module)
+    described = [*api_endpoints, *tenant_endpoints, *admin_endpoints]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -125,11 +136,13 @@ def create_app(settings: Settings) -> Starlette:
                     "redis not reachable yet: not ready until it is", redis=redact_url(services.settings.redis_url)
                 )
             services.cluster.start()
+        sweeper.start()
         log.info("cosession ready", url=services.settings.base_url, database=redact_url(services.settings.database_url))
         try:
             yield
         finally:
             services.draining = True
+            await _bounded("stop the retention sweeper", sweeper.stop(), 3.0)
             services.registry.close_all(CloseCode.GOING_AWAY, "server shutting down")
             # every step is bounded: a node must exit after its deadline even if a backend hangs
             await _bounded("flush the commit queue", services.committer.stop(), 10.0)
@@ -151,6 +164,8 @@ def create_app(settings: Settings) -> Starlette:
             *tenant_routes,
             *trends_routes,
             *webhook_routes,
+            *(e.route() for e in admin_endpoints),
+            *openapi_routes(described, version=__version__),
             WebSocketRoute("/v1/ws", websocket_endpoint),
         ],
         middleware=[Middleware(TenantMiddleware, tenants=tenants)],
@@ -159,4 +174,5 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.services = services
     app.state.tenants = tenants
+    app.state.admin = admin
     return app

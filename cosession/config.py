@@ -69,6 +69,9 @@ class Settings:
     max_webhook_endpoints: int = 20  # per tenant
     # storage
     sqlite_synchronous: str = "FULL"  # FULL: an ack survives power loss; NORMAL: survives a process crash
+    # admin API (cosession/admin): calls per tenant per minute, per node; retention sweeps
+    admin_per_minute: int = 600
+    retention_sweep_seconds: float = 60.0  # between retention sweeps (close idle rooms, purge closed ones)
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
     extra: dict[str, Any] = field(default_factory=dict)

@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"  # the cluster cannot sequence right now: retry the op later
     INTERNAL = "internal"
+    ROOM_CLOSED = "room_closed"  # the room was closed (room.close): no more ops, no new members
 
 
 class CloseCode(IntEnum):

@@ -117,6 +117,20 @@ class MemberJoin(_Body, tag="member.join", frozen=True):
     role: Role
 
 
+class RoomClose(_Body, tag="room.close", frozen=True):
+    """The room is closed (by its tenant's admin API or the retention policy): every
+    later op folds as a no-op (``room_closed``) and no new member may join."""
+
+    reason: ShortText = ""
+
+
+class MemberErase(_Body, tag="member.erase", frozen=True):
+    """A member's personal data is erased (GDPR): name, chat text and cart authorship
+    become tombstones, in the state and (rewritten by the server) in the stored log."""
+
+    member: MemberId
+
+
 ClientOpBody = CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick
 EventBody = (
     CartAdd
@@ -131,6 +145,8 @@ EventBody = (
     | RoomCreate
     | MemberJoin
     | LogGap
+    | RoomClose
+    | MemberErase
 )
 
 CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
@@ -144,7 +160,7 @@ CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
     RoomLock,
     MemberKick,
 )
-SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (RoomCreate, MemberJoin, LogGap)
+SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (RoomCreate, MemberJoin, LogGap, RoomClose, MemberErase)
 
 
 # ---- room state (the snapshot) --------------------------------------------------------
@@ -154,6 +170,7 @@ class MemberInfo(Struct, forbid_unknown_fields=True, omit_defaults=True):
     name: str
     role: Role
     kicked: bool = False
+    erased: bool = False  # member.erase: name is "", and the member is kicked too
 
 
 class CartLine(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -181,6 +198,7 @@ class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     name: str = ""
     owner: str = ""
     locked: bool = False
+    closed: bool = False  # room.close: every later op is a no-op (room_closed)
     members: dict[str, MemberInfo] = {}
     cart: list[CartLine] = []
     chat: list[ChatMessage] = []

@@ -37,10 +37,12 @@ from protocol.messages import (
     Event,
     EventBody,
     LogGap,
+    MemberErase,
     MemberInfo,
     MemberJoin,
     MemberKick,
     React,
+    RoomClose,
     RoomCreate,
     RoomLock,
     RoomRename,
@@ -51,6 +53,7 @@ from protocol.messages import (
 CHAT_KEEP = 500  # chat messages kept in the state; older ones leave the snapshot
 MAX_QTY = 999
 MAX_REACTIONS_PER_MESSAGE = 32  # distinct emoji on one message
+ERASED_TEXT = "[erased]"  # member.erase: the text of every chat message of the erased member
 
 CART_OPS = (CartAdd, CartQty, CartRemove)
 OWNER_OPS = (RoomRename, RoomLock, MemberKick)
@@ -96,6 +99,16 @@ def check_rules(state: RoomState, by: str, op: EventBody) -> Rejection | None:
         return None if state.seq == 0 and not state.owner else Rejection(ErrorCode.FORBIDDEN, "room exists")
     if isinstance(op, LogGap):
         return None if by == "" else Rejection(ErrorCode.FORBIDDEN, "log.gap is a server event")
+    if isinstance(op, MemberErase):  # allowed in a closed room too: erasure must always work
+        if by != "":
+            return Rejection(ErrorCode.FORBIDDEN, "member.erase is a server event")
+        if op.member not in state.members:
+            return Rejection(ErrorCode.NOT_FOUND, f"member {op.member} is not in the room")
+        return None
+    if state.closed:
+        return Rejection(ErrorCode.ROOM_CLOSED, "the room is closed")
+    if isinstance(op, RoomClose):
+        return None if by == "" else Rejection(ErrorCode.FORBIDDEN, "room.close is a server event")
     if isinstance(op, MemberJoin):
         if by != "":
             return Rejection(ErrorCode.FORBIDDEN, "member.join is a server event")
@@ -207,7 +220,38 @@ def apply(state: RoomState, event: Event) -> RoomState:
         state.members[op.owner] = MemberInfo(name=op.owner_name, role="owner")
     elif isinstance(op, MemberJoin):
         state.members[op.member] = MemberInfo(name=op.name, role=op.role)
+    elif isinstance(op, RoomClose):
+        state.closed = True
+    elif isinstance(op, MemberErase):
+        erase_member(state, op.member)
     return state
+
+
+def erase_member(state: RoomState, member: str) -> None:
+    """The effect of ``member.erase``: ``scrub_state``, and the member is kicked and marked
+    erased (no way back into the room)."""
+    scrub_state(state, member)
+    info = state.members.get(member)
+    if info is not None:
+        info.kicked = True
+        info.erased = True
+
+
+def scrub_state(state: RoomState, member: str) -> None:
+    """Tombstone ``member``'s personal data in ``state``, in place: name ``""``, its chat
+    messages' text ``ERASED_TEXT`` without product, and cart lines it added lose their
+    author. Ids, votes and reactions stay (member ids are opaque). No rule reads these
+    fields, so a scrubbed snapshot folds the rest of the log exactly as the original."""
+    info = state.members.get(member)
+    if info is not None:
+        info.name = ""
+    for msg in state.chat:
+        if msg.by == member:
+            msg.text = ERASED_TEXT
+            msg.product = None
+    for line in state.cart:
+        if line.added_by == member:
+            line.added_by = ""
 
 
 def fold(events: list[Event], state: RoomState | None = None) -> RoomState:

@@ -19,6 +19,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cosession.auth import Claims, TokenError, new_id
+from cosession.http.endpoint import MEMBER_TOKEN, NONE, PUBLISHABLE_KEY, SECRET_KEY, Endpoint, endpoint
+from cosession.http.errors import ApiError, api_error_handler, error_response
+from cosession.http.inputs import MAX_BODY_BYTES, BodyReader, read_body, read_capped
 from cosession.http.ratelimit import AddressLimiter, retry_after
 from cosession.hub.hub import HubUnavailable
 from cosession.rooms.room import Room
@@ -50,52 +53,13 @@ class AcceptInvite(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers
-
-
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
-
-
 def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-MAX_BODY_BYTES = 16 * 1024
-
-
-async def _read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refused with 413 before it is read whole: on its
-    ``Content-Length``, or (chunked, no length) as soon as the stream passes ``limit``."""
-    too_large = ApiError(413, "too_large", f"request body over {limit // 1024} KiB")
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise too_large
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-async def _body(request: Request, kind: type[T]) -> T:
-    raw = await _read_capped(request)
-    try:
-        return msgspec.json.decode(raw or b"{}", type=kind)
-    except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_field", str(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "bad_json", str(exc)) from None
+_read_capped = read_capped  # kept for callers of the old names
+_body = read_body
 
 
 def _bearer(request: Request, services: Services) -> Claims:
@@ -156,16 +120,65 @@ def _invite_url(services: Services, code: str) -> str:
     return f"{services.settings.base_url}/r/{code}"
 
 
+class InviteOut(msgspec.Struct):
+    code: str
+    url: str
+    room: str
+    role: str
+    expires_at: int | None  # ms
+    max_uses: int | None
+    uses: int
+
+
+class InviteInfo(InviteOut):
+    name: str  # the room's name
+
+
+class CreatedRoom(msgspec.Struct):
+    room: str
+    member: str
+    role: Literal["owner"]
+    token: str
+    invite: InviteOut
+    ws_url: str
+
+
+class JoinToken(msgspec.Struct):
+    room: str
+    member: str
+    role: Literal["member", "associate", "viewer"]
+    token: str
+    ws_url: str
+
+
+class RoomSnapshot(msgspec.Struct):
+    room: str
+    epoch: str
+    seq: int
+    state: RoomState
+
+
+def _invite_out(services: Services, invite: Invite) -> InviteOut:
+    return InviteOut(
+        code=invite.code,
+        url=_invite_url(services, invite.code),
+        room=invite.room_id,
+        role=invite.role,
+        expires_at=invite.expires_at,
+        max_uses=invite.max_uses,
+        uses=invite.uses,
+    )
+
+
 def _invite_json(services: Services, invite: Invite) -> dict[str, Any]:
-    return {
-        "code": invite.code,
-        "url": _invite_url(services, invite.code),
-        "room": invite.room_id,
-        "role": invite.role,
-        "expires_at": invite.expires_at,
-        "max_uses": invite.max_uses,
-        "uses": invite.uses,
-    }
+    out: dict[str, Any] = msgspec.to_builtins(_invite_out(services, invite))
+    return out
+
+
+def _refuse_closed(room: Room) -> None:
+    """410 ``room_closed``: a closed room takes no invites and no new members."""
+    if room.state.closed:
+        raise ApiError(410, "room_closed", "this room was closed")
 
 
 async def _new_invite(
@@ -186,76 +199,79 @@ async def _new_invite(
     return invite
 
 
-async def create_room(request: Request) -> Response:
+async def create_room(request: Request, body: BodyReader[CreateRoom]) -> CreatedRoom:
     services = _services(request)
     key = await tenant_key(request, allow_publishable=True)
     if key is None and services.settings.require_tenant:
         raise ApiError(401, "unauthorized", "this server requires a tenant API key (Authorization: Bearer sk_/pk_...)")
     if key is None or key.kind == "publishable":  # a tenant's secret key is its server: not limited per address
         _limit(request, services.rest_limits.rooms, "new rooms")
-    body = await _body(request, CreateRoom)
+    data = await body.read()
     owner = new_id("m")
     room = await services.registry.create(
-        body.name, owner, body.owner_name, tenant=key.tenant.id if key is not None else None
+        data.name, owner, data.owner_name, tenant=key.tenant.id if key is not None else None
     )
     token = services.signer.issue(
-        room=room.id, member=owner, role="owner", name=body.owner_name, ttl=services.settings.token_ttl
+        room=room.id, member=owner, role="owner", name=data.owner_name, ttl=services.settings.token_ttl
     )
     invite = await _new_invite(services, room.id, owner, "member", 7 * 24 * 3600, None)
-    return JSONResponse(
-        {
-            "room": room.id,
-            "member": owner,
-            "role": "owner",
-            "token": token,
-            "invite": _invite_json(services, invite),
-            "ws_url": services.settings.ws_url,
-        },
-        status_code=201,
+    return CreatedRoom(
+        room=room.id,
+        member=owner,
+        role="owner",
+        token=token,
+        invite=_invite_out(services, invite),
+        ws_url=services.settings.ws_url,
     )
 
 
-async def create_invite(request: Request) -> Response:
+async def create_invite(request: Request, body: BodyReader[CreateInvite]) -> InviteOut:
     services = _services(request)
     room_id = request.path_params["room"]
     key = await tenant_key(request, allow_publishable=True)
     if key is not None:
-        return await _tenant_invite(request, services, key, room_id)
-    claims, _ = await _member(request, services, room_id)
-    body = await _body(request, CreateInvite)
+        return await _tenant_invite(request, services, key, room_id, body)
+    claims, room = await _member(request, services, room_id)
+    data = await body.read()
     if claims.role == "viewer":
         raise ApiError(403, "forbidden", "viewers cannot invite")
-    if body.role == "associate" and claims.role != "owner":
+    if data.role == "associate" and claims.role != "owner":
         raise ApiError(403, "forbidden", "only the owner can invite a store associate")
-    invite = await _new_invite(services, room_id, claims.member, body.role, body.expires_in, body.max_uses)
-    return JSONResponse(_invite_json(services, invite), status_code=201)
+    _refuse_closed(room)
+    invite = await _new_invite(services, room_id, claims.member, data.role, data.expires_in, data.max_uses)
+    return _invite_out(services, invite)
 
 
-async def _tenant_invite(request: Request, services: Services, key: TenantKey, room_id: str) -> Response:
+async def _tenant_invite(
+    request: Request, services: Services, key: TenantKey, room_id: str, body: BodyReader[CreateInvite]
+) -> InviteOut:
     """An invite made with a tenant key. The secret key may invite any role. The
     publishable key is public (an ``Origin`` header proves nothing): it may invite members
     only, is rate-limited per client address, and may not invite into a room someone was
     kicked from (so a kicked person cannot come back under a new id)."""
     await require_tenant_room(request, key, room_id)
     if key.kind == "secret":
-        body = await _body(request, CreateInvite)
+        data = await body.read()
+        _refuse_closed(await _room(services, room_id))
         invite = await _new_invite(
-            services, room_id, f"tenant:{key.tenant.id}", body.role, body.expires_in, body.max_uses
+            services, room_id, f"tenant:{key.tenant.id}", data.role, data.expires_in, data.max_uses
         )
-        return JSONResponse(_invite_json(services, invite), status_code=201)
+        return _invite_out(services, invite)
     _limit(request, services.rest_limits.pk_invites, "invites")
-    body = await _body(request, CreateInvite)
-    if body.role != "member":
+    data = await body.read()
+    if data.role != "member":
         raise ApiError(403, "forbidden", "a publishable key invites members only (associates: the owner's token)")
-    if _anyone_kicked(await _room(services, room_id)):
+    room = await _room(services, room_id)
+    if _anyone_kicked(room):
         raise ApiError(403, "forbidden", "someone was removed from this room: invites need the owner's token")
+    _refuse_closed(room)
     invite = await _new_invite(
-        services, room_id, PUBLISHABLE_INVITER + key.tenant.id, body.role, body.expires_in, body.max_uses
+        services, room_id, PUBLISHABLE_INVITER + key.tenant.id, data.role, data.expires_in, data.max_uses
     )
-    return JSONResponse(_invite_json(services, invite), status_code=201)
+    return _invite_out(services, invite)
 
 
-async def get_invite(request: Request) -> Response:
+async def get_invite(request: Request) -> InviteInfo:
     services = _services(request)
     invite = await services.store.get_invite(request.path_params["code"])
     if invite is None:
@@ -263,20 +279,20 @@ async def get_invite(request: Request) -> Response:
     room = await services.registry.get(invite.room_id)
     if room is not None:
         services.registry.release(room)
-    data = _invite_json(services, invite)
-    data["name"] = room.committed.name if room is not None else ""
-    return JSONResponse(data)
+    out = _invite_out(services, invite)
+    return InviteInfo(**msgspec.structs.asdict(out), name=room.committed.name if room is not None else "")
 
 
-async def accept_invite(request: Request) -> Response:
+async def accept_invite(request: Request, body: BodyReader[AcceptInvite]) -> JoinToken:
     services = _services(request)
     _limit(request, services.rest_limits.accepts, "invite accepts")
-    body = await _body(request, AcceptInvite)
+    data = await body.read()
     code = request.path_params["code"]
     found = await services.store.get_invite(code)
     if found is None:
         raise ApiError(404, "invite_not_found", "no such invite")
     room = await _room(services, found.room_id)
+    _refuse_closed(room)
     if len(room.state.members) >= services.settings.max_room_members:
         raise ApiError(409, "too_many_members", "this room cannot take more members")
     if found.created_by.startswith(PUBLISHABLE_INVITER) and _anyone_kicked(room):
@@ -288,21 +304,12 @@ async def accept_invite(request: Request) -> Response:
     member = new_id("m")
     role: Literal["member", "associate", "viewer"] = invite.role  # type: ignore[assignment]
     token = services.signer.issue(
-        room=invite.room_id, member=member, role=role, name=body.name, ttl=services.settings.token_ttl
+        room=invite.room_id, member=member, role=role, name=data.name, ttl=services.settings.token_ttl
     )
-    return JSONResponse(
-        {
-            "room": invite.room_id,
-            "member": member,
-            "role": role,
-            "token": token,
-            "ws_url": services.settings.ws_url,
-        },
-        status_code=201,
-    )
+    return JoinToken(room=invite.room_id, member=member, role=role, token=token, ws_url=services.settings.ws_url)
 
 
-async def room_snapshot(request: Request) -> Response:
+async def room_snapshot(request: Request) -> RoomSnapshot:
     services = _services(request)
     room_id = request.path_params["room"]
     key = await tenant_key(request, allow_publishable=False)
@@ -311,9 +318,7 @@ async def room_snapshot(request: Request) -> Response:
         room = await _room(services, room_id)
     else:
         _, room = await _member(request, services, room_id)
-    state: RoomState = room.committed
-    body = msgspec.json.encode({"room": room.id, "epoch": room.epoch, "seq": room.head, "state": state})
-    return Response(body, media_type="application/json")
+    return RoomSnapshot(room=room.id, epoch=room.epoch, seq=room.head, state=room.committed)
 
 
 async def healthz(request: Request) -> Response:
@@ -348,18 +353,55 @@ async def metrics(request: Request) -> Response:
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
+_AUTH_ERRORS: dict[int, tuple[str, ...]] = {401: ("unauthorized", "token_expired")}
+_BODY_ERRORS: dict[int, tuple[str, ...]] = {400: ("bad_json",), 413: ("too_large",), 422: ("invalid_field",)}
+_LIMITED: dict[int, tuple[str, ...]] = {429: ("rate_limited",)}
+# operations of the admin API and this module that take a room id (OpenAPI links)
+_ROOM_OPS = ("room_snapshot", "create_invite", "get_room", "close_room", "delete_room")
+
+endpoints: list[Endpoint] = [
+    endpoint(
+        "POST", "/v1/rooms", create_room, "Create a room", ok=CreatedRoom, status=201, body=CreateRoom,
+        auth=(NONE, SECRET_KEY, PUBLISHABLE_KEY),
+        errors={**_AUTH_ERRORS, **_BODY_ERRORS, **_LIMITED, 403: ("forbidden", "origin_not_allowed")},
+        links={op: {"room": "$response.body#/room"} for op in _ROOM_OPS}
+        | {"erase_member": {"room": "$response.body#/room", "member": "$response.body#/member"}},
+    ),
+    endpoint(
+        "POST", "/v1/rooms/{room}/invites", create_invite, "Create an invite", ok=InviteOut, status=201,
+        body=CreateInvite, auth=(MEMBER_TOKEN, SECRET_KEY, PUBLISHABLE_KEY),
+        links={op: {"code": "$response.body#/code"} for op in ("get_invite", "accept_invite")},
+        errors={
+            **_AUTH_ERRORS, **_BODY_ERRORS, **_LIMITED, 403: ("forbidden", "kicked", "origin_not_allowed"),
+            404: ("room_not_found",), 410: ("room_closed",), 503: ("unavailable",),
+        },
+    ),
+    endpoint(
+        "GET", "/v1/rooms/{room}/snapshot", room_snapshot, "A room's state", ok=RoomSnapshot,
+        auth=(MEMBER_TOKEN, SECRET_KEY),
+        errors={**_AUTH_ERRORS, 403: ("forbidden", "kicked"), 404: ("room_not_found",), 503: ("unavailable",)},
+    ),
+    endpoint(
+        "GET", "/v1/invites/{code}", get_invite, "Look up an invite", ok=InviteInfo,
+        errors={404: ("invite_not_found",)}, tag="invites",
+    ),
+    endpoint(
+        "POST", "/v1/invites/{code}/accept", accept_invite, "Accept an invite", ok=JoinToken, status=201,
+        body=AcceptInvite, tag="invites",
+        links={"erase_member": {"room": "$response.body#/room", "member": "$response.body#/member"}},
+        errors={
+            **_BODY_ERRORS, **_LIMITED, 403: ("forbidden",), 404: ("invite_not_found",), 409: ("too_many_members",),
+            410: ("invite_expired", "invite_used_up", "room_closed"), 503: ("unavailable",),
+        },
+    ),
+]  # fmt: skip
+
 routes = [
-    Route("/v1/rooms", create_room, methods=["POST"]),
-    Route("/v1/rooms/{room}/invites", create_invite, methods=["POST"]),
-    Route("/v1/rooms/{room}/snapshot", room_snapshot, methods=["GET"]),
-    Route("/v1/invites/{code}", get_invite, methods=["GET"]),
-    Route("/v1/invites/{code}/accept", accept_invite, methods=["POST"]),
+    *(e.route() for e in endpoints),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
 ]
 
 
-async def api_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.headers)
+__all__ = ["MAX_BODY_BYTES", "ApiError", "api_error_handler", "endpoints", "error_response", "routes"]

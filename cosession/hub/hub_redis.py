@@ -349,6 +349,25 @@ class RedisHub:
             out.append((seq, bytes(fields[b"e"])))
         return out
 
+    async def delete_entries(self, room_id: str, seqs: list[int]) -> int:
+        """Remove entries from the room's stream (erasure); gap repair reads any seq the
+        stream lacks from the SQL log instead. Returns how many were removed."""
+        if not seqs:
+            return 0
+        try:
+            removed: Any = await self._redis.xdel(room_keys(room_id)["stream"], *(f"{seq}-0" for seq in seqs))
+        except REDIS_FAILURES as exc:
+            raise HubUnavailable(str(exc)) from exc
+        return int(removed or 0)
+
+    async def forget_room(self, room_id: str) -> None:
+        """Delete every key of a room whose data was purged (its stream included)."""
+        keys = room_keys(room_id)
+        try:
+            await self._redis.delete(*(keys[k] for k in ("epoch", "offset", "stream", "runid", "presence")))
+        except REDIS_FAILURES as exc:
+            raise HubUnavailable(str(exc)) from exc
+
     async def publish(self, room_id: str, data: bytes) -> None:
         try:
             await self._redis.publish(room_keys(room_id)["channel"], data)

@@ -163,6 +163,14 @@ class RoomRegistry:
         del self.rooms[room_id]
         log.info("room unloaded", room=room_id)
 
+    def evict(self, room_id: str, code: int, reason: str) -> None:
+        """Drop a room from memory now (its data was purged): its connections are closed."""
+        self._cancel_unload(room_id)
+        room = self.rooms.pop(room_id, None)
+        if room is not None:
+            room.close_all(code, reason)
+            room.unload()
+
     def close_all(self, code: int, reason: str) -> None:
         for room in self.rooms.values():
             room.close_all(code, reason)

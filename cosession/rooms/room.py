@@ -28,6 +28,7 @@ from cosession.rooms.presence import Change, Presence
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import LoadedRoom, PendingEvent, SnapshotWrite
 from protocol.codec import Codec
+from protocol.erasure import scrub_event
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import (
     Ack,
@@ -39,6 +40,7 @@ from protocol.messages import (
     FocusSignal,
     FollowSignal,
     LogGap,
+    MemberErase,
     MemberJoin,
     MemberKick,
     PresenceMember,
@@ -184,6 +186,23 @@ class Room:
         """Sequence an accepted op; its waiters get the ack once it is durable."""
         self._sequence(by, ref, body)
 
+    async def submit_server(self, ref: str, body: EventBody) -> tuple[int, Rejection | None]:
+        """A server op (``by = ""``: admin API, retention) through the room's normal
+        sequencing path. Idempotent by ``ref`` (a timer or request derives it, so a retry
+        or a second node never applies it twice). Returns ``(seq, None)`` once it is
+        durable and fanned out, or ``(head, rejection)`` when the rules refuse it now."""
+        known = self._refs.get(("", ref))
+        if known is not None:
+            return known, None
+        rejection = check_rules(self.state, "", body)
+        if rejection is not None:
+            return self.head, rejection
+        if self._committer.full:
+            return self.head, Rejection(ErrorCode.UNAVAILABLE, "the server cannot write right now")
+        event = self._sequence("", ref, body)
+        await self._await_commit(event.seq)
+        return event.seq, None
+
     def _committed(self, event: Event, ref: str | None) -> None:
         """Group-commit callback (embedded mode): the event is durable."""
         self._in_flight.pop(event.seq, None)
@@ -234,12 +253,19 @@ class Room:
             waiter.set_result(None)
         if isinstance(event.op, MemberKick):
             self._kick_connections(event.op.member)
+        elif isinstance(event.op, MemberErase):
+            self._scrub_history(event.op.member)
+            self._kick_connections(event.op.member)
         self._since_snapshot += 1
         if self._since_snapshot >= self.settings.snapshot_every:
             self._since_snapshot = 0
             self._committer.enqueue_snapshot(
                 SnapshotWrite(room_id=self.id, seq=self.head, state=_state_encoder.encode(self.committed))
             )
+
+    def _scrub_history(self, member: str) -> None:
+        """Erasure: the replay window must not hand the member's data to a resuming client."""
+        self.history = deque((scrub_event(e, member) for e in self.history), maxlen=self.history.maxlen)
 
     def _fanout(self, message: ServerMessage) -> None:
         """Deliver a committed event to this room's members (embedded: through the hub)."""
@@ -285,6 +311,8 @@ class Room:
     # ---- joining and leaving ---------------------------------------------------------
 
     def refusal(self, member: str) -> JoinRefused | None:
+        if self.state.closed:
+            return JoinRefused(ErrorCode.ROOM_CLOSED, CloseCode.FORBIDDEN, "this room was closed")
         info = self.state.members.get(member)
         if info is not None and info.kicked:
             return JoinRefused(ErrorCode.KICKED, CloseCode.FORBIDDEN, "you were removed from this room")

@@ -38,6 +38,7 @@ from cosession.rooms.room import JoinRefused, Room, RoomConnection, now_ms
 from cosession.store.committer import GroupCommitter, append_isolating, storable_ref
 from cosession.store.store import LoadedRoom, PendingEvent, Store
 from protocol.codec import JSON, MSGPACK
+from protocol.erasure import scrub_event
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import (
     ClientOpBody,
@@ -296,6 +297,10 @@ class ClusterRoom(Room):
                     if self.replica.receive(self.epoch, event.seq) == "applied":
                         self._apply_committed(event)
         for seq, payload in entries:
+            if seq > self.head + 1:  # a hole inside the stream (entries erased): from the SQL log
+                for event in await self._store.events_after(self.id, self.head, seq - self.head - 1):
+                    if self.replica.receive(self.epoch, event.seq) == "applied":
+                        self._apply_committed(event)
             if self.replica.receive(self.epoch, seq) == "applied":
                 ts, by, body, _ref = _payload_decoder.decode(payload)
                 self._apply_committed(Event(seq=seq, ts=ts, by=by, op=body))
@@ -429,6 +434,46 @@ class ClusterRoom(Room):
         self._started.pop(key, None)
         for conn in self._waiting.pop(key, ()):
             conn.send(err)
+
+    async def submit_server(self, ref: str, body: EventBody) -> tuple[int, Rejection | None]:
+        """A server op through Redis like any op (see ``Room.submit_server``); the Redis
+        script's ``(member, ref)`` record makes a second node's or a retry's append a
+        duplicate, never a second event."""
+        rejection = check_rules(self.committed, "", body)
+        if rejection is not None:
+            return self.head, rejection
+        try:
+            seq, fresh, ts, epoch = await self._append("", ref, body)
+            if fresh:
+                event = Event(seq=seq, ts=ts, by="", op=body)
+                self._committer.enqueue(
+                    PendingEvent(
+                        room_id=self.id,
+                        event=event,
+                        ref=storable_ref(ref),
+                        body=_event_encoder.encode(event),
+                        epoch=epoch,
+                    ),
+                    _noop,
+                )
+            else:
+                await self._ensure_durable(seq)
+            async with asyncio.timeout(self.settings.write_timeout):
+                await self._await_commit(seq)
+        except (HubUnavailable, TimeoutError) as exc:
+            return self.head, Rejection(ErrorCode.UNAVAILABLE, f"cannot sequence right now: {exc}")
+        return seq, None
+
+    async def erase_stream(self, member: str) -> int:
+        """Erasure: drop the stream entries that carry ``member``'s personal data (the SQL
+        log holds their rewritten form, and gap repair reads holes from it)."""
+        doomed = []
+        for seq, payload in await self._redis.read_stream(self.id, after=0):
+            ts, by, body, _ref = _payload_decoder.decode(payload)
+            event = Event(seq=seq, ts=ts, by=by, op=body)
+            if scrub_event(event, member) is not event:
+                doomed.append(seq)
+        return await self._redis.delete_entries(self.id, doomed)
 
     async def _ensure_durable(self, seq: int) -> None:
         """A retried op that Redis had already sequenced: make sure the log has it (its

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
+from cosession.http.endpoint import SECRET_KEY, Endpoint, endpoint
 from cosession.tenants.auth import TenantAuthError, tenant_key
 
 
-async def whoami(request: Request) -> Response:
+class TenantInfo(msgspec.Struct):
+    id: str
+    name: str
+    origins: list[str]
+    publishable_key: str
+
+
+async def whoami(request: Request) -> TenantInfo:
     """``GET /v1/tenant``: the tenant a secret key belongs to."""
     key = await tenant_key(request, allow_publishable=False)
     if key is None:
         raise TenantAuthError(401, "unauthorized", "an Authorization: Bearer sk_... header is required")
     t = key.tenant
-    return JSONResponse({"id": t.id, "name": t.name, "origins": list(t.origins), "publishable_key": t.publishable_key})
+    return TenantInfo(id=t.id, name=t.name, origins=list(t.origins), publishable_key=t.publishable_key)
 
 
-routes = [Route("/v1/tenant", whoami, methods=["GET"])]
+endpoints: list[Endpoint] = [
+    endpoint(
+        "GET",
+        "/v1/tenant",
+        whoami,
+        "The tenant of a secret key",
+        ok=TenantInfo,
+        auth=(SECRET_KEY,),
+        errors={401: ("unauthorized",), 403: ("forbidden",)},
+        tag="tenant",
+    )
+]
+routes = [e.route() for e in endpoints]

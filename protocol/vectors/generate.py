@@ -39,6 +39,7 @@ from protocol.messages import (
     IceServer,
     Limits,
     LogGap,
+    MemberErase,
     MemberJoin,
     MemberKick,
     Op,
@@ -49,6 +50,7 @@ from protocol.messages import (
     Product,
     React,
     Resume,
+    RoomClose,
     RoomCreate,
     RoomLock,
     RoomRename,
@@ -151,6 +153,14 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
     bodies = system + ops
     for i, (name, body) in enumerate(bodies):
         by = SERVER if name in ("room.create", "member.join", "log.gap") else (OWNER if i % 2 else MEMBER)
+        out.append((f"event/{name}", "server", Event(seq=i + 1, ts=T0 + (i + 1) * 1000, by=by, op=body)))
+    # server bodies added later (appended so the earlier vectors keep their seqs)
+    later: list[tuple[str, EventBody]] = [
+        ("room.close/minimal", RoomClose()),
+        ("room.close/reason", RoomClose(reason="retention: idle 30 days")),
+        ("member.erase", MemberErase(member=MEMBER)),
+    ]
+    for i, (name, body) in enumerate(later, start=len(bodies)):
         out.append((f"event/{name}", "server", Event(seq=i + 1, ts=T0 + (i + 1) * 1000, by=by, op=body)))
 
     events = [Event(seq=42, ts=T0 + 42_000, by=MEMBER, op=CartAdd(product=SHIRT, qty=2))]
@@ -546,6 +556,39 @@ def _case_chat_keep_evicts_oldest() -> _Log:
     return log
 
 
+def _case_room_close() -> _Log:
+    log = _room_log()
+    line = log.ok(MEMBER, CartAdd(product=SHIRT))
+    log.noop(OWNER, RoomClose())  # server only
+    log.ok(SERVER, RoomClose(reason="closed by the retailer"))
+    # every later op is a no-op: members, the owner, new members, the server
+    log.noop(MEMBER, CartQty(line=line, qty=2))
+    log.noop(OWNER, Chat(text="still open?"))
+    log.noop(OWNER, RoomLock(locked=True))
+    log.noop(SERVER, MemberJoin(member=OUTSIDER, name="Zed", role="member"))
+    log.noop(SERVER, RoomClose())  # already closed
+    log.ok(SERVER, MemberErase(member=MEMBER))  # erasure still works in a closed room
+    return log
+
+
+def _case_member_erase() -> _Log:
+    log = _room_log()
+    line = log.ok(MEMBER, CartAdd(product=SHIRT))
+    log.ok(OWNER, Vote(line=line, value="up"))
+    msg = log.ok(MEMBER, Chat(text="my address is 1 Main St", product=MUG))
+    log.ok(OWNER, React(msg=msg, emoji="👍"))
+    log.ok(OWNER, Chat(text="ok Bo", reply_to=msg))
+    log.noop(MEMBER, MemberErase(member=MEMBER))  # server only
+    log.noop(SERVER, MemberErase(member=OUTSIDER))  # not in the room
+    log.ok(SERVER, MemberErase(member=MEMBER))
+    # name "", kicked and erased; chat text tombstoned; the line loses its author
+    log.noop(MEMBER, Chat(text="back"))
+    log.noop(SERVER, MemberJoin(member=MEMBER, name="Bo again", role="member"))  # no way back
+    log.ok(SERVER, MemberErase(member=MEMBER))  # again: nothing more to erase
+    log.ok(SERVER, MemberErase(member=OWNER))  # the owner too
+    return log
+
+
 REDUCER_CASES: dict[str, Callable[[], _Log]] = {
     name.removeprefix("_case_"): fn for name, fn in list(globals().items()) if name.startswith("_case_")
 }
@@ -674,6 +717,8 @@ _JSON_INVALID: list[tuple[str, Any, ErrorCode]] = [
     ("room.lock/missing-locked", _op({"t": "room.lock"}), _INVALID),
     ("room.lock/locked-string", _op({"t": "room.lock", "locked": "yes"}), _INVALID),
     ("member.kick/empty-member", _op({"t": "member.kick", "member": ""}), _INVALID),
+    ("op/body-room.close-is-server-only", _op({"t": "room.close"}), _INVALID),
+    ("op/body-member.erase-is-server-only", _op({"t": "member.erase", "member": "m"}), _INVALID),
     ("focus/bad-product", {"t": "focus", "product": {"id": "x"}}, _INVALID),
     ("typing/missing-on", {"t": "typing"}, _INVALID),
     ("typing/on-null", {"t": "typing", "on": None}, _INVALID),

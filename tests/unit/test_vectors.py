@@ -126,7 +126,13 @@ def test_reducer_vectors_include_noops_of_each_refusal_code() -> None:
             if rejection is not None:
                 codes.add(rejection.code)
             fold([event], state)
-    assert codes == {ErrorCode.FORBIDDEN, ErrorCode.KICKED, ErrorCode.ROOM_LOCKED, ErrorCode.NOT_FOUND}
+    assert codes == {
+        ErrorCode.FORBIDDEN,
+        ErrorCode.KICKED,
+        ErrorCode.ROOM_LOCKED,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.ROOM_CLOSED,
+    }
 
 
 def test_reducer_vectors_include_chat_eviction() -> None:

@@ -101,7 +101,7 @@ describe("JoinFlow", () => {
   });
 
   it("forgets on each refusal that no retry can cure", () => {
-    expect([...FORGET_ON].sort()).toEqual(["forbidden", "kicked", "room_not_found", "token_expired", "unauthorized"]);
+    expect([...FORGET_ON].sort()).toEqual(["forbidden", "kicked", "room_closed", "room_not_found", "token_expired", "unauthorized"]);
   });
 
   it("reads a name stored as JSON by older room pages", () => {

@@ -20,10 +20,12 @@ from protocol.messages import (
     FocusSignal,
     FollowSignal,
     LogGap,
+    MemberErase,
     MemberJoin,
     MemberKick,
     PresenceUpdate,
     React,
+    RoomClose,
     RoomCreate,
     RoomLock,
     RoomRename,
@@ -142,6 +144,10 @@ def describe_event(event: Event, state: RoomState, names: Mapping[int, str] | No
         text = f"{op.name} joined as {op.role}"
     elif isinstance(op, LogGap):
         text = "(an event lost by the server; the room was reloaded)"
+    elif isinstance(op, RoomClose):
+        text = "the room was closed" + (f" ({op.reason})" if op.reason else "")
+    elif isinstance(op, MemberErase):
+        text = f"the personal data of {op.member} was erased"
     return f"[{event.seq}] {text}"
 
 

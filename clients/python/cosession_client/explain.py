@@ -70,6 +70,8 @@ def _closed_why(exc: ConnectionClosedFinal) -> str:
         return "the token has expired; ask for a new invite link"
     if error == "kicked":
         return "you were removed from this room"
+    if error == "room_closed":
+        return "this room was closed"
     if error == "room_not_found" or exc.code == 4004:
         return "that room does not exist (any more)"
     if error == "room_full" or exc.code == 4005:

@@ -8,7 +8,7 @@
 import { RoomConnection } from "./connection.js";
 
 /** Refusals after which a remembered token is dropped (the user has to join again). */
-export const FORGET_ON = new Set(["unauthorized", "token_expired", "kicked", "room_not_found", "forbidden"]);
+export const FORGET_ON = new Set(["unauthorized", "token_expired", "kicked", "room_not_found", "forbidden", "room_closed"]);
 
 /** Where the last name typed in is kept (shared by the room page and the widget). */
 export const NAME_KEY = "cosession:name";

@@ -41,6 +41,7 @@ export const FINAL_ERRORS = new Set([
   "room_full",
   "too_many_members",
   "too_many_connections",
+  "room_closed",
 ]);
 
 /** Encode a client message for the wire. */

@@ -8,6 +8,7 @@
 export const CHAT_KEEP = 500;
 export const MAX_QTY = 999;
 export const MAX_REACTIONS_PER_MESSAGE = 32;
+export const ERASED_TEXT = "[erased]"; // member.erase: the text of the erased member's chat messages
 
 const CART_OPS = new Set(["cart.add", "cart.qty", "cart.remove"]);
 const OWNER_OPS = new Set(["room.rename", "room.lock", "member.kick"]);
@@ -17,7 +18,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, members: dict(), cart: [], chat: [] };
+  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [] };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -25,13 +26,14 @@ export function fromWire(snapshot) {
   const s = snapshot || {};
   const members = dict();
   for (const [id, m] of Object.entries(s.members || {})) {
-    members[id] = { name: m.name, role: m.role, kicked: !!m.kicked };
+    members[id] = { name: m.name, role: m.role, kicked: !!m.kicked, erased: !!m.erased };
   }
   return {
     seq: s.seq || 0,
     name: s.name || "",
     owner: s.owner || "",
     locked: !!s.locked,
+    closed: !!s.closed,
     members,
     cart: (s.cart || []).map((l) => ({
       line: l.line,
@@ -59,12 +61,16 @@ export function toWire(state) {
   if (state.name) out.name = state.name;
   if (state.owner) out.owner = state.owner;
   if (state.locked) out.locked = true;
+  if (state.closed) out.closed = true;
   const ids = Object.keys(state.members);
   if (ids.length) {
     out.members = dict();
     for (const id of ids) {
       const m = state.members[id];
-      out.members[id] = m.kicked ? { name: m.name, role: m.role, kicked: true } : { name: m.name, role: m.role };
+      const info = { name: m.name, role: m.role };
+      if (m.kicked) info.kicked = true;
+      if (m.erased) info.erased = true;
+      out.members[id] = info;
     }
   }
   if (state.cart.length) {
@@ -118,6 +124,15 @@ export function checkRules(state, by, op) {
   if (t === "room.create") {
     return state.seq === 0 && !state.owner ? null : { code: "forbidden", message: "room exists" };
   }
+  if (t === "log.gap") return by === "" ? null : { code: "forbidden", message: "log.gap is a server event" };
+  if (t === "member.erase") {
+    // allowed in a closed room too: erasure must always work
+    if (by !== "") return { code: "forbidden", message: "member.erase is a server event" };
+    if (!Object.hasOwn(state.members, op.member)) return { code: "not_found", message: `member ${op.member} is not in the room` };
+    return null;
+  }
+  if (state.closed) return { code: "room_closed", message: "the room is closed" };
+  if (t === "room.close") return by === "" ? null : { code: "forbidden", message: "room.close is a server event" };
   if (t === "member.join") {
     if (by !== "") return { code: "forbidden", message: "member.join is a server event" };
     const existing = state.members[op.member];
@@ -218,16 +233,39 @@ export function apply(state, event) {
     case "room.create":
       state.name = op.name;
       state.owner = op.owner;
-      state.members[op.owner] = { name: op.owner_name, role: "owner", kicked: false };
+      state.members[op.owner] = { name: op.owner_name, role: "owner", kicked: false, erased: false };
       break;
     case "member.join":
-      state.members[op.member] = { name: op.name, role: op.role, kicked: false };
+      state.members[op.member] = { name: op.name, role: op.role, kicked: false, erased: false };
+      break;
+    case "room.close":
+      state.closed = true;
+      break;
+    case "member.erase":
+      eraseMember(state, op.member);
       break;
     default:
       // an op type this client does not know: its seq is consumed, nothing else changes
       break;
   }
   return state;
+}
+
+/** member.erase: the member's name, chat text and cart authorship become tombstones. */
+export function eraseMember(state, member) {
+  const info = Object.hasOwn(state.members, member) ? state.members[member] : null;
+  if (info) {
+    info.name = "";
+    info.kicked = true;
+    info.erased = true;
+  }
+  for (const msg of state.chat) {
+    if (msg.by === member) {
+      msg.text = ERASED_TEXT;
+      msg.product = null;
+    }
+  }
+  for (const line of state.cart) if (line.added_by === member) line.added_by = "";
 }
 
 export function fold(events, state = emptyState()) {

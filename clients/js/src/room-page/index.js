@@ -68,7 +68,8 @@ function main() {
       },
       onForget: (err) => {
         view.destroy();
-        showJoin(err.code === "kicked" ? t("error.kicked") : t("join.again", { reason: errorMessage(err, t) }));
+        const own = { kicked: "error.kicked", room_closed: "error.room_closed" }[err.code];
+        showJoin(own ? t(own) : t("join.again", { reason: errorMessage(err, t) }));
       },
     });
   }

@@ -192,7 +192,8 @@ export class RoomView {
 
   _name(member) {
     if (member === this.conn.member) return this.t("you");
-    const m = this.conn.state.members[member];
+    const m = Object.hasOwn(this.conn.state.members, member) ? this.conn.state.members[member] : null;
+    if (m && m.erased) return this.t("erased");
     if (m) return m.name;
     const p = this.conn.presence.get(member);
     return p ? p.name : this.t("someone");

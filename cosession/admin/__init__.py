@@ -1,0 +1,1 @@
+"""The tenant admin API: rooms (list, read, close, purge), member erasure, retention."""
