@@ -21,6 +21,8 @@ from cosession.extras import require_cluster, require_postgres
 from cosession.gateway.session import websocket_endpoint
 from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.hub.hub_memory import MemoryHub
+from cosession.retail.api import routes as retail_routes
+from cosession.retail.wiring import build_retail
 from cosession.rooms.registry import RoomRegistry
 from cosession.services import Services
 from cosession.signing.shared import shared_secret
@@ -68,6 +70,8 @@ def build_services(settings: Settings) -> Services:
         from cosession.cluster import ClusterNode
 
         services.cluster = ClusterNode(settings, redis_hub, registry)
+    services.retail = build_retail(services)
+    registry.extension = services.retail
     return services
 
 
@@ -106,6 +110,8 @@ def create_app(settings: Settings) -> Starlette:
             services.signer = TokenSigner(secret)
         await services.hub.start()
         services.committer.start()
+        if services.retail is not None:
+            services.retail.start()
         if services.settings.demo:
             await tenants.ensure_demo(demo_origins(services.settings.base_url))
         if assets().missing():
@@ -126,6 +132,8 @@ def create_app(settings: Settings) -> Starlette:
             # every step is bounded: a node must exit after its deadline even if a backend hangs
             await _bounded("flush the commit queue", services.committer.stop(), 10.0)
             services.registry.stop()
+            if services.retail is not None:
+                await _bounded("stop catalog checks", services.retail.stop(), 3.0)
             if services.cluster is not None:
                 await _bounded("leave the cluster", services.cluster.stop(), 3.0)
                 await _bounded("close redis", services.cluster.hub.stop(), 3.0)
@@ -134,7 +142,7 @@ def create_app(settings: Settings) -> Starlette:
             log.info("cosession stopped")
 
     app = Starlette(
-        routes=[*routes, *web_routes, *tenant_routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
+        routes=[*routes, *web_routes, *tenant_routes, *retail_routes, WebSocketRoute("/v1/ws", websocket_endpoint)],
         middleware=[Middleware(TenantMiddleware, tenants=tenants)],
         lifespan=lifespan,
         exception_handlers={ApiError: api_error_handler, TenantAuthError: tenant_auth_error_handler},

@@ -15,6 +15,8 @@ from cosession.store.store import Store
 
 if TYPE_CHECKING:
     from cosession.cluster import ClusterNode
+    from cosession.retail.catalog import CatalogClient
+    from cosession.retail.service import Retail
 
 
 @dataclass
@@ -41,7 +43,13 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     draining: bool = False
     cluster: ClusterNode | None = None
+    retail: Retail | None = None  # checkout snapshots, catalog revalidation (cosession/retail)
     rest_limits: RestLimits = field(init=False)
+
+    @property
+    def catalog(self) -> CatalogClient | None:
+        """Catalog calls; ``services.catalog.stats`` holds the counters."""
+        return self.retail.catalog if self.retail is not None else None
 
     def __post_init__(self) -> None:
         s = self.settings

@@ -16,7 +16,7 @@ import structlog
 from cosession.auth import new_id
 from cosession.config import Settings
 from cosession.hub.hub import Hub
-from cosession.rooms.room import Room, now_ms
+from cosession.rooms.room import Room, RoomExtension, now_ms
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import LoadedRoom, PendingEvent, RoomRecord, Store
 from protocol.codec import JSON, MSGPACK
@@ -48,6 +48,7 @@ class RoomRegistry:
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Task[Room | None]] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
+        self.extension: RoomExtension | None = None  # set once at wiring (cosession/retail)
 
     async def create(self, name: str, owner: str, owner_name: str, tenant: str | None = None) -> Room:
         room_id = new_id("r")
@@ -114,6 +115,7 @@ class RoomRegistry:
                 committer=self.committer,
                 on_empty=self._schedule_unload,
             )
+            room.extension = self.extension
             self.rooms[room.id] = room
             return room
         room = Room(
@@ -124,6 +126,7 @@ class RoomRegistry:
             codecs=(MSGPACK, JSON),
             on_empty=self._schedule_unload,
         )
+        room.extension = self.extension
         self.rooms[room.id] = room
         return room
 

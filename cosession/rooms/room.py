@@ -29,6 +29,7 @@ from protocol.codec import Codec
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import (
     Ack,
+    CheckoutRequest,
     ClientOpBody,
     Device,
     Error,
@@ -73,6 +74,15 @@ class RoomConnection(Protocol):
     def close(self, code: int, reason: str) -> None: ...
 
 
+class RoomExtension(Protocol):
+    """Server features that build event bodies or react to committed events
+    (cosession/retail/service.py). Both calls are synchronous and must not raise."""
+
+    def checkout(self, room: Room, by: str, body: CheckoutRequest) -> EventBody: ...
+
+    def committed(self, room: Room, event: Event) -> None: ...
+
+
 class JoinRefused(Exception):
     def __init__(self, code: ErrorCode, close: CloseCode, message: str) -> None:
         super().__init__(message)
@@ -97,6 +107,8 @@ class Room:
         on_empty: Callable[[Room], None],
     ) -> None:
         self.id = loaded.record.id
+        self.tenant = loaded.record.tenant
+        self.extension: RoomExtension | None = None
         self.epoch = loaded.record.epoch
         self.settings = settings
         self.limits = settings.room_limits()
@@ -159,10 +171,30 @@ class Room:
             message = "the server cannot write right now: retry later"
             conn.send(Error(code=ErrorCode.UNAVAILABLE, message=message, ref=ref))
             return
+        event_body: EventBody
+        if isinstance(body, CheckoutRequest):  # the server freezes and signs the snapshot
+            if self.extension is None:
+                conn.send(Error(code=ErrorCode.UNAVAILABLE, message="checkout is not available here", ref=ref))
+                return
+            event_body = self.extension.checkout(self, conn.member, body)
+        else:
+            event_body = body
         self._waiting[key] = [conn]
-        self._write_op(conn.member, ref, body)
+        self._write_op(conn.member, ref, event_body)
 
-    def _write_op(self, by: str, ref: str, body: ClientOpBody) -> None:
+    def submit_server(self, ref: str, body: EventBody) -> bool:
+        """A server op (``by = ""``, e.g. ``cart.revalidate``): sequenced unless refused,
+        already known, or the write queue is full. Never awaits; nobody waits for its ack."""
+        key = ("", ref)
+        if key in self._refs or key in self._waiting or self._committer.full:
+            return False
+        if check_rules(self.state, "", body) is not None:
+            return False
+        self._waiting[key] = []
+        self._write_op("", ref, body)
+        return True
+
+    def _write_op(self, by: str, ref: str, body: EventBody) -> None:
         """Sequence an accepted op; its waiters get the ack once it is durable."""
         self._sequence(by, ref, body)
 
@@ -212,6 +244,8 @@ class Room:
             waiter.set_result(None)
         if isinstance(event.op, MemberKick):
             self._kick_connections(event.op.member)
+        if self.extension is not None:
+            self.extension.committed(self, event)
         self._since_snapshot += 1
         if self._since_snapshot >= self.settings.snapshot_every:
             self._since_snapshot = 0

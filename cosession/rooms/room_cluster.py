@@ -35,7 +35,6 @@ from cosession.store.store import LoadedRoom, PendingEvent, Store
 from protocol.codec import JSON, MSGPACK
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import (
-    ClientOpBody,
     Error,
     Event,
     EventBody,
@@ -282,7 +281,7 @@ class ClusterRoom(Room):
 
     # ---- writes --------------------------------------------------------------------------
 
-    def _write_op(self, by: str, ref: str, body: ClientOpBody) -> None:
+    def _write_op(self, by: str, ref: str, body: EventBody) -> None:
         # checked against the replica (``state`` is ``committed`` here); Redis sequences
         self._spawn(self._write(by, ref, body))
 

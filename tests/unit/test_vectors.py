@@ -13,6 +13,7 @@ from protocol.errors import ErrorCode, ProtocolError
 from protocol.messages import (
     CLIENT_MESSAGE_TYPES,
     CLIENT_OP_TYPES,
+    REQUEST_OP_TYPES,
     SERVER_MESSAGE_TYPES,
     SYSTEM_OP_TYPES,
     Event,
@@ -76,7 +77,8 @@ def test_codec_vectors_cover_every_message_and_op_body() -> None:
     client_tags = {cls.__struct_config__.tag for cls in CLIENT_OP_TYPES}
     system_tags = {cls.__struct_config__.tag for cls in SYSTEM_OP_TYPES}
     assert client_ops == client_tags
-    assert event_ops == client_tags | system_tags
+    request_tags = {cls.__struct_config__.tag for cls in REQUEST_OP_TYPES}
+    assert event_ops == (client_tags - request_tags) | system_tags
 
 
 def test_codec_vectors_cover_optional_fields_set_and_omitted() -> None:
@@ -126,7 +128,13 @@ def test_reducer_vectors_include_noops_of_each_refusal_code() -> None:
             if rejection is not None:
                 codes.add(rejection.code)
             fold([event], state)
-    assert codes == {ErrorCode.FORBIDDEN, ErrorCode.KICKED, ErrorCode.ROOM_LOCKED, ErrorCode.NOT_FOUND}
+    assert codes == {
+        ErrorCode.FORBIDDEN,
+        ErrorCode.KICKED,
+        ErrorCode.ROOM_LOCKED,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.EMPTY_CHECKOUT,
+    }
 
 
 def test_reducer_vectors_include_chat_eviction() -> None:

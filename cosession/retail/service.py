@@ -1,0 +1,154 @@
+"""Retail features on rooms: checkout snapshots and catalog revalidation of cart lines.
+
+``Retail`` is the rooms' extension (``cosession.rooms.room.RoomExtension``):
+
+* ``checkout`` freezes a ``checkout.request`` into a signed ``checkout.start`` (pure, on
+  the op path: no I/O).
+* ``committed`` sees every committed event and schedules catalog checks: the added line
+  on ``cart.add``, the checked-out lines on ``checkout.start``. A loop re-checks the carts
+  of rooms with connections every ``catalog_interval`` seconds.
+
+A check is a task off the room's path: it asks the catalog (bounded by
+``CatalogClient``), compares the answer with the room's committed lines and submits a
+``cart.revalidate`` server op only for a line whose state would change. At most
+``MAX_CHECKS`` checks are in flight; more are dropped (the next periodic pass retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import structlog
+
+from cosession.retail.catalog import CatalogClient, CatalogItem, CatalogUnavailable
+from cosession.retail.catalog_store import CatalogSettings
+from cosession.retail.checkout import build_checkout
+from cosession.retail.signing import checkout_key
+from cosession.rooms.room import Room, now_ms
+from protocol.messages import CartAdd, CartLine, CartRevalidate, CheckoutRequest, CheckoutStart, Event, EventBody
+
+log = structlog.get_logger("cosession.retail")
+
+MAX_CHECKS = 256
+
+
+def _key(product_id: str, variant: str | None) -> tuple[str, str | None]:
+    return (product_id, variant)
+
+
+class Retail:
+    def __init__(
+        self,
+        *,
+        secret: Callable[[], str],
+        catalog: CatalogClient,
+        settings: CatalogSettings | None,
+        rooms: Callable[[], list[Room]],
+        interval: float,
+    ) -> None:
+        self._secret = secret
+        self.catalog = catalog
+        self.settings = settings
+        self._rooms = rooms
+        self._interval = interval
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    # ---- keys and checkout -----------------------------------------------------------
+
+    def key_for(self, tenant: str | None) -> str:
+        return checkout_key(self._secret(), tenant or "")
+
+    def checkout(self, room: Room, by: str, body: CheckoutRequest) -> EventBody:
+        return build_checkout(
+            room.state,
+            room_id=room.id,
+            tenant=room.tenant or "",
+            by=by,
+            request=body,
+            key=self.key_for(room.tenant),
+            now_ms=now_ms(),
+        )
+
+    # ---- revalidation ----------------------------------------------------------------
+
+    def committed(self, room: Room, event: Event) -> None:
+        if room.tenant is None or self.settings is None:
+            return
+        op = event.op
+        if isinstance(op, CartAdd):
+            self._spawn(self.check(room, {_key(op.product.id, op.product.variant)}))
+        elif isinstance(op, CheckoutStart):
+            self._spawn(self.check(room, {_key(line.product.id, line.product.variant) for line in op.lines}))
+
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        if len(self._tasks) >= MAX_CHECKS:
+            coro.close()
+            return
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def check(self, room: Room, only: set[tuple[str, str | None]] | None = None) -> int:
+        """Re-check the room's lines (``only`` those products, or all) against its tenant's
+        catalog; returns how many ``cart.revalidate`` ops were submitted."""
+        if room.tenant is None or self.settings is None:
+            return 0
+        try:
+            url = await self.settings.get(room.tenant)
+        except Exception as exc:  # the database is away: try again at the next pass
+            log.warning("catalog settings unreadable", room=room.id, error=repr(exc))
+            return 0
+        lines = [ln for ln in room.committed.cart if only is None or _key(ln.product.id, ln.product.variant) in only]
+        if url is None or not lines:
+            return 0
+        products = list({_key(ln.product.id, ln.product.variant): ln.product for ln in lines}.values())
+        try:
+            answer = await self.catalog.check(url, tenant=room.tenant, room=room.id, products=products)
+        except CatalogUnavailable as exc:
+            log.info("catalog unavailable", room=room.id, reason=str(exc))
+            return 0
+        return self._apply_answer(room, answer)
+
+    def _apply_answer(self, room: Room, answer: list[CatalogItem]) -> int:
+        found = {_key(item.id, item.variant): item for item in answer}
+        submitted = 0
+        for line in room.committed.cart:  # the lines as they are now, after the await
+            item = found.get(_key(line.product.id, line.product.variant))
+            if item is None or not _changes(line, item):
+                continue
+            body = CartRevalidate(line=line.line, price=item.price, in_stock=item.in_stock)
+            if room.submit_server(f"rv.{line.line}.{secrets.token_hex(6)}", body):
+                submitted += 1
+        return submitted
+
+    async def _periodic(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            for room in self._rooms():
+                if room.connections and room.tenant is not None:
+                    self._spawn(self.check(room))
+
+    def start(self) -> None:
+        if self.settings is not None and self._loop_task is None:
+            self._loop_task = asyncio.get_running_loop().create_task(self._periodic())
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *([self._loop_task] if self._loop_task else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loop_task = None
+        await self.catalog.close()
+
+
+def _changes(line: CartLine, item: CatalogItem) -> bool:
+    if line.out_of_stock != (not item.in_stock):
+        return True
+    if item.price is None:
+        return False
+    shown = line.price_changed.new if line.price_changed is not None else line.product.price
+    return item.price != shown
