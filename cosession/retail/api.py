@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -92,7 +94,12 @@ async def catalog(request: Request) -> Response:
             await settings.set(key.tenant.id, body.url)
         except CatalogUrlError as exc:
             raise ApiError(422, "invalid_field", str(exc)) from None
-    return JSONResponse({"tenant": key.tenant.id, "url": await settings.get(key.tenant.id, fresh=True)})
+    url = await settings.get(key.tenant.id, fresh=True)
+    out: dict[str, object] = {"tenant": key.tenant.id, "url": url}
+    if url is not None:  # this node's breaker for it (each node has its own)
+        breaker = _retail(request).catalog.breaker(url)
+        out["breaker"] = {"state": breaker.state(time.monotonic()), "failures": breaker.failures}
+    return JSONResponse(out)
 
 
 routes = [

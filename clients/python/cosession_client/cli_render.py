@@ -15,7 +15,9 @@ from protocol.messages import (
     CartAdd,
     CartQty,
     CartRemove,
+    CartRevalidate,
     Chat,
+    CheckoutStart,
     Event,
     FocusSignal,
     FollowSignal,
@@ -142,6 +144,13 @@ def describe_event(event: Event, state: RoomState, names: Mapping[int, str] | No
         text = f"{op.name} joined as {op.role}"
     elif isinstance(op, LogGap):
         text = "(an event lost by the server; the room was reloaded)"
+    elif isinstance(op, CheckoutStart):
+        text = f"checkout started by {op.requested_by_name or by} ({len(op.lines)} lines)"
+    elif isinstance(op, CartRevalidate):
+        line = line_label(state, op.line, names)
+        text = f"{line}: {'out of stock' if not op.in_stock else 'in stock'}"
+        if op.price is not None:
+            text += f", price now {op.price}"
     return f"[{event.seq}] {text}"
 
 
