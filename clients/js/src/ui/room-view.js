@@ -10,6 +10,7 @@ import { h } from "./dom.js";
 import { buildCartPane, checkout, notifyCart, productCard, renderCart, renderFocus, renderLinePrice } from "./room-cart.js";
 import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping, typing } from "./room-chat.js";
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
+import { renderRetail } from "./room-retail.js";
 
 const STATUS_TEXT = {
   idle: "Starting…",
@@ -124,6 +125,7 @@ export class RoomView {
     this._renderChat();
     this._renderPeople();
     this._renderShare();
+    renderRetail(this);
   }
 
   _renderBanner() {

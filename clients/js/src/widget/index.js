@@ -12,6 +12,7 @@ import { JoinFlow, safeStorage } from "../core/join.js";
 import { rest, wsUrlFor } from "../core/rest.js";
 import { h } from "../ui/dom.js";
 import { icon } from "../ui/icons.js";
+import { checkoutScope } from "../ui/room-retail.js";
 import { RoomView } from "../ui/room-view.js";
 import { baseCss } from "../ui/styles.js";
 import { widgetCss } from "./styles.js";
@@ -77,6 +78,21 @@ import { widgetCss } from "./styles.js";
         votes: { up: votes.filter((v) => v > 0).length, down: votes.filter((v) => v < 0).length },
       };
     });
+  }
+
+  // Checkout: the server freezes and signs the selected lines (docs/checkout.md); the
+  // page's "checkout" event carries that signed snapshot, for the shop's server to verify.
+  function requestCheckout(c, v) {
+    const scope = checkoutScope(c.state, c.member);
+    c.requestCheckout(scope).then(
+      (snapshot) => {
+        const lines = snapshot.lines.map((l) => ({ line: l.line, product: { ...l.product }, qty: l.qty, price: l.price, added_by: l.added_by }));
+        const total = {};
+        for (const l of lines) total[l.product.currency] = (total[l.product.currency] || 0) + l.price * l.qty;
+        emit("checkout", { ...roomInfo(), scope, lines, total, snapshot });
+      },
+      (err) => v && v._flash(err.code === "empty_checkout" ? new Error("You have no lines of your own in the cart yet.") : err),
+    );
   }
 
   function roomInfo() {
@@ -168,12 +184,7 @@ import { widgetCss } from "./styles.js";
           qrUrl: `${base}/r/${encodeURIComponent(s.invite_code)}/qr.svg`,
           pageProduct: () => product,
           onClose: hide,
-          onCheckout: (cart) => {
-            const lines = linesOf(cart);
-            const total = {};
-            for (const l of lines) total[l.product.currency] = (total[l.product.currency] || 0) + l.product.price * l.qty;
-            emit("checkout", { ...roomInfo(), lines, total });
-          },
+          onCheckout: () => requestCheckout(conn, view),
           onCartChange: (cart) => emit("cart", { ...roomInfo(), lines: linesOf(cart) }),
         });
         if (product) conn.setFocus(product);
