@@ -6,7 +6,10 @@
   the op path: no I/O).
 * ``committed`` sees every committed event and schedules catalog checks: the added line
   on ``cart.add``, the checked-out lines on ``checkout.start``. A loop re-checks the carts
-  of rooms with connections every ``catalog_interval`` seconds.
+  of rooms with connections every ``catalog_interval`` seconds (in a cluster, on each node
+  holding connections to the room: an answer that changes nothing sends nothing, and two
+  nodes racing on the same change append the same ``cart.revalidate`` twice, which folds
+  to the same state).
 
 A check is a task off the room's path: it asks the catalog (bounded by
 ``CatalogClient``), compares the answer with the room's committed lines and submits a
@@ -77,6 +80,11 @@ class Retail:
 
     def committed(self, room: Room, event: Event) -> None:
         if room.tenant is None or self.settings is None:
+            return
+        # In a cluster every node applies every event: only a node where the author is
+        # connected reacts, so one add is checked once (twice at most, one per node of the
+        # author's tabs; a duplicate cart.revalidate folds to the same state).
+        if not any(c.member == event.by for c in room.connections.values()):
             return
         op = event.op
         if isinstance(op, CartAdd):
