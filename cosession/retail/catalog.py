@@ -95,25 +95,39 @@ class CatalogClient:
         }
         self.stats.calls += 1
         try:
-            async with asyncio.timeout(self.timeout):
-                async with self._slots:
-                    resp = await self._http.post(url, json=body, timeout=self.timeout)
-            if resp.status_code != 200 or len(resp.content) > MAX_RESPONSE_BYTES:
-                raise CatalogUnavailable(f"status {resp.status_code}")
-            answer = msgspec.json.decode(resp.content, type=CatalogAnswer)
+            async with asyncio.timeout(self.timeout), self._slots:
+                content = await self._post(url, body)
+            answer = msgspec.json.decode(content, type=CatalogAnswer)
         except TimeoutError as exc:
             self.stats.timeouts += 1
             self._failed(breaker)
             raise CatalogUnavailable("timeout") from exc
         except (httpx.HTTPError, msgspec.ValidationError, msgspec.DecodeError, CatalogUnavailable) as exc:
             self._failed(breaker)
-            raise CatalogUnavailable(str(exc) or type(exc).__name__) from exc
+            # the reason names the kind of failure only: an exception's text may hold the URL
+            reason = str(exc) if isinstance(exc, CatalogUnavailable) else type(exc).__name__
+            raise CatalogUnavailable(reason) from exc
         except BaseException:  # cancelled: neither a success nor a failure; free the probe
             breaker.probing = False
             raise
         breaker.success()
         self.stats.ok += 1
         return answer.products
+
+    async def _post(self, url: str, body: object) -> bytes:
+        """The answer's body, read as it streams in: refused past MAX_RESPONSE_BYTES."""
+        assert self._http is not None
+        async with self._http.stream("POST", url, json=body, timeout=self.timeout) as resp:
+            if resp.status_code != 200:
+                raise CatalogUnavailable(f"status {resp.status_code}")
+            parts: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise CatalogUnavailable("answer too large")
+                parts.append(chunk)
+        return b"".join(parts)
 
     def _failed(self, breaker: Breaker) -> None:
         before = breaker.opens

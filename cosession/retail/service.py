@@ -59,6 +59,7 @@ class Retail:
         self._interval = interval
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._busy: set[str] = set()  # rooms with a periodic check in flight
 
     # ---- keys and checkout -----------------------------------------------------------
 
@@ -137,8 +138,16 @@ class Retail:
         while True:
             await asyncio.sleep(self._interval)
             for room in self._rooms():
-                if room.connections and room.tenant is not None:
-                    self._spawn(self.check(room))
+                # one periodic check per room at a time: a slow catalog does not pile them up
+                if room.connections and room.tenant is not None and room.id not in self._busy:
+                    self._spawn(self._periodic_check(room))
+
+    async def _periodic_check(self, room: Room) -> None:
+        self._busy.add(room.id)
+        try:
+            await self.check(room)
+        finally:
+            self._busy.discard(room.id)
 
     def start(self) -> None:
         if self.settings is not None and self._loop_task is None:

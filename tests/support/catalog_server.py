@@ -1,7 +1,8 @@
 """A real HTTP catalog endpoint for tests (asyncio streams on 127.0.0.1, HTTP/1.1).
 
 It answers the contract of docs/checkout.md from ``prices`` / ``out_of_stock``, and can
-be switched to ``fail`` (HTTP 500) or ``hang`` (holds each request until released or
+be switched to ``fail`` (HTTP 500), ``garbage`` (200 with JSON off the contract),
+``huge`` (200 with a body over the server's limit) or ``hang`` (holds each request until released or
 ``hang_seconds`` pass). It counts calls, and requests being held right now.
 """
 
@@ -11,7 +12,7 @@ import asyncio
 import json
 from typing import Any, Literal
 
-Mode = Literal["ok", "fail", "hang"]
+Mode = Literal["ok", "fail", "hang", "garbage", "huge"]
 
 
 class CatalogServer:
@@ -72,6 +73,11 @@ class CatalogServer:
                 self.hanging -= 1
         if self.mode == "fail":
             status, payload = "500 Internal Server Error", b'{"error":"down"}'
+        elif self.mode == "garbage":  # 200, but not the contract
+            status, payload = "200 OK", b'{"products": [{"id": 7, "price": "cheap"}]}'
+        elif self.mode == "huge":  # 200 and well formed, but far over the size the server reads
+            filler = [{"id": f"x{i}", "in_stock": True} for i in range(20_000)]
+            status, payload = "200 OK", json.dumps({"products": filler}).encode()
         else:
             products = [
                 {
