@@ -81,8 +81,14 @@ def render_cart(state: RoomState) -> list[str]:
         variant = f" [{p.variant}]" if p.variant else ""
         price = money(p.price, p.currency)
         each = f"{price} each = {money(p.price * item.qty, p.currency)}" if item.qty != 1 else price
+        flags = ""
+        if item.price_changed is not None:
+            flags += f"  [price now {money(item.price_changed.new, p.currency)}]"
+        if item.out_of_stock:
+            flags += "  [out of stock]"
         lines.append(
             f"  {f'{position}.':<4} {item.qty:>3} x {p.name}{variant}  {each}  (by {who(state, item.added_by)}){votes}"
+            + flags
         )
         totals[p.currency] = totals.get(p.currency, 0) + p.price * item.qty
     lines.append("  total: " + ", ".join(money(v, c) for c, v in sorted(totals.items())))
