@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from cosession.retail.signing import signature
-from protocol.messages import CheckoutLine, CheckoutRequest, CheckoutStart, RoomState
+from protocol.messages import CartLine, CheckoutLine, CheckoutRequest, CheckoutStart, RoomState
 from protocol.reducer import checkout_lines
 
 CHECKOUT_TTL_MS = 30 * 60 * 1000  # a snapshot is valid for 30 minutes (expires_at)
+
+ProductKey = tuple[str, str | None]  # (product id, variant)
+Verdict = tuple[int | None, bool]  # the catalog's (price or None, in stock) for a product
+
+
+def product_key(line: CartLine) -> ProductKey:
+    return (line.product.id, line.product.variant)
 
 
 def new_checkout_id(room_id: str) -> str:
@@ -34,21 +42,31 @@ def build_checkout(
     key: str,
     now_ms: int,
     checkout_id: str | None = None,
+    catalog: Mapping[ProductKey, Verdict] | None = None,
 ) -> CheckoutStart:
-    """The snapshot of the lines ``request`` selects in ``state``, signed with ``key``."""
+    """The snapshot of the lines ``request`` selects in ``state``, signed with ``key``.
+    ``catalog``: verdicts just fetched for these products, which win over the lines'
+    last known state (the ``cart.revalidate`` events for them may not be folded yet)."""
     members = state.members
-    lines = [
-        CheckoutLine(
-            line=item.line,
-            product=item.product,
-            qty=item.qty,
-            price=item.price_changed.new if item.price_changed is not None else item.product.price,
-            added_by=item.added_by,
-            added_by_name=members[item.added_by].name if item.added_by in members else "",
-            out_of_stock=item.out_of_stock,
+    lines = []
+    for item in checkout_lines(state, by, request.scope):
+        price = item.price_changed.new if item.price_changed is not None else item.product.price
+        out_of_stock = item.out_of_stock
+        verdict = (catalog or {}).get(product_key(item))
+        if verdict is not None:
+            price = verdict[0] if verdict[0] is not None else price
+            out_of_stock = not verdict[1]
+        lines.append(
+            CheckoutLine(
+                line=item.line,
+                product=item.product,
+                qty=item.qty,
+                price=price,
+                added_by=item.added_by,
+                added_by_name=members[item.added_by].name if item.added_by in members else "",
+                out_of_stock=out_of_stock,
+            )
         )
-        for item in checkout_lines(state, by, request.scope)
-    ]
     unsigned = CheckoutStart(
         id=checkout_id or new_checkout_id(room_id),
         room=room_id,

@@ -2,10 +2,11 @@
 
 ``Retail`` is the rooms' extension (``cosession.rooms.room.RoomExtension``):
 
-* ``checkout`` freezes a ``checkout.request`` into a signed ``checkout.start`` (pure, on
-  the op path: no I/O).
-* ``committed`` sees every committed event and schedules catalog checks: the added line
-  on ``cart.add``, the checked-out lines on ``checkout.start``. A loop re-checks the carts
+* ``checkout`` re-checks the lines a ``checkout.request`` selects with the catalog (a
+  task: the room goes on), then freezes them into a signed ``checkout.start`` with the
+  catalog's verdicts and hands it back to the room to sequence.
+* ``committed`` sees every committed event and schedules a catalog check of the added
+  line on ``cart.add``. A loop re-checks the carts
   of rooms with connections every ``catalog_interval`` seconds (in a cluster, on each node
   holding connections to the room: an answer that changes nothing sends nothing, and two
   nodes racing on the same change append the same ``cart.revalidate`` twice, which folds
@@ -28,10 +29,11 @@ import structlog
 
 from cosession.retail.catalog import CatalogClient, CatalogItem, CatalogUnavailable
 from cosession.retail.catalog_store import CatalogSettings
-from cosession.retail.checkout import build_checkout
+from cosession.retail.checkout import ProductKey, Verdict, build_checkout, product_key
 from cosession.retail.signing import checkout_key
 from cosession.rooms.room import Room, now_ms
-from protocol.messages import CartAdd, CartLine, CartRevalidate, CheckoutRequest, CheckoutStart, Event, EventBody
+from protocol.messages import CartAdd, CartLine, CartRevalidate, CheckoutRequest, Event
+from protocol.reducer import checkout_lines
 
 log = structlog.get_logger("cosession.retail")
 
@@ -66,8 +68,29 @@ class Retail:
     def key_for(self, tenant: str | None) -> str:
         return checkout_key(self._secret(), tenant or "")
 
-    def checkout(self, room: Room, by: str, body: CheckoutRequest) -> EventBody:
-        return build_checkout(
+    def checkout(self, room: Room, by: str, ref: str, body: CheckoutRequest) -> None:
+        """Re-check the selected lines with the catalog (bounded by its timeout; other ops
+        of the room go on meanwhile), then freeze and sign them and hand the snapshot to
+        the room. Without a catalog, or with its breaker open, that is at once."""
+        if not self._spawn(self._checkout(room, by, ref, body)):
+            self._freeze(room, by, ref, body, None)
+
+    async def _checkout(self, room: Room, by: str, ref: str, body: CheckoutRequest) -> None:
+        verdicts: dict[ProductKey, Verdict] | None = None
+        try:
+            keys = {product_key(line) for line in checkout_lines(room.state, by, body.scope)}
+            answer = await self._ask(room, keys)
+            if answer is not None:
+                self._apply_answer(room, answer)
+                verdicts = {_key(i.id, i.variant): (i.price, i.in_stock) for i in answer}
+        except Exception as exc:  # whatever happened to the check, the request gets its answer
+            log.warning("checkout re-check failed", room=room.id, error=type(exc).__name__)
+        self._freeze(room, by, ref, body, verdicts)
+
+    def _freeze(
+        self, room: Room, by: str, ref: str, body: CheckoutRequest, verdicts: dict[ProductKey, Verdict] | None
+    ) -> None:
+        snapshot = build_checkout(
             room.state,
             room_id=room.id,
             tenant=room.tenant or "",
@@ -75,7 +98,9 @@ class Retail:
             request=body,
             key=self.key_for(room.tenant),
             now_ms=now_ms(),
+            catalog=verdicts,
         )
+        room.complete_request(by, ref, snapshot)
 
     # ---- revalidation ----------------------------------------------------------------
 
@@ -90,37 +115,41 @@ class Retail:
         op = event.op
         if isinstance(op, CartAdd):
             self._spawn(self.check(room, {_key(op.product.id, op.product.variant)}))
-        elif isinstance(op, CheckoutStart):
-            self._spawn(self.check(room, {_key(line.product.id, line.product.variant) for line in op.lines}))
 
-    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> bool:
         if len(self._tasks) >= MAX_CHECKS:
             coro.close()
-            return
+            return False
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
 
-    async def check(self, room: Room, only: set[tuple[str, str | None]] | None = None) -> int:
+    async def check(self, room: Room, only: set[ProductKey] | None = None) -> int:
         """Re-check the room's lines (``only`` those products, or all) against its tenant's
         catalog; returns how many ``cart.revalidate`` ops were submitted."""
+        answer = await self._ask(room, only)
+        return 0 if answer is None else self._apply_answer(room, answer)
+
+    async def _ask(self, room: Room, only: set[ProductKey] | None) -> list[CatalogItem] | None:
+        """The catalog's answer for the room's lines (``only`` those products), or None:
+        no tenant or catalog, nothing to ask, or the catalog failed (breaker, timeout)."""
         if room.tenant is None or self.settings is None:
-            return 0
+            return None
         try:
             url = await self.settings.get(room.tenant)
         except Exception as exc:  # the database is away: try again at the next pass
-            log.warning("catalog settings unreadable", room=room.id, error=repr(exc))
-            return 0
-        lines = [ln for ln in room.committed.cart if only is None or _key(ln.product.id, ln.product.variant) in only]
+            log.warning("catalog settings unreadable", room=room.id, error=type(exc).__name__)
+            return None
+        lines = [ln for ln in room.state.cart if only is None or product_key(ln) in only]
         if url is None or not lines:
-            return 0
-        products = list({_key(ln.product.id, ln.product.variant): ln.product for ln in lines}.values())
+            return None
+        products = list({product_key(ln): ln.product for ln in lines}.values())
         try:
-            answer = await self.catalog.check(url, tenant=room.tenant, room=room.id, products=products)
+            return await self.catalog.check(url, tenant=room.tenant, room=room.id, products=products)
         except CatalogUnavailable as exc:
             log.info("catalog unavailable", room=room.id, reason=str(exc))
-            return 0
-        return self._apply_answer(room, answer)
+            return None
 
     def _apply_answer(self, room: Room, answer: list[CatalogItem]) -> int:
         found = {_key(item.id, item.variant): item for item in answer}

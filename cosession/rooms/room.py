@@ -76,9 +76,12 @@ class RoomConnection(Protocol):
 
 class RoomExtension(Protocol):
     """Server features that build event bodies or react to committed events
-    (cosession/retail/service.py). Both calls are synchronous and must not raise."""
+    (cosession/retail/service.py). Both calls are synchronous and must not raise.
 
-    def checkout(self, room: Room, by: str, body: CheckoutRequest) -> EventBody: ...
+    ``checkout`` starts the work for an accepted ``checkout.request``; it must end with
+    exactly one ``room.complete_request(by, ref, body)`` (later, off the op path)."""
+
+    def checkout(self, room: Room, by: str, ref: str, body: CheckoutRequest) -> None: ...
 
     def committed(self, room: Room, event: Event) -> None: ...
 
@@ -109,6 +112,7 @@ class Room:
         self.id = loaded.record.id
         self.tenant = loaded.record.tenant
         self.extension: RoomExtension | None = None
+        self.unloaded = False
         self.epoch = loaded.record.epoch
         self.settings = settings
         self.limits = settings.room_limits()
@@ -171,16 +175,32 @@ class Room:
             message = "the server cannot write right now: retry later"
             conn.send(Error(code=ErrorCode.UNAVAILABLE, message=message, ref=ref))
             return
-        event_body: EventBody
-        if isinstance(body, CheckoutRequest):  # the server freezes and signs the snapshot
+        if isinstance(body, CheckoutRequest):  # the server re-checks, freezes and signs the lines
             if self.extension is None:
                 conn.send(Error(code=ErrorCode.UNAVAILABLE, message="checkout is not available here", ref=ref))
                 return
-            event_body = self.extension.checkout(self, conn.member, body)
-        else:
-            event_body = body
+            self._waiting[key] = [conn]
+            self.extension.checkout(self, conn.member, ref, body)
+            return
         self._waiting[key] = [conn]
-        self._write_op(conn.member, ref, event_body)
+        self._write_op(conn.member, ref, body)
+
+    def complete_request(self, by: str, ref: str, body: EventBody) -> None:
+        """Sequence the event an extension built for a request that waited off the op
+        path (``checkout.request``), checked again against the state as it is now."""
+        key = (by, ref)
+        waiters = self._waiting.get(key)
+        if waiters is None or self.unloaded:
+            return
+        rejection = check_rules(self.state, by, body)
+        if rejection is None and self._committer.full:
+            rejection = Rejection(ErrorCode.UNAVAILABLE, "the server cannot write right now: retry later")
+        if rejection is not None:
+            err = Error(code=rejection.code, message=rejection.message, ref=ref)
+            for conn in self._waiting.pop(key, ()):
+                conn.send(err)
+            return
+        self._write_op(by, ref, body)
 
     def submit_server(self, ref: str, body: EventBody) -> bool:
         """A server op (``by = ""``, e.g. ``cart.revalidate``): sequenced unless refused,
@@ -445,6 +465,7 @@ class Room:
             conn.close(code, reason)
 
     def unload(self) -> None:
+        self.unloaded = True
         for timer in self._grace_timers.values():
             timer.cancel()
         self._grace_timers.clear()

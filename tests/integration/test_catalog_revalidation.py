@@ -177,3 +177,55 @@ async def test_answers_off_the_contract_count_as_failures(
                 await asyncio.sleep(0.05)
         assert catalog.calls in (2, 3)  # the add's check and a periodic one may overlap
         assert ana.state.cart[0].price_changed is None and not ana.state.cart[0].out_of_stock
+
+
+async def test_checkout_re_checks_the_lines_before_freezing_them(
+    server_factory: ServerFactory, catalog: CatalogServer
+) -> None:
+    server = await server_factory("--catalog-interval", "3600")  # no periodic pass in this test
+    tenant, created = await tenant_room(server)
+    await configure(server, tenant, catalog.url)
+    async with RoomClient.connect(created["token"], server=server.http_url) as ana:
+        bo = await join(server, created, "Bo")
+        try:
+            await bo.submit(CartAdd(product=SHIRT))
+            await wait_until(lambda: catalog.answered == 1)  # the add's check: no price known
+            assert ana.state.cart[0].price_changed is None
+            catalog.prices["shirt"] = 5600  # changed since: only the checkout's check can see it
+            snapshot = await ana.request_checkout("all")
+            assert snapshot.lines[0].price == 5600 and catalog.calls == 2
+            for client in (ana, bo):  # and the room shows it too
+                await wait_until(lambda c=client: c.state.cart[0].price_changed is not None)
+                assert client.state.cart[0].price_changed == PriceChange(old=4900, new=5600)
+        finally:
+            await bo.close()
+
+
+async def test_a_checkout_waits_at_most_the_catalog_timeout_and_never_holds_other_ops(
+    server_factory: ServerFactory, catalog: CatalogServer
+) -> None:
+    server = await server_factory("--catalog-timeout", "5", "--catalog-interval", "3600")
+    tenant, created = await tenant_room(server)
+    await configure(server, tenant, catalog.url)
+    catalog.mode = "hang"
+    async with RoomClient.connect(created["token"], server=server.http_url) as ana:
+        await ana.submit(CartAdd(product=SHIRT))
+        order: list[str] = []
+
+        async def checkout() -> None:
+            snap = await ana.request_checkout("all")
+            assert snap.lines[0].price == 4900  # as shown: the catalog did not answer in time
+            order.append("checkout")
+
+        async def others() -> None:
+            for i in range(5):
+                await ana.submit(CartAdd(product=Product(id=f"o{i}", name="O", price=1, currency="EUR")))
+            order.append("others")
+
+        async with asyncio.timeout(20):
+            waiting = asyncio.create_task(checkout())
+            await wait_until(lambda: catalog.calls >= 2)  # the checkout's check is out (and hangs)
+            await others()
+            await waiting
+        assert order == ["others", "checkout"]
+        catalog.release()
