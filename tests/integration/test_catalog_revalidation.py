@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from cosession_client import RoomClient
 from protocol.messages import CartAdd, PriceChange, Product
 from tests.conftest import ServerFactory
 from tests.integration.test_checkout import join, tenant_room, wait_until
-from tests.integration.test_tenants import bearer
+from tests.integration.test_tenants import bearer, cli, create_tenant
 from tests.support.catalog_server import CatalogServer
 from tests.support.server import ServerProcess
 
@@ -229,3 +230,22 @@ async def test_a_checkout_waits_at_most_the_catalog_timeout_and_never_holds_othe
             await waiting
         assert order == ["others", "checkout"]
         catalog.release()
+
+
+async def test_the_tenant_cli_sets_and_clears_the_catalog(server: ServerProcess, tmp_path: Path) -> None:
+    tenant = await create_tenant(server)
+    db = ["--database-url", f"sqlite:///{server.db}"]
+    code, out, _ = await cli(
+        "tenant", "catalog", "--tenant", tenant["id"], "--url", "https://shop.example/c", *db, cwd=tmp_path
+    )
+    assert code == 0 and out.strip() == "catalog: https://shop.example/c"
+    assert (await catalog_status(server, tenant))["url"] == "https://shop.example/c"
+    code, out, _ = await cli("tenant", "catalog", "--tenant", tenant["id"], *db, cwd=tmp_path)
+    assert code == 0 and out.strip() == "catalog: https://shop.example/c"
+    code, _, err = await cli("tenant", "catalog", "--tenant", tenant["id"], "--url", "gopher://x", *db, cwd=tmp_path)
+    assert code == 2 and "http(s)" in err
+    code, _, err = await cli("tenant", "catalog", "--tenant", "t_nobody", "--clear", *db, cwd=tmp_path)
+    assert code == 2 and "no tenant" in err
+    code, out, _ = await cli("tenant", "catalog", "--tenant", tenant["id"], "--clear", *db, cwd=tmp_path)
+    assert code == 0 and out.strip() == "catalog: (none)"
+    assert (await catalog_status(server, tenant))["url"] is None
