@@ -27,6 +27,8 @@ from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.http.api import endpoints as api_endpoints
 from cosession.http.openapi import openapi_routes
 from cosession.hub.hub_memory import MemoryHub
+from cosession.retail.api import routes as retail_routes
+from cosession.retail.wiring import build_retail
 from cosession.rooms.registry import RoomRegistry
 from cosession.services import Services
 from cosession.signing.shared import shared_secret
@@ -80,6 +82,8 @@ def build_services(settings: Settings) -> Services:
         from cosession.cluster import ClusterNode
 
         services.cluster = ClusterNode(settings, redis_hub, registry)
+    services.retail = build_retail(services)
+    registry.extension = services.retail
     return services
 
 
@@ -125,6 +129,8 @@ def create_app(settings: Settings) -> Starlette:
         services.focus.start()
         if services.webhooks is not None:
             await services.webhooks.start()
+        if services.retail is not None:
+            services.retail.start()
         if services.settings.demo:
             await tenants.ensure_demo(demo_origins(services.settings.base_url))
         if assets().missing():
@@ -150,6 +156,8 @@ def create_app(settings: Settings) -> Starlette:
             if services.webhooks is not None:
                 await _bounded("stop webhook deliveries", services.webhooks.stop(), 5.0)
             services.registry.stop()
+            if services.retail is not None:
+                await _bounded("stop catalog checks", services.retail.stop(), 3.0)
             if services.cluster is not None:
                 await _bounded("leave the cluster", services.cluster.stop(), 3.0)
                 await _bounded("close redis", services.cluster.hub.stop(), 3.0)
@@ -164,6 +172,7 @@ def create_app(settings: Settings) -> Starlette:
             *tenant_routes,
             *trends_routes,
             *webhook_routes,
+            *retail_routes,
             *(e.route() for e in admin_endpoints),
             *openapi_routes(described, version=__version__),
             WebSocketRoute("/v1/ws", websocket_endpoint),

@@ -62,6 +62,11 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--demo", action="store_true", default=None, help="serve a demo shop with the widget at /demo")
     p.add_argument("--trends-min-group", type=int, help="k: smallest group a trends figure may describe (default 10)")
     p.add_argument("--trends-per-minute", type=int, help="trends queries per tenant per minute (0: no limit)")
+    p.add_argument("--catalog-timeout", type=float, help="seconds per call to a tenant's catalog endpoint")
+    p.add_argument("--catalog-concurrency", type=int, help="catalog calls in flight per process")
+    p.add_argument("--catalog-breaker-failures", type=int, help="catalog failures in a row that open its breaker")
+    p.add_argument("--catalog-breaker-cooldown", type=float, help="seconds a catalog breaker stays open")
+    p.add_argument("--catalog-interval", type=float, help="seconds between re-checks of an active room's cart")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -74,6 +74,12 @@ class Settings:
     retention_sweep_seconds: float = 60.0  # between retention sweeps (close idle rooms, purge closed ones)
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
+    # retailer catalog calls (cart revalidation, docs/checkout.md)
+    catalog_timeout: float = 2.0  # seconds per call
+    catalog_concurrency: int = 16  # calls in flight per process
+    catalog_breaker_failures: int = 5  # failures in a row that open a catalog's breaker
+    catalog_breaker_cooldown: float = 30.0  # seconds open before one probe call
+    catalog_interval: float = 60.0  # seconds between re-checks of an active room's cart
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -20,6 +20,8 @@ from cosession.trends.focus import FocusRecorder
 
 if TYPE_CHECKING:
     from cosession.cluster import ClusterNode
+    from cosession.retail.catalog import CatalogClient
+    from cosession.retail.service import Retail
     from cosession.webhooks.service import WebhookService
 
 
@@ -38,9 +40,15 @@ class Services:
     draining: bool = False
     cluster: ClusterNode | None = None
     webhooks: WebhookService | None = None  # set by app.build_services; .stats for /metrics
+    retail: Retail | None = None  # checkout snapshots, catalog revalidation (cosession/retail)
     rest_limits: RestLimits = field(init=False)
     prometheus: CollectorRegistry = field(init=False)  # this app's /metrics (never the global registry)
     focus: FocusRecorder = field(init=False)  # products each room looked at, for trends (no member ids)
+
+    @property
+    def catalog(self) -> CatalogClient | None:
+        """Catalog calls; ``services.catalog.stats`` holds the counters."""
+        return self.retail.catalog if self.retail is not None else None
 
     def __post_init__(self) -> None:
         self.registry.metrics = self.metrics  # rooms time op->ack and fan-out into it

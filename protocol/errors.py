@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"  # the line / chat message / member the op names is gone
     CART_FULL = "cart_full"
     TOO_LONG = "too_long"  # chat text over the room's limit
+    EMPTY_CHECKOUT = "empty_checkout"  # checkout.request selects no cart line
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"  # the cluster cannot sequence right now: retry the op later
     INTERNAL = "internal"

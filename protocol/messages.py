@@ -33,6 +33,7 @@ Emoji = Annotated[str, Meta(min_length=1, max_length=16)]
 Role = Literal["owner", "member", "associate", "viewer"]
 Device = Literal["phone", "tablet", "desktop", "bot", "unknown"]
 VoteValue = Literal["up", "down", "clear"]
+CheckoutScope = Literal["all", "mine"]
 
 
 class Product(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -97,6 +98,12 @@ class MemberKick(_Body, tag="member.kick", frozen=True):
     member: MemberId
 
 
+class CheckoutRequest(_Body, tag="checkout.request", frozen=True):
+    """Ask the server to freeze and sign a checkout snapshot; it sequences ``checkout.start``."""
+
+    scope: CheckoutScope
+
+
 # System bodies: produced by the server only, never accepted from a client.
 
 
@@ -131,7 +138,45 @@ class MemberErase(_Body, tag="member.erase", frozen=True):
     member: MemberId
 
 
-ClientOpBody = CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick
+class CheckoutLine(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """One cart line as frozen in a checkout snapshot."""
+
+    line: int
+    product: Product
+    qty: int
+    price: int  # unit price as shown: the catalog's new price when it changed, else product.price
+    added_by: str
+    added_by_name: str
+    out_of_stock: bool = False
+
+
+class CheckoutStart(_Body, tag="checkout.start", frozen=True):
+    """The frozen, signed checkout snapshot (server-built from ``checkout.request``;
+    ``by`` is the requester). ``sig`` covers every other field (docs/checkout.md)."""
+
+    id: Annotated[str, Meta(min_length=1, max_length=128)]
+    room: str
+    tenant: str
+    scope: CheckoutScope
+    requested_by: str
+    requested_by_name: str
+    lines: list[CheckoutLine]
+    created_at: int
+    expires_at: int
+    sig: str
+
+
+class CartRevalidate(_Body, tag="cart.revalidate", frozen=True):
+    """A catalog re-check of one line (server only): the current price, if known, and stock."""
+
+    line: LineId
+    price: Price | None = None
+    in_stock: bool = True
+
+
+ClientOpBody = (
+    CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick | CheckoutRequest
+)
 EventBody = (
     CartAdd
     | CartQty
@@ -147,6 +192,8 @@ EventBody = (
     | LogGap
     | RoomClose
     | MemberErase
+    | CheckoutStart
+    | CartRevalidate
 )
 
 CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
@@ -159,8 +206,19 @@ CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
     RoomRename,
     RoomLock,
     MemberKick,
+    CheckoutRequest,
 )
-SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (RoomCreate, MemberJoin, LogGap, RoomClose, MemberErase)
+SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (
+    RoomCreate,
+    MemberJoin,
+    LogGap,
+    RoomClose,
+    MemberErase,
+    CheckoutStart,
+    CartRevalidate,
+)
+# Client ops the server turns into another event body (checkout.request → checkout.start).
+REQUEST_OP_TYPES: tuple[type[_Body], ...] = (CheckoutRequest,)
 
 
 # ---- room state (the snapshot) --------------------------------------------------------
@@ -173,12 +231,31 @@ class MemberInfo(Struct, forbid_unknown_fields=True, omit_defaults=True):
     erased: bool = False  # member.erase: name is "", and the member is kicked too
 
 
+class PriceChange(Struct, frozen=True, forbid_unknown_fields=True):
+    old: int  # product.price, as added
+    new: int  # the catalog's current price
+
+
 class CartLine(Struct, forbid_unknown_fields=True, omit_defaults=True):
     line: int  # seq of the cart.add that created it
     product: Product
     qty: int
     added_by: str
     votes: dict[str, int] = {}  # member -> +1 / -1
+    price_changed: PriceChange | None = None  # set by cart.revalidate
+    out_of_stock: bool = False  # set by cart.revalidate
+
+
+class CheckoutRecord(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A checkout started in the room (the full snapshot is the event at ``seq``)."""
+
+    id: str
+    seq: int
+    by: str
+    scope: str
+    ts: int
+    expires_at: int
+    lines: int
 
 
 class ChatMessage(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -202,6 +279,7 @@ class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     members: dict[str, MemberInfo] = {}
     cart: list[CartLine] = []
     chat: list[ChatMessage] = []
+    checkouts: list[CheckoutRecord] = []  # the last CHECKOUTS_KEEP, oldest first
 
 
 # ---- envelopes: client -> server ------------------------------------------------------

@@ -32,8 +32,12 @@ from protocol.messages import (
     CartLine,
     CartQty,
     CartRemove,
+    CartRevalidate,
     Chat,
     ChatMessage,
+    CheckoutRecord,
+    CheckoutRequest,
+    CheckoutStart,
     Event,
     EventBody,
     LogGap,
@@ -41,6 +45,7 @@ from protocol.messages import (
     MemberInfo,
     MemberJoin,
     MemberKick,
+    PriceChange,
     React,
     RoomClose,
     RoomCreate,
@@ -54,6 +59,7 @@ CHAT_KEEP = 500  # chat messages kept in the state; older ones leave the snapsho
 MAX_QTY = 999
 MAX_REACTIONS_PER_MESSAGE = 32  # distinct emoji on one message
 ERASED_TEXT = "[erased]"  # member.erase: the text of every chat message of the erased member
+CHECKOUTS_KEEP = 20  # checkout records kept in the state; the snapshots stay in the log
 
 CART_OPS = (CartAdd, CartQty, CartRemove)
 OWNER_OPS = (RoomRename, RoomLock, MemberKick)
@@ -93,7 +99,25 @@ def _merge_target(state: RoomState, op: CartAdd) -> CartLine | None:
     return None
 
 
-def check_rules(state: RoomState, by: str, op: EventBody) -> Rejection | None:
+def checkout_lines(state: RoomState, by: str, scope: str) -> list[CartLine]:
+    """The cart lines a checkout of ``scope`` by ``by`` takes: all, or the ones ``by`` added."""
+    return [item for item in state.cart if scope == "all" or item.added_by == by]
+
+
+def _check_checkout(state: RoomState, by: str, op: CheckoutRequest | CheckoutStart) -> Rejection | None:
+    if op.scope == "all" and by != state.owner:
+        return Rejection(ErrorCode.FORBIDDEN, "only the room owner can check out the whole cart")
+    if isinstance(op, CheckoutStart):
+        if op.requested_by != by:
+            return Rejection(ErrorCode.FORBIDDEN, "checkout.start names another requester")
+        if not op.lines:
+            return Rejection(ErrorCode.EMPTY_CHECKOUT, "the checkout holds no line")
+    elif not checkout_lines(state, by, op.scope):
+        return Rejection(ErrorCode.EMPTY_CHECKOUT, "no cart line to check out")
+    return None
+
+
+def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> Rejection | None:
     """Why ``by`` may not do ``op`` against ``state``, or None if it may."""
     if isinstance(op, RoomCreate):
         return None if state.seq == 0 and not state.owner else Rejection(ErrorCode.FORBIDDEN, "room exists")
@@ -109,6 +133,10 @@ def check_rules(state: RoomState, by: str, op: EventBody) -> Rejection | None:
         return Rejection(ErrorCode.ROOM_CLOSED, "the room is closed")
     if isinstance(op, RoomClose):
         return None if by == "" else Rejection(ErrorCode.FORBIDDEN, "room.close is a server event")
+    if isinstance(op, CartRevalidate):
+        if by != "":
+            return Rejection(ErrorCode.FORBIDDEN, "cart.revalidate is a server event")
+        return None if find_line(state, op.line) is not None else Rejection(ErrorCode.NOT_FOUND, "line is gone")
     if isinstance(op, MemberJoin):
         if by != "":
             return Rejection(ErrorCode.FORBIDDEN, "member.join is a server event")
@@ -146,10 +174,12 @@ def check_rules(state: RoomState, by: str, op: EventBody) -> Rejection | None:
             return Rejection(ErrorCode.NOT_FOUND, f"member {op.member} is not in the room")
         if op.member == state.owner:
             return Rejection(ErrorCode.FORBIDDEN, "the owner cannot be kicked")
+    elif isinstance(op, (CheckoutRequest, CheckoutStart)):
+        return _check_checkout(state, by, op)
     return None
 
 
-def check_limits(state: RoomState, op: EventBody, limits: RoomLimits) -> Rejection | None:
+def check_limits(state: RoomState, op: EventBody | CheckoutRequest, limits: RoomLimits) -> Rejection | None:
     """Room limits, checked by the sequencer only (see module docstring)."""
     if isinstance(op, CartAdd):
         if _merge_target(state, op) is None and len(state.cart) >= limits.max_cart_lines:
@@ -224,6 +254,27 @@ def apply(state: RoomState, event: Event) -> RoomState:
         state.closed = True
     elif isinstance(op, MemberErase):
         erase_member(state, op.member)
+    elif isinstance(op, CartRevalidate):
+        line = find_line(state, op.line)
+        assert line is not None
+        if op.price is not None:
+            old = line.product.price
+            line.price_changed = None if op.price == old else PriceChange(old=old, new=op.price)
+        line.out_of_stock = not op.in_stock
+    elif isinstance(op, CheckoutStart):
+        state.checkouts.append(
+            CheckoutRecord(
+                id=op.id,
+                seq=event.seq,
+                by=by,
+                scope=op.scope,
+                ts=op.created_at,
+                expires_at=op.expires_at,
+                lines=len(op.lines),
+            )
+        )
+        if len(state.checkouts) > CHECKOUTS_KEEP:
+            del state.checkouts[: len(state.checkouts) - CHECKOUTS_KEEP]
     return state
 
 

@@ -17,7 +17,7 @@ from cosession.auth import new_id
 from cosession.config import Settings
 from cosession.hub.hub import Hub
 from cosession.metrics.counters import Metrics
-from cosession.rooms.room import MemberLeft, Room, now_ms
+from cosession.rooms.room import MemberLeft, Room, RoomExtension, now_ms
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import LoadedRoom, PendingEvent, RoomRecord, Store
 from protocol.codec import JSON, MSGPACK
@@ -52,6 +52,7 @@ class RoomRegistry:
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
         # webhooks: a member's presence ended (cosession/webhooks/service.py)
         self.on_member_left: MemberLeft | None = None
+        self.extension: RoomExtension | None = None  # set once at wiring (cosession/retail)
 
     async def create(self, name: str, owner: str, owner_name: str, tenant: str | None = None) -> Room:
         room_id = new_id("r")
@@ -120,6 +121,7 @@ class RoomRegistry:
             )
             room.metrics = self.metrics
             room.on_member_left = self.on_member_left
+            room.extension = self.extension
             self.rooms[room.id] = room
             return room
         room = Room(
@@ -132,6 +134,7 @@ class RoomRegistry:
         )
         room.metrics = self.metrics
         room.on_member_left = self.on_member_left
+        room.extension = self.extension
         self.rooms[room.id] = room
         return room
 

@@ -32,6 +32,7 @@ from protocol.erasure import scrub_event
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import (
     Ack,
+    CheckoutRequest,
     ClientOpBody,
     Device,
     Error,
@@ -82,6 +83,18 @@ class RoomConnection(Protocol):
 MemberLeft = Callable[[str, str, str, int, int, str], None]
 
 
+class RoomExtension(Protocol):
+    """Server features that build event bodies or react to committed events
+    (cosession/retail/service.py). Both calls are synchronous and must not raise.
+
+    ``checkout`` starts the work for an accepted ``checkout.request``; it must end with
+    exactly one ``room.complete_request(by, ref, body)`` (later, off the op path)."""
+
+    def checkout(self, room: Room, by: str, ref: str, body: CheckoutRequest) -> None: ...
+
+    def committed(self, room: Room, event: Event) -> None: ...
+
+
 class JoinRefused(Exception):
     def __init__(self, code: ErrorCode, close: CloseCode, message: str) -> None:
         super().__init__(message)
@@ -111,6 +124,9 @@ class Room:
         on_empty: Callable[[Room], None],
     ) -> None:
         self.id = loaded.record.id
+        self.tenant = loaded.record.tenant
+        self.extension: RoomExtension | None = None
+        self.unloaded = False
         self.epoch = loaded.record.epoch
         self.settings = settings
         self.limits = settings.room_limits()
@@ -178,11 +194,48 @@ class Room:
             message = "the server cannot write right now: retry later"
             conn.send(Error(code=ErrorCode.UNAVAILABLE, message=message, ref=ref))
             return
+        if isinstance(body, CheckoutRequest):  # the server re-checks, freezes and signs the lines
+            if self.extension is None:
+                conn.send(Error(code=ErrorCode.UNAVAILABLE, message="checkout is not available here", ref=ref))
+                return
+            self._waiting[key] = [conn]
+            self.extension.checkout(self, conn.member, ref, body)
+            return
         self._waiting[key] = [conn]
         self._started[key] = time.perf_counter()
         self._write_op(conn.member, ref, body)
 
-    def _write_op(self, by: str, ref: str, body: ClientOpBody) -> None:
+    def complete_request(self, by: str, ref: str, body: EventBody) -> None:
+        """Sequence the event an extension built for a request that waited off the op
+        path (``checkout.request``), checked again against the state as it is now."""
+        key = (by, ref)
+        waiters = self._waiting.get(key)
+        if waiters is None or self.unloaded:
+            return
+        rejection = check_rules(self.state, by, body)
+        if rejection is None and self._committer.full:
+            rejection = Rejection(ErrorCode.UNAVAILABLE, "the server cannot write right now: retry later")
+        if rejection is not None:
+            err = Error(code=rejection.code, message=rejection.message, ref=ref)
+            for conn in self._waiting.pop(key, ()):
+                conn.send(err)
+            return
+        self._write_op(by, ref, body)
+
+    def submit_server_nowait(self, ref: str, body: EventBody) -> bool:
+        """A server op (``by = ""``, e.g. ``cart.revalidate``): sequenced unless refused,
+        already known, or the write queue is full. Never awaits; nobody waits for its ack
+        (``submit_server`` is the variant that waits until the op is durable)."""
+        key = ("", ref)
+        if key in self._refs or key in self._waiting or self._committer.full:
+            return False
+        if check_rules(self.state, "", body) is not None:
+            return False
+        self._waiting[key] = []
+        self._write_op("", ref, body)
+        return True
+
+    def _write_op(self, by: str, ref: str, body: EventBody) -> None:
         """Sequence an accepted op; its waiters get the ack once it is durable."""
         self._sequence(by, ref, body)
 
@@ -256,6 +309,8 @@ class Room:
         elif isinstance(event.op, MemberErase):
             self._scrub_history(event.op.member)
             self._kick_connections(event.op.member)
+        if self.extension is not None:
+            self.extension.committed(self, event)
         self._since_snapshot += 1
         if self._since_snapshot >= self.settings.snapshot_every:
             self._since_snapshot = 0
@@ -490,6 +545,7 @@ class Room:
             conn.close(code, reason)
 
     def unload(self) -> None:
+        self.unloaded = True
         for timer in self._grace_timers.values():
             timer.cancel()
         self._grace_timers.clear()

@@ -41,7 +41,6 @@ from protocol.codec import JSON, MSGPACK
 from protocol.erasure import scrub_event
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import (
-    ClientOpBody,
     Error,
     Event,
     EventBody,
@@ -307,7 +306,7 @@ class ClusterRoom(Room):
 
     # ---- writes --------------------------------------------------------------------------
 
-    def _write_op(self, by: str, ref: str, body: ClientOpBody) -> None:
+    def _write_op(self, by: str, ref: str, body: EventBody) -> None:
         # checked against the replica (``state`` is ``committed`` here); Redis sequences
         self._spawn(self._write(by, ref, body, self._guard(body)))
 

@@ -320,7 +320,7 @@ class SqlStore:
             row = (await conn.execute(select(ROOMS).where(ROOMS.c.id == room_id))).first()
             if row is None:
                 return None
-            record = RoomRecord(id=row.id, epoch=row.epoch, created_at=row.created_at)
+            record = RoomRecord(id=row.id, epoch=row.epoch, created_at=row.created_at, tenant=row.tenant)
             snap = (await conn.execute(select(SNAPSHOTS).where(SNAPSHOTS.c.room_id == room_id))).first()
             state = _state_decoder.decode(snap.state) if snap is not None else RoomState()
             tail = await conn.execute(

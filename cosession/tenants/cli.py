@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from cosession.retail import cli as retail_cli
 from cosession.tenants.keys import OriginError
 
 
@@ -27,6 +28,7 @@ def add_parser(sub: Any, default_database_url: str) -> None:
     create.add_argument("--json", action="store_true")
     lst = tsub.add_parser("list", help="list tenants")
     lst.add_argument("--database-url", default=default_database_url)
+    retail_cli.add_parser(tsub, default_database_url)
 
 
 async def _with_store(database_url: str, fn: Any) -> Any:
@@ -45,6 +47,8 @@ async def _with_store(database_url: str, fn: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     from cosession.tenants.store import CreatedTenant, Tenant, TenantStore
 
+    if args.tenant_command == "catalog":
+        return retail_cli.run(args, _with_store)
     if args.tenant_command == "create":
 
         async def create(tenants: TenantStore) -> CreatedTenant:

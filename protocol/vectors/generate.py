@@ -27,7 +27,11 @@ from protocol.messages import (
     CartAdd,
     CartQty,
     CartRemove,
+    CartRevalidate,
     Chat,
+    CheckoutLine,
+    CheckoutRequest,
+    CheckoutStart,
     Error,
     Event,
     EventBody,
@@ -60,7 +64,7 @@ from protocol.messages import (
     Vote,
     Welcome,
 )
-from protocol.reducer import CHAT_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
+from protocol.reducer import CHAT_KEEP, CHECKOUTS_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
 from protocol.vectors import VECTORS_DIR
 from protocol.vectors.session_cases import session_cases
 
@@ -117,6 +121,8 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
         ("room.lock/true", RoomLock(locked=True)),
         ("room.lock/false", RoomLock(locked=False)),
         ("member.kick", MemberKick(member=MEMBER)),
+        ("checkout.request/all", CheckoutRequest(scope="all")),
+        ("checkout.request/mine", CheckoutRequest(scope="mine")),
     ]
     out: list[tuple[str, Direction, Any]] = [
         ("hello/minimal", "client", Hello(token="v1.eyJyIjoicm9vbSJ9.c2ln")),
@@ -150,18 +156,24 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
         ("member.join", MemberJoin(member=MEMBER, name="Bo", role="member")),
         ("log.gap", LogGap()),
     ]
-    bodies = system + ops
-    for i, (name, body) in enumerate(bodies):
-        by = SERVER if name in ("room.create", "member.join", "log.gap") else (OWNER if i % 2 else MEMBER)
-        out.append((f"event/{name}", "server", Event(seq=i + 1, ts=T0 + (i + 1) * 1000, by=by, op=body)))
-    # server bodies added later (appended so the earlier vectors keep their seqs)
     later: list[tuple[str, EventBody]] = [
+        ("cart.revalidate/minimal", CartRevalidate(line=7)),
+        ("cart.revalidate/full", CartRevalidate(line=7, price=5200, in_stock=False)),
+        ("checkout.start", _checkout_start(MEMBER, "mine", [SHIRT])),
+    ]
+    server_only = {name for name, _ in system + later[:2]}
+    bodies = [*system, *[(n, b) for n, b in ops if not n.startswith("checkout.request")], *later]
+    for i, (name, body) in enumerate(bodies):
+        by = SERVER if name in server_only else (MEMBER if name == "checkout.start" else OWNER if i % 2 else MEMBER)
+        out.append((f"event/{name}", "server", Event(seq=i + 1, ts=T0 + (i + 1) * 1000, by=by, op=body)))
+    # server bodies of the admin API (room close, erasure)
+    admin: list[tuple[str, EventBody]] = [
         ("room.close/minimal", RoomClose()),
         ("room.close/reason", RoomClose(reason="retention: idle 30 days")),
         ("member.erase", MemberErase(member=MEMBER)),
     ]
-    for i, (name, body) in enumerate(later, start=len(bodies)):
-        out.append((f"event/{name}", "server", Event(seq=i + 1, ts=T0 + (i + 1) * 1000, by=by, op=body)))
+    for i, (name, body) in enumerate(admin, start=len(bodies)):
+        out.append((f"event/{name}", "server", Event(seq=i + 1, ts=T0 + (i + 1) * 1000, by=SERVER, op=body)))
 
     events = [Event(seq=42, ts=T0 + 42_000, by=MEMBER, op=CartAdd(product=SHIRT, qty=2))]
     log = _room_log()
@@ -260,6 +272,28 @@ def codec_cases() -> list[dict[str, Any]]:
             assert decode(frame) == msg, name
         cases.append({"name": f"{direction}/{name}", "direction": direction, "json": text, "msgpack_hex": binary.hex()})
     return cases
+
+
+def _checkout_start(
+    by: str, scope: Literal["all", "mine"], products: list[Product], sig: str = "c2ln"
+) -> CheckoutStart:
+    """A checkout snapshot as the server builds it (the signature is opaque to the reducer)."""
+    lines = [
+        CheckoutLine(line=5 + i, product=p, qty=1, price=p.price, added_by=by, added_by_name=by.title())
+        for i, p in enumerate(products)
+    ]
+    return CheckoutStart(
+        id="co.r_demo.0001",
+        room="r_demo",
+        tenant="",
+        scope=scope,
+        requested_by=by,
+        requested_by_name=by.title(),
+        lines=lines,
+        created_at=T0,
+        expires_at=T0 + 1_800_000,
+        sig="c2ln",
+    )
 
 
 # ---- reducer.json ----------------------------------------------------------------------
@@ -589,6 +623,48 @@ def _case_member_erase() -> _Log:
     return log
 
 
+def _case_cart_revalidate_price_and_stock() -> _Log:
+    log = _room_log()
+    line = log.ok(MEMBER, CartAdd(product=SHIRT))
+    log.ok(SERVER, CartRevalidate(line=line, price=5200))  # price_changed {old: 4900, new: 5200}
+    log.ok(SERVER, CartRevalidate(line=line, in_stock=False))  # price unknown: price_changed kept
+    other = log.ok(MEMBER, CartAdd(product=MUG))
+    log.ok(SERVER, CartRevalidate(line=other, price=0))  # same price: nothing changed
+    log.noop(MEMBER, CartRevalidate(line=line, price=1))  # server only
+    log.noop(SERVER, CartRevalidate(line=99, price=1))  # no such line
+    return log
+
+
+def _case_cart_revalidate_back_to_old_price_clears() -> _Log:
+    log = _room_log()
+    line = log.ok(MEMBER, CartAdd(product=SHIRT))
+    log.ok(SERVER, CartRevalidate(line=line, price=5200, in_stock=False))
+    log.ok(SERVER, CartRevalidate(line=line, price=4900))
+    return log
+
+
+def _case_checkout_start_rules() -> _Log:
+    log = _room_log()
+    log.ok(MEMBER, CartAdd(product=SHIRT))
+    log.ok(OWNER, CartAdd(product=MUG))
+    log.ok(OWNER, _checkout_start(OWNER, "all", [SHIRT, MUG]))
+    log.ok(MEMBER, _checkout_start(MEMBER, "mine", [SHIRT]))
+    log.noop(MEMBER, _checkout_start(MEMBER, "all", [SHIRT]))  # whole cart: owner only
+    log.noop(VIEWER, _checkout_start(VIEWER, "mine", [SHIRT]))  # viewers cannot
+    log.noop(MEMBER, _checkout_start(OWNER, "mine", [SHIRT]))  # names another requester
+    log.noop(ASSOCIATE, _checkout_start(ASSOCIATE, "mine", []))  # empty
+    log.noop(SERVER, _checkout_start(SERVER, "mine", [SHIRT]))  # not a member
+    return log
+
+
+def _case_checkout_keep_evicts_oldest() -> _Log:
+    log = _room_log()
+    log.ok(OWNER, CartAdd(product=SHIRT))
+    for _ in range(CHECKOUTS_KEEP + 2):
+        log.ok(OWNER, _checkout_start(OWNER, "mine", [SHIRT]))
+    return log
+
+
 REDUCER_CASES: dict[str, Callable[[], _Log]] = {
     name.removeprefix("_case_"): fn for name, fn in list(globals().items()) if name.startswith("_case_")
 }
@@ -774,6 +850,11 @@ _MSGPACK_INVALID: list[tuple[str, Any, ErrorCode]] = [
         _op({"t": "room.create", "name": "x", "owner": "o", "owner_name": "O"}),
         _INVALID,
     ),
+    ("checkout.request/scope-unknown", _op({"t": "checkout.request", "scope": "everything"}), _INVALID),
+    ("checkout.request/scope-missing", _op({"t": "checkout.request"}), _INVALID),
+    ("checkout.request/extra-field", _op({"t": "checkout.request", "scope": "all", "lines": [1]}), _INVALID),
+    ("op/body-checkout.start-is-server-only", _op({"t": "checkout.start", "id": "co", "sig": "x"}), _INVALID),
+    ("op/body-cart.revalidate-is-server-only", _op({"t": "cart.revalidate", "line": 1, "price": 1}), _INVALID),
     # U+0000 in any string (SPEC section 1): a 0x00 byte inside a msgpack str
     ("hello/nul-in-token", {"t": "hello", "token": "v1.a\x00.b"}, _INVALID),
     ("op/nul-in-ref", _op({"t": "cart.remove", "line": 1}, ref="a\x00b"), _INVALID),

@@ -138,7 +138,9 @@ async def test_launcher_speaks_the_shops_language(server: ServerProcess, browser
         await page.goto(shop + "/de")
         await expect(page.get_by_test_id("launcher")).to_have_accessible_name("Mit Freunden shoppen")
         de = await launcher_style(page)
-        assert de["lang"] == "de-DE" and de["dir"] == "ltr" and de["hostLang"] == "de-DE", de  # the region kept (prices)
+        assert de["lang"] == "de-DE" and de["dir"] == "ltr" and de["hostLang"] == "de-DE", (
+            de
+        )  # the region kept (prices)
         await page.get_by_test_id("launcher").click()
         await expect(page.get_by_test_id("start")).to_have_text("Gemeinsamen Warenkorb starten")
         await expect(page.get_by_test_id("panel")).to_have_attribute("aria-label", "Mit Freunden shoppen")

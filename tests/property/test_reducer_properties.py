@@ -28,7 +28,10 @@ from protocol.messages import (
     CartAdd,
     CartQty,
     CartRemove,
+    CartRevalidate,
     Chat,
+    CheckoutLine,
+    CheckoutStart,
     Event,
     EventBody,
     MemberJoin,
@@ -79,7 +82,11 @@ def tiny_constants(tiny: bool) -> Iterator[None]:
     if not tiny:
         yield
         return
-    with mock.patch.object(R, "CHAT_KEEP", 3), mock.patch.object(R, "MAX_REACTIONS_PER_MESSAGE", 2):
+    with (
+        mock.patch.object(R, "CHAT_KEEP", 3),
+        mock.patch.object(R, "MAX_REACTIONS_PER_MESSAGE", 2),
+        mock.patch.object(R, "CHECKOUTS_KEEP", 2),
+    ):
         yield
 
 
@@ -90,8 +97,22 @@ def tiny_constants(tiny: bool) -> Iterator[None]:
 # among the live ones, the ones already gone (removed, evicted) and ones that never existed.
 
 Intent = tuple[str, str, int, int, bool]
-CLIENT_KINDS = ("add", "add", "qty", "remove", "vote", "chat", "chat", "react", "react", "rename", "lock", "kick")
-ALL_KINDS = (*CLIENT_KINDS, "join", "create")
+CLIENT_KINDS = (
+    "add",
+    "add",
+    "qty",
+    "remove",
+    "vote",
+    "chat",
+    "chat",
+    "react",
+    "react",
+    "rename",
+    "lock",
+    "kick",
+    "checkout",
+)
+ALL_KINDS = (*CLIENT_KINDS, "join", "create", "revalidate", "revalidate")
 ROLES: tuple[Role, ...] = ("member", "associate", "viewer")
 
 
@@ -159,7 +180,30 @@ def resolve(state: RoomState, history: History, intent: Intent) -> tuple[str, Ev
         op = RoomLock(locked=flag)
     elif kind == "kick":
         op = MemberKick(member=(OWNER, *JOINABLE)[a % (len(JOINABLE) + 1)])
-    elif kind == "join":
+    elif kind == "checkout":  # as the server builds it from checkout.request (signature opaque here)
+        scope = "all" if flag else "mine"
+        lines = [
+            CheckoutLine(
+                line=i.line, product=i.product, qty=i.qty, price=i.product.price, added_by=i.added_by, added_by_name=""
+            )
+            for i in R.checkout_lines(state, actor, scope)
+        ]
+        op = CheckoutStart(
+            id=f"co{state.seq}",
+            room="r",
+            tenant="",
+            scope=scope,
+            requested_by=actor,
+            requested_by_name="",
+            lines=lines,
+            created_at=a,
+            expires_at=a + b,
+            sig="s",
+        )
+    elif kind == "revalidate":
+        price = (None, 0, 150, 100 * (a % 3))[b % 4]
+        op = CartRevalidate(line=pick(live_lines, history.lines, state.seq, a), price=price, in_stock=b % 3 != 0)
+        return ("" if b % 5 else actor), op  # mostly the server; sometimes (wrongly) a client
         op = MemberJoin(member=JOINABLE[a % len(JOINABLE)], name="N", role=ROLES[b % len(ROLES)])
         return ("" if flag else actor), op  # mostly the server; sometimes (wrongly) a client
     else:
@@ -195,6 +239,8 @@ def allowed(state: RoomState, by: str, op: EventBody) -> bool:
     if isinstance(op, MemberJoin):
         info = state.members.get(op.member)
         return by == "" and not (info is not None and info.kicked)
+    if isinstance(op, CartRevalidate):
+        return by == "" and op.line in {item.line for item in state.cart}
     info = state.members.get(by)
     if info is None or info.kicked or info.role == "viewer":
         return False
@@ -217,6 +263,8 @@ def allowed(state: RoomState, by: str, op: EventBody) -> bool:
     if isinstance(op, MemberKick):
         target = state.members.get(op.member)
         return target is not None and not target.kicked and op.member != state.owner
+    if isinstance(op, CheckoutStart):
+        return op.requested_by == by and bool(op.lines) and (op.scope == "mine" or owner)
     return True
 
 
@@ -288,6 +336,19 @@ def check_step(before: RoomState, event: Event, after: RoomState) -> None:
         assert after.name == op.name
     elif isinstance(op, MemberJoin):
         assert after.members[op.member].role == op.role and not after.members[op.member].kicked
+    elif isinstance(op, CartRevalidate):
+        line, old = R.find_line(after, op.line), R.find_line(before, op.line)
+        assert line is not None and old is not None and line.out_of_stock == (not op.in_stock)
+        if op.price is None:
+            assert line.price_changed == old.price_changed
+        elif op.price == line.product.price:
+            assert line.price_changed is None
+        else:
+            assert line.price_changed is not None and line.price_changed.new == op.price
+        assert line.product == old.product and line.qty == old.qty
+    elif isinstance(op, CheckoutStart):
+        assert after.checkouts[-1].id == op.id and after.checkouts[-1].seq == seq
+        assert after.cart == before.cart and len(after.checkouts) <= R.CHECKOUTS_KEEP
 
 
 # ---- properties over one log ---------------------------------------------------------------------
@@ -386,7 +447,8 @@ def sequence(
     refused: list[tuple[str, EventBody, Any]] = []
     cursor = dict.fromkeys(queues, 0)
     for by in order:
-        intent = queues[by][cursor[by]]
+        kind, _actor, *rest = queues[by][cursor[by]]
+        intent = (kind, by, *rest)  # the op is the queue owner's (checkout.start names its requester)
         cursor[by] += 1
         lag = intent[3] % 4
         view = fold(log[: len(log) - lag]) if lag else state

@@ -13,6 +13,7 @@ from protocol.errors import ErrorCode, ProtocolError
 from protocol.messages import (
     CLIENT_MESSAGE_TYPES,
     CLIENT_OP_TYPES,
+    REQUEST_OP_TYPES,
     SERVER_MESSAGE_TYPES,
     SYSTEM_OP_TYPES,
     Event,
@@ -76,7 +77,8 @@ def test_codec_vectors_cover_every_message_and_op_body() -> None:
     client_tags = {cls.__struct_config__.tag for cls in CLIENT_OP_TYPES}
     system_tags = {cls.__struct_config__.tag for cls in SYSTEM_OP_TYPES}
     assert client_ops == client_tags
-    assert event_ops == client_tags | system_tags
+    request_tags = {cls.__struct_config__.tag for cls in REQUEST_OP_TYPES}
+    assert event_ops == (client_tags - request_tags) | system_tags
 
 
 def test_codec_vectors_cover_optional_fields_set_and_omitted() -> None:
@@ -132,6 +134,7 @@ def test_reducer_vectors_include_noops_of_each_refusal_code() -> None:
         ErrorCode.ROOM_LOCKED,
         ErrorCode.NOT_FOUND,
         ErrorCode.ROOM_CLOSED,
+        ErrorCode.EMPTY_CHECKOUT,
     }
 
 

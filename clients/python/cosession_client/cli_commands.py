@@ -20,7 +20,8 @@ from protocol.messages import CartLine, Product, RoomState
 
 HELP = (
     "commands: add <product-id> <name> <price> [currency] [qty] | qty <line> <n> | rm <line> | "
-    "up <line> | down <line> | say <text> | cart | who | help | quit  (<line>: its number in `cart`)"
+    "up <line> | down <line> | say <text> | checkout [all|mine] | cart | who | help | quit  "
+    "(<line>: its number in `cart`)"
 )
 MAX_PRICE = 10**10  # in units: the protocol's bound is 10**12 minor units
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
@@ -113,6 +114,12 @@ async def run_command(client: RoomClient, line: str, out: Callable[[str], None])
                 await client.remove_line(line_id)
             else:
                 await client.vote(line_id, "up" if verb == "up" else "down")
+        elif verb == "checkout":
+            scope = rest.strip() or ("all" if client.member == client.state.owner else "mine")
+            if scope not in ("all", "mine"):
+                raise ValueError("usage: checkout [all|mine]")
+            snap = await client.request_checkout(scope)  # type: ignore[arg-type]
+            out(f"ok: checkout {snap.id} with {len(snap.lines)} line(s), valid until {snap.expires_at} (ms)")
         else:
             out(f"unknown command {verb!r}; {HELP}")
     except OpRejected as exc:
@@ -133,6 +140,8 @@ def _rejection(verb: str, exc: OpRejected) -> str:
         return "that cart line was removed meanwhile; `cart` lists the lines"
     if exc.code == "invalid_field":
         return explain_invalid(exc.message)
+    if exc.code == "empty_checkout":
+        return "nothing to check out: `checkout mine` takes the lines you added, `checkout all` (owner) the cart"
     return exc.message
 
 

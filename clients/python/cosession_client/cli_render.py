@@ -15,7 +15,9 @@ from protocol.messages import (
     CartAdd,
     CartQty,
     CartRemove,
+    CartRevalidate,
     Chat,
+    CheckoutStart,
     Event,
     FocusSignal,
     FollowSignal,
@@ -81,8 +83,14 @@ def render_cart(state: RoomState) -> list[str]:
         variant = f" [{p.variant}]" if p.variant else ""
         price = money(p.price, p.currency)
         each = f"{price} each = {money(p.price * item.qty, p.currency)}" if item.qty != 1 else price
+        flags = ""
+        if item.price_changed is not None:
+            flags += f"  [price now {money(item.price_changed.new, p.currency)}]"
+        if item.out_of_stock:
+            flags += "  [out of stock]"
         lines.append(
             f"  {f'{position}.':<4} {item.qty:>3} x {p.name}{variant}  {each}  (by {who(state, item.added_by)}){votes}"
+            + flags
         )
         totals[p.currency] = totals.get(p.currency, 0) + p.price * item.qty
     lines.append("  total: " + ", ".join(money(v, c) for c, v in sorted(totals.items())))
@@ -148,6 +156,13 @@ def describe_event(event: Event, state: RoomState, names: Mapping[int, str] | No
         text = "the room was closed" + (f" ({op.reason})" if op.reason else "")
     elif isinstance(op, MemberErase):
         text = f"the personal data of {op.member} was erased"
+    elif isinstance(op, CheckoutStart):
+        text = f"checkout started by {op.requested_by_name or by} ({len(op.lines)} lines)"
+    elif isinstance(op, CartRevalidate):
+        line = line_label(state, op.line, names)
+        text = f"{line}: {'out of stock' if not op.in_stock else 'in stock'}"
+        if op.price is not None:
+            text += f", price now {op.price}"
     return f"[{event.seq}] {text}"
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from cosession_client.errors import ConnectionClosedFinal, TooManyPending
+from cosession_client.errors import ConnectionClosedFinal, OpRejected, TooManyPending
 from cosession_client.observer import ClientObserver, Observer
 from cosession_client.outputs import Bucket, Disconnected, Resynced, Signal
 from cosession_client.rest import (
@@ -25,6 +25,7 @@ from cosession_client.rest import (
     accept_invite,
     base_urls,
     create_invite,
+    get_checkout,
     get_snapshot,
     is_invite_link,
     parse_invite_link,
@@ -36,7 +37,19 @@ from cosession_client.signals import RoomOps
 from cosession_client.subscription import ROOM_MESSAGES, Incoming, Subscription
 from cosession_client.transport import VERSION
 from protocol.codec import contains_nul
-from protocol.messages import ClientOpBody, IceServer, Limits, Ping, PresenceMember, Product, Role, RoomState
+from protocol.messages import (
+    CheckoutRequest,
+    CheckoutScope,
+    CheckoutStart,
+    ClientOpBody,
+    IceServer,
+    Limits,
+    Ping,
+    PresenceMember,
+    Product,
+    Role,
+    RoomState,
+)
 
 _op_encoder = msgspec.msgpack.Encoder()
 _op_decoder = msgspec.msgpack.Decoder(ClientOpBody)
@@ -270,6 +283,17 @@ class RoomClient(RoomOps):
         except (TimeoutError, asyncio.CancelledError):
             self._core.abandon(ref)
             raise
+
+    async def request_checkout(self, scope: CheckoutScope = "all", *, timeout: float | None = None) -> CheckoutStart:
+        """Ask for a signed checkout snapshot of the whole cart (``all``, owner only) or of
+        the lines this member added (``mine``); returns the ``checkout.start`` the server
+        sequenced (its ``sig`` verifies per docs/checkout.md). Raises like ``submit``
+        (``OpRejected`` with code ``forbidden`` / ``empty_checkout``)."""
+        seq = await self.submit(CheckoutRequest(scope=scope), timeout=timeout)
+        record = next((c for c in self.state.checkouts if c.seq == seq), None)
+        if record is None:
+            raise OpRejected("internal", "the checkout folded as a no-op")
+        return (await get_checkout(self.http_url, self.token, record.id)).checkout
 
     def _signal(self, msg: Signal) -> None:
         self._check_usable()

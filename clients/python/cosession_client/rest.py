@@ -14,7 +14,7 @@ import httpx
 import msgspec
 
 from cosession_client.errors import ApiError
-from protocol.messages import Role, RoomState
+from protocol.messages import CheckoutStart, Role, RoomState
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -187,3 +187,20 @@ async def get_snapshot(http_base: str, token: str, room: str, *, request_timeout
     async with _client(http_base, token, request_timeout) as http:
         response = await http.get(f"/v1/rooms/{room}/snapshot")
     return decode_response(response, Snapshot)
+
+
+class FetchedCheckout(msgspec.Struct):
+    """``GET /v1/checkouts/{id}``: the snapshot, its seq, and the server's verdict."""
+
+    checkout: CheckoutStart
+    seq: int
+    valid: bool
+    expired: bool
+
+
+async def get_checkout(
+    http_base: str, token: str, checkout_id: str, *, request_timeout: float = DEFAULT_TIMEOUT
+) -> FetchedCheckout:
+    async with _client(http_base, token, request_timeout) as http:
+        response = await http.get(f"/v1/checkouts/{checkout_id}")
+    return decode_response(response, FetchedCheckout)

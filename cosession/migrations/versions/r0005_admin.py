@@ -1,7 +1,7 @@
 """Admin API: closed rooms and per-tenant retention policies.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Created: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Room focus: products each room looked at (no member ids), for anonymous trends.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Created: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -104,6 +104,7 @@ export const ops = {
   rename: (name) => ({ t: "room.rename", name }),
   lock: (locked) => ({ t: "room.lock", locked }),
   kick: (member) => ({ t: "member.kick", member }),
+  checkoutRequest: (scope) => ({ t: "checkout.request", scope }),
 };
 
 /** Reasons an op would be refused by the server's decoder (so it is never sent). */
@@ -127,6 +128,8 @@ export function validateOp(op) {
       return typeof op.text === "string" && op.text.length >= 1 && op.text.length <= 16000 ? null : "empty message";
     case "react":
       return int(op.msg, 1, 2 ** 53) && typeof op.emoji === "string" && op.emoji.length >= 1 ? null : "bad reaction";
+    case "checkout.request":
+      return op.scope === "all" || op.scope === "mine" ? null : 'checkout scope must be "all" or "mine"';
     default:
       return null;
   }

@@ -9,6 +9,7 @@ export const CHAT_KEEP = 500;
 export const MAX_QTY = 999;
 export const MAX_REACTIONS_PER_MESSAGE = 32;
 export const ERASED_TEXT = "[erased]"; // member.erase: the text of the erased member's chat messages
+export const CHECKOUTS_KEEP = 20;
 
 const CART_OPS = new Set(["cart.add", "cart.qty", "cart.remove"]);
 const OWNER_OPS = new Set(["room.rename", "room.lock", "member.kick"]);
@@ -18,7 +19,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [] };
+  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [] };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -41,6 +42,8 @@ export function fromWire(snapshot) {
       qty: l.qty,
       added_by: l.added_by,
       votes: dict(l.votes),
+      price_changed: l.price_changed ? { old: l.price_changed.old, new: l.price_changed.new } : null,
+      out_of_stock: !!l.out_of_stock,
     })),
     chat: (s.chat || []).map((m) => ({
       id: m.id,
@@ -51,6 +54,7 @@ export function fromWire(snapshot) {
       reply_to: m.reply_to ?? null,
       reactions: dict(Object.fromEntries(Object.entries(m.reactions || {}).map(([k, v]) => [k, [...v]]))),
     })),
+    checkouts: (s.checkouts || []).map((c) => ({ ...c })),
   };
 }
 
@@ -77,6 +81,8 @@ export function toWire(state) {
     out.cart = state.cart.map((l) => {
       const line = { line: l.line, product: l.product, qty: l.qty, added_by: l.added_by };
       if (Object.keys(l.votes).length) line.votes = dict(l.votes);
+      if (l.price_changed) line.price_changed = { old: l.price_changed.old, new: l.price_changed.new };
+      if (l.out_of_stock) line.out_of_stock = true;
       return line;
     });
   }
@@ -89,6 +95,7 @@ export function toWire(state) {
       return msg;
     });
   }
+  if (state.checkouts.length) out.checkouts = state.checkouts.map((c) => ({ ...c }));
   return out;
 }
 
@@ -118,6 +125,24 @@ function mergeTarget(state, product) {
   return null;
 }
 
+/** The cart lines a checkout of `scope` by `by` takes: all, or the ones `by` added. */
+export function checkoutLines(state, by, scope) {
+  return state.cart.filter((item) => scope === "all" || item.added_by === by);
+}
+
+function checkCheckout(state, by, op) {
+  if (op.scope === "all" && by !== state.owner) {
+    return { code: "forbidden", message: "only the room owner can check out the whole cart" };
+  }
+  if (op.t === "checkout.start") {
+    if (op.requested_by !== by) return { code: "forbidden", message: "checkout.start names another requester" };
+    if (!op.lines || !op.lines.length) return { code: "empty_checkout", message: "the checkout holds no line" };
+  } else if (!checkoutLines(state, by, op.scope).length) {
+    return { code: "empty_checkout", message: "no cart line to check out" };
+  }
+  return null;
+}
+
 /** Why `by` may not do `op` against `state` ({code, message}), or null if it may. */
 export function checkRules(state, by, op) {
   const t = op.t;
@@ -138,6 +163,10 @@ export function checkRules(state, by, op) {
     const existing = state.members[op.member];
     if (existing && existing.kicked) return { code: "kicked", message: "member was kicked" };
     return null;
+  }
+  if (t === "cart.revalidate") {
+    if (by !== "") return { code: "forbidden", message: "cart.revalidate is a server event" };
+    return findLine(state, op.line) ? null : { code: "not_found", message: "line is gone" };
   }
   const member = Object.hasOwn(state.members, by) ? state.members[by] : null;
   if (!member) return { code: "forbidden", message: "not a member of this room" };
@@ -165,6 +194,8 @@ export function checkRules(state, by, op) {
     const target = Object.hasOwn(state.members, op.member) ? state.members[op.member] : null;
     if (!target || target.kicked) return { code: "not_found", message: `member ${op.member} is not in the room` };
     if (op.member === state.owner) return { code: "forbidden", message: "the owner cannot be kicked" };
+  } else if (t === "checkout.request" || t === "checkout.start") {
+    return checkCheckout(state, by, op);
   }
   return null;
 }
@@ -180,7 +211,17 @@ export function apply(state, event) {
     case "cart.add": {
       const qty = op.qty ?? 1;
       const target = mergeTarget(state, op.product);
-      if (!target) state.cart.push({ line: event.seq, product: op.product, qty, added_by: by, votes: dict() });
+      if (!target) {
+        state.cart.push({
+          line: event.seq,
+          product: op.product,
+          qty,
+          added_by: by,
+          votes: dict(),
+          price_changed: null,
+          out_of_stock: false,
+        });
+      }
       else target.qty = Math.min(MAX_QTY, target.qty + qty);
       break;
     }
@@ -243,6 +284,27 @@ export function apply(state, event) {
       break;
     case "member.erase":
       eraseMember(state, op.member);
+      break;
+    case "cart.revalidate": {
+      const line = findLine(state, op.line);
+      if (op.price != null) {
+        const old = line.product.price;
+        line.price_changed = op.price === old ? null : { old, new: op.price };
+      }
+      line.out_of_stock = !(op.in_stock ?? true);
+      break;
+    }
+    case "checkout.start":
+      state.checkouts.push({
+        id: op.id,
+        seq: event.seq,
+        by,
+        scope: op.scope,
+        ts: op.created_at,
+        expires_at: op.expires_at,
+        lines: op.lines.length,
+      });
+      if (state.checkouts.length > CHECKOUTS_KEEP) state.checkouts.splice(0, state.checkouts.length - CHECKOUTS_KEEP);
       break;
     default:
       // an op type this client does not know: its seq is consumed, nothing else changes

@@ -2,6 +2,7 @@
 // subscription, what the session holds, ops built for submit(), and ephemeral signals for
 // signal(). The subclass (connection.js, the browser shell) provides submit and signal.
 
+import { OpError } from "./errors.js";
 import { cleanProduct, ops } from "./protocol.js";
 
 export class RoomApi {
@@ -103,6 +104,28 @@ export class RoomApi {
   }
   kick(member) {
     return this.submit(ops.kick(member));
+  }
+  /** Ask for a signed checkout snapshot: scope "all" (owner only) or "mine" (the lines
+   * this member added). Resolves with the `checkout.start` map, exactly as received, so
+   * its `sig` verifies (docs/checkout.md); rejects with an OpError (`forbidden`,
+   * `empty_checkout`, …). */
+  requestCheckout(scope) {
+    const seen = new Map();
+    const off = this.on("event", (e) => {
+      if (e.op && e.op.t === "checkout.start") seen.set(e.seq, e.op);
+    });
+    return this.submit(ops.checkoutRequest(scope)).then(
+      (seq) => {
+        off();
+        const snapshot = seen.get(seq);
+        if (!snapshot) throw new OpError("internal", "the checkout arrived while reconnecting: fetch it by id");
+        return snapshot;
+      },
+      (err) => {
+        off();
+        throw err;
+      },
+    );
   }
 
   // ephemeral: dropped while disconnected; focus and follow are re-sent after a reconnect

@@ -5,6 +5,7 @@
 import { JoinFlow, safeStorage } from "../core/join.js";
 import { rest, wsUrlFor } from "../core/rest.js";
 import { h } from "../ui/dom.js";
+import { checkoutScope } from "../ui/room-retail.js";
 import { RoomView } from "../ui/room-view.js";
 import { panelStrings } from "./panel-strings.js";
 import { panelCss } from "./panel-styles.js";
@@ -79,6 +80,21 @@ export function createPanel(ctx) {
     ctx.setCount(conn ? [...conn.presence.keys()].filter((m) => m !== conn.member).length : 0);
   }
 
+  // Checkout: the server freezes and signs the selected lines (docs/checkout.md); the
+  // page's "checkout" event carries that signed snapshot, for the shop's server to verify.
+  function requestCheckout(c, v) {
+    const scope = checkoutScope(c.state, c.member);
+    c.requestCheckout(scope).then(
+      (snapshot) => {
+        const lines = snapshot.lines.map((l) => ({ line: l.line, product: { ...l.product }, qty: l.qty, price: l.price, added_by: l.added_by }));
+        const total = {};
+        for (const l of lines) total[l.product.currency] = (total[l.product.currency] || 0) + l.price * l.qty;
+        emit("checkout", { ...info(), scope, lines, total, snapshot });
+      },
+      (err) => v && v._flash(err),
+    );
+  }
+
   function connect(s) {
     session = s;
     startInput = null;
@@ -95,12 +111,7 @@ export function createPanel(ctx) {
           qrUrl: `${base}/r/${encodeURIComponent(s.invite_code)}/qr.svg`,
           pageProduct: () => ctx.getProduct(),
           onClose: ctx.close,
-          onCheckout: (cart) => {
-            const lines = linesOf(cart);
-            const total = {};
-            for (const l of lines) total[l.product.currency] = (total[l.product.currency] || 0) + l.product.price * l.qty;
-            emit("checkout", { ...info(), lines, total });
-          },
+          onCheckout: () => requestCheckout(conn, view),
           onCartChange: (cart) => emit("cart", { ...info(), lines: linesOf(cart) }),
         });
         // the room view's <header> would be a second `banner` landmark on the shop's page

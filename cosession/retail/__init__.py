@@ -1,0 +1,1 @@
+"""Retail hand-off: signed checkout snapshots and catalog revalidation of cart lines."""

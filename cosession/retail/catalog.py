@@ -1,0 +1,141 @@
+"""The tenant's catalog endpoint: bounded calls (timeout, concurrency cap, breaker).
+
+Contract (docs/checkout.md): ``POST <url>`` with ``{"tenant", "room", "products":
+[{"id", "variant"?, "price", "currency"}]}``; the answer is ``{"products": [{"id",
+"variant"?, "price"?, "in_stock"?}]}`` (status 200). Products the answer leaves out are
+unknown (no change). Each call runs with ``timeout``; at most ``concurrency`` calls are
+in flight per process (more wait, bounded by the same timeout); each URL has its own
+breaker. None of this runs on a room's op path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import httpx
+import msgspec
+from msgspec import Meta
+
+from cosession.retail.breaker import Breaker
+from protocol.messages import Product
+
+MAX_PRODUCTS_PER_CALL = 100
+MAX_RESPONSE_BYTES = 256 * 1024
+
+
+class CatalogItem(msgspec.Struct, frozen=True):
+    id: str
+    variant: str | None = None
+    price: Annotated[int, Meta(ge=0, le=10**12)] | None = None
+    in_stock: bool = True
+
+
+class CatalogAnswer(msgspec.Struct):
+    products: Annotated[list[CatalogItem], Meta(max_length=MAX_PRODUCTS_PER_CALL)]
+
+
+@dataclass
+class CatalogStats:
+    """Counters for the metrics endpoint (``services.catalog.stats``)."""
+
+    calls: int = 0
+    ok: int = 0
+    failures: int = 0
+    timeouts: int = 0
+    rejected_open: int = 0  # calls not made because the breaker was open
+    breaker_opens: int = 0
+
+
+class CatalogUnavailable(Exception):
+    """The call failed, timed out, or the breaker is open."""
+
+
+@dataclass
+class CatalogClient:
+    timeout: float = 2.0
+    concurrency: int = 16
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    stats: CatalogStats = field(default_factory=CatalogStats)
+    _breakers: dict[str, Breaker] = field(default_factory=dict)
+    _http: httpx.AsyncClient | None = None
+    _slots: asyncio.Semaphore | None = None
+
+    def breaker(self, url: str) -> Breaker:
+        b = self._breakers.get(url)
+        if b is None:
+            b = self._breakers[url] = Breaker(threshold=self.breaker_threshold, cooldown=self.breaker_cooldown)
+        return b
+
+    async def check(self, url: str, *, tenant: str, room: str, products: list[Product]) -> list[CatalogItem]:
+        """Ask ``url`` about ``products`` (at most MAX_PRODUCTS_PER_CALL). Raises
+        ``CatalogUnavailable``; never takes longer than about ``timeout``."""
+        breaker = self.breaker(url)
+        if not breaker.allow(time.monotonic()):
+            self.stats.rejected_open += 1
+            raise CatalogUnavailable("circuit open")
+        if self._http is None:
+            self._http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+            self._slots = asyncio.Semaphore(self.concurrency)
+        assert self._slots is not None
+        body = {
+            "tenant": tenant,
+            "room": room,
+            "products": [
+                {
+                    k: v
+                    for k, v in (("id", p.id), ("variant", p.variant), ("price", p.price), ("currency", p.currency))
+                    if v is not None
+                }
+                for p in products[:MAX_PRODUCTS_PER_CALL]
+            ],
+        }
+        self.stats.calls += 1
+        try:
+            async with asyncio.timeout(self.timeout), self._slots:
+                content = await self._post(url, body)
+            answer = msgspec.json.decode(content, type=CatalogAnswer)
+        except TimeoutError as exc:
+            self.stats.timeouts += 1
+            self._failed(breaker)
+            raise CatalogUnavailable("timeout") from exc
+        except (httpx.HTTPError, msgspec.ValidationError, msgspec.DecodeError, CatalogUnavailable) as exc:
+            self._failed(breaker)
+            # the reason names the kind of failure only: an exception's text may hold the URL
+            reason = str(exc) if isinstance(exc, CatalogUnavailable) else type(exc).__name__
+            raise CatalogUnavailable(reason) from exc
+        except BaseException:  # cancelled: neither a success nor a failure; free the probe
+            breaker.probing = False
+            raise
+        breaker.success()
+        self.stats.ok += 1
+        return answer.products
+
+    async def _post(self, url: str, body: object) -> bytes:
+        """The answer's body, read as it streams in: refused past MAX_RESPONSE_BYTES."""
+        assert self._http is not None
+        async with self._http.stream("POST", url, json=body, timeout=self.timeout) as resp:
+            if resp.status_code != 200:
+                raise CatalogUnavailable(f"status {resp.status_code}")
+            parts: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise CatalogUnavailable("answer too large")
+                parts.append(chunk)
+        return b"".join(parts)
+
+    def _failed(self, breaker: Breaker) -> None:
+        before = breaker.opens
+        breaker.failure(time.monotonic())
+        self.stats.failures += 1
+        self.stats.breaker_opens += breaker.opens - before
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
