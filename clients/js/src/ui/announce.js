@@ -1,9 +1,12 @@
 // Room view: polite announcements (a visually hidden live region) of what others do — a
-// line added, a quantity changed, a line removed, someone joining or leaving — found by
+// line added, a quantity changed, a line removed, someone joining or leaving, a checkout
+// started, a line's price or stock changed by the catalog (room-retail.js) — found by
 // comparing each render's cart and presence with the last. Our own edits (and anything
-// present at the first render) are not announced; chat is a role=log of its own.
+// present at the first render) are not announced; chat is a role=log of its own (a
+// checkout note there is announced here only while the chat is not on screen).
 
 import { setText } from "./dom.js";
+import { retailNews, retailSnapshot } from "./room-retail.js";
 
 const MINE_MS = 3000;
 
@@ -12,6 +15,7 @@ export class Announcer {
     this.v = v;
     this.lines = null; // line id → {qty, name}
     this.people = null; // member id → name
+    this.retail = null; // checkouts seen, line prices and stock (retailSnapshot)
     this.mineUntil = new Map(); // edit key → until when our own edit is expected
     this.queue = [];
     this.timer = null;
@@ -49,9 +53,15 @@ export class Announcer {
       for (const [member, name] of this.people) {
         if (!people.has(member) && member !== conn.member) this.say(t("cart.followLeft", { name }));
       }
+      const chatShown = !this.v.el.panes.chat.hidden;
+      for (const news of retailNews(this.retail, conn.state, conn.member, this.v.i18n, (m) => this.v._name(m))) {
+        // a checkout note in the chat log on screen is read out by the log itself
+        if (!(news.kind === "checkout" && chatShown)) this.say(news.text);
+      }
     }
     this.lines = lines;
     this.people = people;
+    this.retail = retailSnapshot(conn.state);
   }
 
   /** Queue a message; the region shows the latest batch (joined), then clears. */

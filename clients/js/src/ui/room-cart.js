@@ -1,13 +1,15 @@
 // Room view: the Cart tab. Owns the cart pane skeleton, the focus area (the product on
 // this page and the followed person's product), the shared cart lines with their quantity,
-// vote and remove controls, the total and checkout, and the product card that the chat
-// also uses. Lines are keyed by line id and updated in place (focus stays on "+" or a
+// vote and remove controls, the catalog's flags (room-retail.js), the total (at revalidated
+// prices, out-of-stock lines counted out loud) and checkout, and the product card that the
+// chat also uses. Lines are keyed by line id and updated in place (focus stays on "+" or a
 // vote while the line changes); controls are named with their product and counts.
 // Functions take the RoomView (`v`).
 
-import { linePrice } from "./cart-lines.js";
+import { linePrice, unitPrice } from "./cart-lines.js";
 import { h, initials, safeUrl, setAttr, setText, syncList } from "./dom.js";
 import { icon } from "./icons.js";
+import { buildLineFlags, updateLineFlags } from "./room-retail.js";
 
 export function buildCartPane(v) {
   const e = v.el;
@@ -22,11 +24,12 @@ export function buildCartPane(v) {
   e.totalLabel = h("span", null, t("cart.total"));
   e.totalValue = h("span", { "data-testid": "cart-total-value" });
   e.total = h("div.cs-total", { "data-testid": "cart-total" }, e.totalLabel, e.totalValue);
+  e.totalNote = h("p.cs-total-note", { "data-testid": "cart-out-of-stock", hidden: true });
   e.checkout =
     v.mode === "widget"
       ? h("button.cs-primary", { type: "button", "data-testid": "checkout", onclick: () => v._checkout() }, t("cart.checkout"))
       : null;
-  return h("section.cs-pane", { "data-pane": "cart" }, e.focus, e.cartHeading, e.cart, e.cartEmpty, e.total, e.checkout);
+  return h("section.cs-pane", { "data-pane": "cart" }, e.focus, e.cartHeading, e.cart, e.cartEmpty, e.total, e.totalNote, e.checkout);
 }
 
 function unfollow(v) {
@@ -130,6 +133,7 @@ function buildLine(v) {
     img: h("div.cs-line-img"),
     name: h("span.cs-name", { "data-testid": "line-name", dir: "auto" }),
     price: h("div.cs-price", { "data-testid": "line-price" }),
+    flags: buildLineFlags(),
     dec: h("button", { type: "button", "data-testid": "qty-dec", onclick: act((l) => l.qty > 1 && step(v, l, l.qty - 1)) }, "−"),
     qty: h("span.cs-qty", { "data-testid": "qty" }),
     inc: h("button", { type: "button", "data-testid": "qty-inc", onclick: act((l) => l.qty < 999 && step(v, l, l.qty + 1)) }, "+"),
@@ -141,7 +145,7 @@ function buildLine(v) {
   r.remove = h("button.cs-remove", { type: "button", "data-testid": "remove", onclick: act((l) => (v.announcer.mine(`r${l.line}`), v._do(conn.removeLine(l.line)))) }, icon("trash", 16));
   li.append(
     r.img,
-    h("div.cs-line-main", null, r.name, r.price, h("div.cs-line-actions", null, h("span.cs-stepper", null, r.dec, r.qty, r.inc), r.up, r.down, r.remove)),
+    h("div.cs-line-main", null, r.name, r.price, r.flags, h("div.cs-line-actions", null, h("span.cs-stepper", null, r.dec, r.qty, r.inc), r.up, r.down, r.remove)),
   );
   return li;
 }
@@ -194,6 +198,7 @@ function updateLine(v, li, line) {
   setAttr(r.down, "aria-label", t("cart.voteDown", { product: name, votes: t("cart.votes", { count: down }) }));
   setAttr(r.remove, "aria-label", t("cart.removeName", { product: name }));
   setAttr(r.remove, "title", t("cart.remove"));
+  updateLineFlags(v, li, line);
 }
 
 export function renderCart(v) {
@@ -207,9 +212,12 @@ export function renderCart(v) {
   if (v.el.checkout) setAttr(v.el.checkout, "aria-disabled", empty ? "true" : null);
   if (!empty) {
     const totals = new Map();
-    for (const l of s.cart) totals.set(l.product.currency, (totals.get(l.product.currency) || 0) + l.product.price * l.qty);
+    for (const l of s.cart) totals.set(l.product.currency, (totals.get(l.product.currency) || 0) + unitPrice(l) * l.qty);
     setText(v.el.totalValue, [...totals].map(([cur, sum]) => v._money(sum, cur)).join(" + "));
   }
+  const out = s.cart.filter((l) => l.out_of_stock).length;
+  v.el.totalNote.hidden = !out;
+  setText(v.el.totalNote, out ? v.t("cart.outOfStockLines", { count: out }) : "");
   notifyCart(v);
 }
 

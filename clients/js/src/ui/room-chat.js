@@ -1,12 +1,14 @@
 // Room view: the Chat tab. Owns the chat pane skeleton and composer, the message list
 // (a role=log: new messages are announced politely; sent and still-pending messages, with
-// product cards), who is typing, attaching the product on the page or the followed focus,
-// sending, and the typing signal. Messages are keyed by id and never rebuilt, so focus
-// and scroll stay put. Functions take the RoomView (`v`).
+// product cards, and "Checkout started by …" notes from room-retail.js in seq order among
+// the messages), who is typing, attaching the product on the page or the followed focus,
+// sending, and the typing signal. Messages (and notes) are keyed by seq and never rebuilt,
+// so focus and scroll stay put. Functions take the RoomView (`v`).
 
 import { h, setAttr, setText, syncList } from "./dom.js";
 import { icon } from "./icons.js";
 import { updateCard } from "./room-cart.js";
+import { buildNote, checkoutNotes, updateNote } from "./room-retail.js";
 
 export function buildChatPane(v) {
   const e = v.el;
@@ -69,8 +71,21 @@ export function renderChat(v) {
   const scroller = v.el.chatScroll;
   const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
   const pending = conn.pendingOps().filter((op) => op.t === "chat");
-  const items = [...s.chat.map((m) => ({ key: `m${m.id}`, m, pending: false })), ...pending.map((op, i) => ({ key: `p${i}`, m: op, pending: true }))];
-  syncList(v.el.chat, items, (x) => x.key, () => buildMessage(v), (li, x) => updateMessage(v, li, x.m, x.pending), v.el.input);
+  const notes = checkoutNotes(s, (m) => v._name(m), v.i18n, conn.member);
+  // one timeline in seq order: the messages, and the checkout notes (a kind of their own)
+  const timeline = [
+    ...s.chat.map((m) => ({ key: `m${m.id}`, kind: "message", seq: m.id, m, pending: false })),
+    ...notes.map((n) => ({ key: `c${n.seq}`, kind: "note", seq: n.seq, n })),
+  ].sort((a, b) => a.seq - b.seq);
+  const items = [...timeline, ...pending.map((op, i) => ({ key: `p${i}`, kind: "message", m: op, pending: true }))];
+  syncList(
+    v.el.chat,
+    items,
+    (x) => x.key,
+    (x) => (x.kind === "note" ? buildNote() : buildMessage(v)),
+    (li, x) => (x.kind === "note" ? updateNote(li, x.n) : updateMessage(v, li, x.m, x.pending)),
+    v.el.input,
+  );
   v.el.chatEmpty.hidden = items.length > 0;
   v.el.chat.hidden = items.length === 0;
   const typers = [...conn.typing].filter((m) => m !== conn.member).map((m) => v._name(m));
@@ -81,9 +96,9 @@ export function renderChat(v) {
   setAttr(v.el.attach, "aria-pressed", String(v.attach));
   v.el.attachChip.hidden = !(v.attach && product);
   setText(v.el.attachChip, product ? t("chat.attached", { product: product.name }) : "");
-  if (s.chat.length !== v._lastChatCount) {
+  if (timeline.length !== v._lastChatCount) {
     const mineLast = s.chat.length && s.chat[s.chat.length - 1].by === conn.member;
-    v._lastChatCount = s.chat.length;
+    v._lastChatCount = timeline.length;
     scrollChat(v, atBottom || mineLast);
   }
 }

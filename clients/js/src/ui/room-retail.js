@@ -1,42 +1,44 @@
 // Retail notes in the room view: "Checkout started by Ana" in the chat timeline, and the
 // catalog's verdict on cart lines (cart.revalidate: price changed, out of stock).
 //
-// The model functions are pure (test/room-retail.test.js). renderRetail(v) runs after
-// the view has rendered its panes (one line in RoomView.render) and only adds elements
-// to them: notes go into the chat list in seq order, flags into each cart line found by
-// its data-line attribute.
+// The model functions are pure (test/room-retail.test.js), every string comes from the
+// i18n tables, prices from the locale's money formatter. The DOM parts fit the keyed
+// rendering: a checkout note is an item of the chat's keyed list (room-chat.js, in seq
+// order among the messages), a line's flags are a keyed sub-element of its cart line
+// (room-cart.js), both updated in place — never appended again on a render, so nothing
+// duplicates and focus stays where it was. Colours live in styles.js.
 
-import { h, money } from "./dom.js";
+import { english } from "../i18n/index.js";
+import { unitPrice } from "./cart-lines.js";
+import { h, setAttr, setText, syncList } from "./dom.js";
 
-// inline, so this module needs nothing from the shared stylesheet
-const NOTE_STYLE = { listStyle: "none", textAlign: "center", fontSize: "12px", color: "#555", margin: "6px 0" };
-const FLAG = { display: "inline-block", fontSize: "12px", borderRadius: "4px", padding: "1px 6px", marginRight: "4px" };
-const FLAG_STYLE = {
-  "price-up": { ...FLAG, background: "#fff4e5", color: "#8a4b00" },
-  "price-down": { ...FLAG, background: "#e8f5e9", color: "#1b5e20" },
-  "out-of-stock": { ...FLAG, background: "#fdecea", color: "#a4000f" },
-};
-
-/** The checkouts of the room as timeline notes, oldest first. */
-export function checkoutNotes(state, nameOf) {
-  return (state.checkouts || []).map((c) => ({
-    id: c.id,
-    seq: c.seq,
-    text: `Checkout started by ${nameOf(c.by)}`,
-    detail: `${c.scope === "all" ? "the whole cart" : "their lines"} · ${c.lines} ${c.lines === 1 ? "line" : "lines"}`,
-  }));
+/** The checkouts of the room as timeline notes, oldest first: {id, seq, by, text, detail}.
+ * `me` is the viewing member (a checkout of their own lines reads "your lines"). */
+export function checkoutNotes(state, nameOf, i18n = english, me = "") {
+  const t = i18n.t;
+  return (state.checkouts || []).map((c) => {
+    const scope = c.scope === "all" ? t("retail.scopeAll") : c.by === me ? t("retail.scopeYours") : t("retail.scopeMine");
+    return {
+      id: c.id,
+      seq: c.seq,
+      by: c.by,
+      text: t("retail.checkoutBy", { name: nameOf(c.by) }),
+      detail: `${scope} · ${t("retail.lines", { count: c.lines })}`,
+    };
+  });
 }
 
-/** What a cart line shows about its catalog state: [{kind, text}] (empty: nothing). */
-export function lineFlags(line) {
+/** What a cart line shows about its catalog state: [{key, kind, text}] (empty: nothing).
+ * `key` is stable per flag (a price that turns from up to down is the same flag). */
+export function lineFlags(line, i18n = english) {
   const out = [];
   const pc = line.price_changed;
   if (pc) {
     const cur = line.product.currency;
-    const dir = pc.new > pc.old ? "up" : "down";
-    out.push({ kind: `price-${dir}`, text: `Price now ${money(pc.new, cur)} (was ${money(pc.old, cur)})` });
+    const kind = pc.new > pc.old ? "price-up" : "price-down";
+    out.push({ key: "price", kind, text: i18n.t("retail.priceNow", { new: i18n.money(pc.new, cur), old: i18n.money(pc.old, cur) }) });
   }
-  if (line.out_of_stock) out.push({ kind: "out-of-stock", text: "Out of stock" });
+  if (line.out_of_stock) out.push({ key: "stock", kind: "out-of-stock", text: i18n.t("retail.outOfStock") });
   return out;
 }
 
@@ -45,46 +47,78 @@ export function checkoutScope(state, member) {
   return member && member === state.owner ? "all" : "mine";
 }
 
-/** Add the notes and flags to the rendered panes of RoomView `v`. */
-export function renderRetail(v) {
-  const s = v.conn.state;
-  const e = v.el;
-  if (e.cart) {
-    for (const el of e.cart.querySelectorAll("[data-line]")) {
-      const line = s.cart.find((l) => String(l.line) === el.dataset.line);
-      const flags = line ? lineFlags(line) : [];
-      if (!flags.length) continue;
-      const main = el.querySelector(".cs-line-main") || el;
-      main.append(
-        h(
-          "div.cs-line-flags",
-          { "data-testid": "line-flags" },
-          flags.map((f) =>
-            h(
-              `span.cs-flag.cs-flag-${f.kind}`,
-              { "data-testid": "line-flag", "data-kind": f.kind, style: FLAG_STYLE[f.kind] },
-              f.text,
-            ),
-          ),
-        ),
-      );
+/** What the announcer compares between renders: checkouts seen, each line's price and stock. */
+export function retailSnapshot(state) {
+  return {
+    checkouts: new Set((state.checkouts || []).map((c) => c.seq)),
+    lines: new Map(state.cart.map((l) => [l.line, { price: unitPrice(l), out: !!l.out_of_stock }])),
+  };
+}
+
+/** What to announce politely since snapshot `prev`, as [{kind: "checkout" | "line", text}]:
+ * another member started a checkout; a line's price or stock changed (lines present in
+ * both only). */
+export function retailNews(prev, state, me, i18n = english, nameOf = (m) => m) {
+  const t = i18n.t;
+  const out = [];
+  for (const n of checkoutNotes(state, nameOf, i18n, me)) {
+    if (!prev.checkouts.has(n.seq) && n.by !== me) out.push({ kind: "checkout", text: `${n.text} (${n.detail})` });
+  }
+  for (const l of state.cart) {
+    const was = prev.lines.get(l.line);
+    if (!was) continue;
+    const price = unitPrice(l);
+    const product = l.product.name;
+    if (price !== was.price) {
+      const cur = l.product.currency;
+      out.push({ kind: "line", text: t("announce.price", { product, new: i18n.money(price, cur), old: i18n.money(was.price, cur) }) });
+    }
+    if (!!l.out_of_stock !== was.out) {
+      out.push({ kind: "line", text: l.out_of_stock ? t("announce.outOfStock", { product }) : t("announce.inStock", { product }) });
     }
   }
-  if (e.chat) {
-    const notes = checkoutNotes(s, (m) => v._name(m));
-    if (!notes.length) return;
-    e.chat.querySelector(".cs-empty")?.remove();
-    const messages = [...e.chat.querySelectorAll("[data-testid=chat-message]")];
-    for (const n of notes) {
-      const li = h(
-        "li.cs-note",
-        { "data-testid": "checkout-note", "data-checkout": n.id, role: "note", style: NOTE_STYLE },
-        h("b", null, n.text),
-        ` — ${n.detail}`,
-      );
-      const after = messages.find((m) => Number(m.dataset.id) > n.seq);
-      if (after) e.chat.insertBefore(li, after);
-      else e.chat.append(li);
-    }
-  }
+  return out;
+}
+
+/** A chat-list item for a checkout note (filled by updateNote). */
+export function buildNote() {
+  const li = h("li.cs-note", { "data-testid": "checkout-note" });
+  li._refs = { text: h("b", { dir: "auto" }), detail: h("span") };
+  li.append(li._refs.text, " — ", li._refs.detail);
+  return li;
+}
+
+export function updateNote(li, note) {
+  li.dataset.checkout = note.id;
+  li.dataset.seq = note.seq;
+  setText(li._refs.text, note.text);
+  setText(li._refs.detail, note.detail);
+}
+
+/** The flags element of a cart line (hidden while there is nothing to say). */
+export function buildLineFlags() {
+  return h("div.cs-line-flags", { "data-testid": "line-flags", hidden: true });
+}
+
+/** Update line `li`'s flags in place, mark it out of stock, and make the flags part of
+ * the accessible description of the line and its controls. */
+export function updateLineFlags(v, li, line) {
+  const r = li._refs;
+  const flags = lineFlags(line, v.i18n);
+  const id = `${v.uid}-flags-${line.line}`;
+  setAttr(r.flags, "id", id);
+  syncList(
+    r.flags,
+    flags,
+    (f) => f.key,
+    () => h("span.cs-flag", { "data-testid": "line-flag" }),
+    (el, f) => {
+      setAttr(el, "data-kind", f.kind);
+      setText(el, f.text);
+    },
+  );
+  r.flags.hidden = !flags.length;
+  setAttr(li, "data-out-of-stock", line.out_of_stock ? "true" : null);
+  const described = flags.length ? id : null;
+  for (const el of [li, r.dec, r.inc, r.up, r.down, r.remove]) setAttr(el, "aria-describedby", described);
 }

@@ -15,7 +15,6 @@ import { h, setAttr, setText } from "./dom.js";
 import { buildCartPane, checkout, productCard, renderCart, renderFocus } from "./room-cart.js";
 import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping, typing } from "./room-chat.js";
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
-import { renderRetail } from "./room-retail.js";
 import { buildTabs, renderTabs } from "./tabs.js";
 
 let nextId = 0;
@@ -169,7 +168,6 @@ export class RoomView {
     renderChat(this);
     renderPeople(this);
     renderShare(this);
-    renderRetail(this);
     this.announcer.update();
   }
 

@@ -1,6 +1,19 @@
 // The room UI's CSS, shared by the room page (in the document) and the widget (inside
 // its shadow root). Everything is under .cs so nothing leaks into a host page.
 
+/** The catalog flags on cart lines (room-retail.js): [text, background], each pair at
+ * 4.5:1 or more (test/room-retail.test.js checks); checkout notes use --muted on --bg. */
+export const FLAG_COLOURS = {
+  "price-up": ["#7a4100", "#fff4e5"],
+  "price-down": ["#1b5e20", "#e8f5e9"],
+  "out-of-stock": ["#a4000f", "#fdecea"],
+};
+export const NOTE_COLOURS = ["#5f5f6a", "#ffffff"];
+
+const flagCss = Object.entries(FLAG_COLOURS)
+  .map(([kind, [fg, bg]]) => `.cs-flag[data-kind=${kind}]{color:${fg};background:${bg}}`)
+  .join("\n");
+
 export const baseCss = `
 .cs{--fg:#1d1d21;--muted:#5f5f6a;--line:#e7e7ee;--field:#767680;--bg:#fff;--soft:#f5f5f9;--accent:#5b3df5;--accent-fg:#fff;--ok:#0b6b31;--warn:#8a5200;--bad:#b3261e;
 font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg);
@@ -86,7 +99,16 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-chat-wrap{padding:0;gap:0;overflow:hidden}
 .cs-focus-area{display:flex;flex-direction:column;gap:8px}
 .cs-focus-slot{display:contents}
+.cs-note{align-self:center;max-width:100%;text-align:center;font-size:12px;color:var(--muted);background:var(--bg);border:1px solid var(--line);border-radius:999px;padding:3px 10px;overflow-wrap:anywhere}
+.cs-note b{font-weight:700;color:var(--fg)}
+.cs-line-flags{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}
+.cs-flag{display:inline-block;font-size:12px;font-weight:600;border:1px solid currentColor;border-radius:4px;padding:1px 6px}
+${flagCss}
+.cs-line[data-out-of-stock] .cs-line-img{opacity:.5}
+.cs-total-note{font-size:13px;font-weight:600;color:var(--bad)}
 @media (forced-colors:active){
+  .cs-flag,.cs-note{border-color:CanvasText}
+  .cs-flag[data-kind=out-of-stock],.cs-total-note{text-decoration:underline}
   .cs-tabs button{border-bottom-color:Canvas}
   .cs-tabs button[aria-selected=true]{border-bottom:4px solid Highlight;text-decoration:underline}
   .cs-status::before{forced-color-adjust:none;background:CanvasText}
