@@ -1,7 +1,8 @@
 """axe-core (WCAG 2.2 A/AA and best practice, serious and critical) on the room page at
 360 px and 1280 px — join form and every tab, with a busy room — and on the widget panel
-(start form and every tab, inside the shadow root); the tabs in forced-colours mode; and
-the room page reflowing at 320 CSS px (400 % zoom)."""
+(start form and every tab, inside the shadow root); the room page with a checkout note and
+the catalog's price and stock flags, also in forced-colours mode; the tabs in forced-colours
+mode; and the room page reflowing at 320 CSS px (400 % zoom)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from cosession_client import RoomClient
 from protocol.messages import Product
 from tests.browser.a11y import serious_violations
 from tests.browser.conftest import DESKTOP, PHONE, Browsers, artifact
+from tests.browser.test_checkout_ui import retail_room
 from tests.conftest import ServerFactory
+from tests.support.catalog_server import CatalogServer
 from tests.support.server import ServerProcess
 
 PANEL = ["cosession-widget", "[data-testid=panel]"]
@@ -71,6 +74,46 @@ async def test_room_page_has_no_serious_axe_violations_at_360_and_1280(
         await page.set_viewport_size(DESKTOP["viewport"])
         await expect(page.get_by_role("tab").first).to_be_hidden()
         await each_tab(page, "room-1280")
+
+
+async def test_room_page_with_checkout_note_and_catalog_flags_has_no_serious_axe_violations(
+    server_factory: ServerFactory, browsers: Browsers
+) -> None:
+    catalog = CatalogServer()
+    await catalog.start()
+    try:
+        server = await server_factory("--catalog-interval", "0.3")
+        created = await retail_room(server, catalog, "Ana's shopping", "Ana")
+        catalog.prices["shoe"] = 9490
+        catalog.out_of_stock.add("sock")
+        async with RoomClient.connect(created["token"], server=server.http_url) as owner:
+            await busy_room(server, owner)
+            await owner.request_checkout("all")
+            _, page = await browsers.new_page("phone", bypass_csp=True, **PHONE)
+            await join(page, created["invite"]["url"])
+            shoe = page.locator('[data-testid=cart-line][data-product="shoe"]')
+            sock = page.locator('[data-testid=cart-line][data-product="sock"]')
+            await expect(shoe.get_by_test_id("line-flag")).to_have_attribute("data-kind", "price-up")
+            await expect(sock.get_by_test_id("line-flag")).to_have_attribute("data-kind", "out-of-stock")
+            await expect(page.get_by_test_id("checkout-note")).to_have_count(1)
+            await each_tab(page, "retail-360")
+            await page.set_viewport_size(DESKTOP["viewport"])
+            await expect(page.get_by_test_id("checkout-note")).to_be_visible()
+            await expect(shoe.get_by_test_id("line-flag")).to_be_visible()
+            await each_tab(page, "retail-1280")
+            # forced colours: flags and the note keep a visible border in the system colours
+            await page.emulate_media(forced_colors="active")
+            marks = await page.evaluate(
+                """() => [...document.querySelectorAll('[data-testid=line-flag], [data-testid=checkout-note]')]
+                     .map((el) => { const s = getComputedStyle(el);
+                       return {border: s.borderTopColor, width: s.borderTopWidth, bg: s.backgroundColor}; })"""
+            )
+            await page.screenshot(path=artifact("axe-retail-forced-colours.png"))
+            assert len(marks) == 3, marks
+            for m in marks:
+                assert m["border"] != m["bg"] and m["width"] != "0px", marks
+    finally:
+        await catalog.stop()
 
 
 async def test_widget_panel_has_no_serious_axe_violations_on_each_tab(

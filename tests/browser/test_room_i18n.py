@@ -1,6 +1,7 @@
 """The room page in the shop's language, in real Chromium: `?lang=de` (and a German
 browser) shows German strings, prices as "1.234,50 €", and no English string of the room
-UI anywhere in its DOM (text, names, titles); `?lang=ar` renders right to left.
+UI anywhere in its DOM (text, names, titles), also for a checkout note and the catalog's
+flags; `?lang=ar` renders right to left.
 Screenshots in test-artifacts/."""
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from playwright.async_api import Page, expect
 from cosession_client import RoomClient
 from protocol.messages import Product
 from tests.browser.conftest import DESKTOP, PHONE, ROOT, Browsers, artifact
+from tests.browser.test_checkout_ui import retail_room
 from tests.conftest import ServerFactory
+from tests.support.catalog_server import CatalogServer
 
 TABLES = ROOT / "clients" / "js" / "src" / "i18n" / "locales"
 BIKE = Product(id="bike", name="Stadtrad", price=123450, currency="EUR")
@@ -89,6 +92,41 @@ async def test_german_room_page_has_german_strings_and_prices_only(
         assert len(fragments) > 60
         left = sorted({f for f in fragments for text in texts if f in text})
         assert left == [], f"English left in the German room UI: {left}"
+
+
+async def test_german_room_page_shows_the_checkout_note_and_flags_in_german(
+    server_factory: ServerFactory, browsers: Browsers
+) -> None:
+    catalog = CatalogServer()
+    await catalog.start()
+    try:
+        server = await server_factory("--catalog-interval", "0.3")
+        created = await retail_room(server, catalog, "Radtour", "Jörg")
+        catalog.prices["bike"] = 129900
+        catalog.out_of_stock.add("bell")
+        async with RoomClient.connect(created["token"], server=server.http_url) as owner:
+            await owner.add_to_cart(BIKE, 1)
+            await owner.add_to_cart(BELL, 2)
+            page = await open_room(browsers, created["invite"]["url"] + "?lang=de", "de-retail")
+            bike = page.locator('[data-testid=cart-line][data-product="bike"]')
+            bell = page.locator('[data-testid=cart-line][data-product="bell"]')
+            price = re.compile("^Preis jetzt 1\\.299,00\\s€ \\(vorher 1\\.234,50\\s€\\)$")
+            await expect(bike.get_by_test_id("line-flag")).to_have_text(price)
+            await expect(bell.get_by_test_id("line-flag")).to_have_text("Nicht vorrätig")
+            await expect(page.get_by_test_id("cart-out-of-stock")).to_have_text("1 Position ist nicht vorrätig")
+            await expect(page.get_by_test_id("cart-total")).to_contain_text(re.compile("1\\.318,80\\s€"))
+            await owner.request_checkout("all")
+            await expect(page.get_by_test_id("announce")).to_contain_text("Bezahlvorgang gestartet: Jörg")
+            texts = await page.evaluate(UI_TEXT)
+            await page.get_by_role("tab", name=re.compile("Chat")).click()
+            note = page.get_by_test_id("checkout-note")
+            await expect(note).to_have_text("Bezahlvorgang gestartet: Jörg — der ganze Warenkorb · 2 Positionen")
+            texts += await page.evaluate(UI_TEXT)
+            await page.screenshot(path=artifact("room-de-checkout-note.png"))
+        left = sorted({f for f in english_fragments() for text in texts if f in text})
+        assert left == [], f"English left in the German room UI: {left}"
+    finally:
+        await catalog.stop()
 
 
 async def test_accept_language_picks_the_language_and_arabic_renders_rtl(

@@ -104,7 +104,7 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-line-flags{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}
 .cs-flag{display:inline-block;font-size:12px;font-weight:600;border:1px solid currentColor;border-radius:4px;padding:1px 6px}
 ${flagCss}
-.cs-line[data-out-of-stock] .cs-line-img{opacity:.5}
+.cs-line[data-out-of-stock] img.cs-line-img{filter:grayscale(1)}
 .cs-total-note{font-size:13px;font-weight:600;color:var(--bad)}
 @media (forced-colors:active){
   .cs-flag,.cs-note{border-color:CanvasText}
