@@ -22,9 +22,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cosession.gateway.ratelimit import TokenBucket
-from cosession.hub.hub_redis import HubUnavailable, RedisHub
+from cosession.hub.hub import HubUnavailable
+
+if TYPE_CHECKING:  # the [cluster] extra: the embedded server imports no redis
+    from cosession.hub.hub_redis import RedisHub
 
 LEASE_TTL = 1.0  # seconds a node may keep borrowed tokens
 BORROW_TIMEOUT = 0.5  # a Redis that takes longer is treated as away
