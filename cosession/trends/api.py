@@ -1,5 +1,8 @@
 """``GET /v1/trends``: a tenant's anonymous trends as JSON or CSV (secret key only).
 
+Declared with the endpoint layer (``cosession/http/endpoint.py``), so the OpenAPI
+document lists it with both its JSON and its ``text/csv`` answer.
+
 Query: ``from`` / ``to`` (ISO dates, UTC, inclusive; default the last 30 days),
 ``k`` (at least the server's ``trends_min_group``; asking more is allowed, less is 422),
 ``limit`` (1..100 entries per list), ``format`` (``json`` | ``csv``; ``Accept: text/csv``
@@ -17,9 +20,9 @@ import msgspec
 from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from cosession.http.api import ApiError
+from cosession.http.endpoint import SECRET_KEY, Endpoint, endpoint
+from cosession.http.errors import ApiError
 from cosession.http.ratelimit import AddressLimiter, retry_after
 from cosession.services import Services
 from cosession.tenants.auth import TenantAuthError, tenant_key
@@ -27,12 +30,10 @@ from cosession.trends.aggregate import Trends
 from cosession.trends.source import tenant_trends, window
 from cosession.trends.tables import to_csv
 
-IsoDate = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-
 
 class TrendsQuery(msgspec.Struct, forbid_unknown_fields=True, rename={"first": "from", "last": "to"}):
-    first: IsoDate | None = None
-    last: IsoDate | None = None
+    first: dt.date | None = None  # ISO date, UTC, inclusive
+    last: dt.date | None = None
     k: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None
     limit: Annotated[int, Meta(ge=1, le=100)] = 20
     format: Literal["json", "csv"] | None = None
@@ -51,13 +52,6 @@ class TrendsResponse(msgspec.Struct):
     trends: Trends
 
 
-def _query(request: Request) -> TrendsQuery:
-    try:
-        return msgspec.convert(dict(request.query_params), TrendsQuery, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_field", str(exc)) from None
-
-
 def _limiter(request: Request, per_minute: int) -> AddressLimiter:
     limiter: AddressLimiter | None = getattr(request.app.state, "trends_limiter", None)
     if limiter is None:
@@ -66,7 +60,7 @@ def _limiter(request: Request, per_minute: int) -> AddressLimiter:
     return limiter
 
 
-async def trends(request: Request) -> Response:
+async def trends(request: Request, query: TrendsQuery) -> Response:
     services: Services = request.app.state.services
     key = await tenant_key(request, allow_publishable=False)
     if key is None:
@@ -74,12 +68,12 @@ async def trends(request: Request) -> Response:
     wait = _limiter(request, services.settings.trends_per_minute).take("tenant:" + key.tenant.id, time.monotonic())
     if wait > 0:
         raise ApiError(429, "rate_limited", "too many trends queries: retry later", {"retry-after": retry_after(wait)})
-    query = _query(request)
     floor = services.settings.trends_min_group
     if query.k is not None and query.k < floor:
         raise ApiError(422, "invalid_field", f"k must be at least {floor} on this server")
     try:
-        win = window(query.first, query.last, today=dt.datetime.now(dt.UTC).date())
+        first, last = (d.isoformat() if d is not None else None for d in (query.first, query.last))
+        win = window(first, last, today=dt.datetime.now(dt.UTC).date())
     except ValueError as exc:
         raise ApiError(422, "invalid_field", f"bad window: {exc}") from None
     result, truncated = await tenant_trends(
@@ -106,4 +100,15 @@ async def trends(request: Request) -> Response:
     return Response(msgspec.json.encode(body), media_type="application/json")
 
 
-routes = [Route("/v1/trends", trends, methods=["GET"])]
+endpoints: list[Endpoint] = [
+    endpoint(
+        "GET", "/v1/trends", trends, "The tenant's anonymous trends (JSON, or CSV with format=csv)",
+        ok=TrendsResponse, query=TrendsQuery, auth=(SECRET_KEY,), text_types=("text/csv",), tag="trends",
+        errors={401: ("unauthorized",), 403: ("forbidden",), 422: ("invalid_field",), 429: ("rate_limited",),
+                503: ("unavailable",)},
+        description="No figure describes fewer than k rooms or people (k at least the server's floor). "
+        "The window (from..to, inclusive) must not be reversed nor longer than the server allows: "
+        "else 422 `invalid_field` (bad window).",
+    ),
+]  # fmt: skip
+routes = [e.route() for e in endpoints]

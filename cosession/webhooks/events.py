@@ -26,14 +26,15 @@ import datetime
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import msgspec
 
 from protocol.messages import Event, MemberJoin, MemberKick, RoomCreate
 
 # Every type an endpoint may subscribe to (docs/webhooks.md describes each payload).
-EVENT_TYPES: tuple[str, ...] = ("room.created", "member.joined", "member.left")
+EventType = Literal["room.created", "room.closed", "member.joined", "member.left", "checkout.requested"]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 Data = dict[str, Any]
 Mapper = Callable[[Event], list[tuple[str, Data]]]
