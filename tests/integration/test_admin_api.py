@@ -14,7 +14,20 @@ import httpx
 import pytest
 
 from protocol.errors import CloseCode, ErrorCode
-from protocol.messages import CartAdd, Chat, Error, Event, MemberErase, Product, Resume, RoomClose, RoomState, Welcome
+from protocol.messages import (
+    CartAdd,
+    Chat,
+    CheckoutRequest,
+    CheckoutStart,
+    Error,
+    Event,
+    MemberErase,
+    Product,
+    Resume,
+    RoomClose,
+    RoomState,
+    Welcome,
+)
 from protocol.reducer import fold
 from tests.support.admin import accept, make_tenant, new_room, poll, sk
 from tests.support.raw import RawClient
@@ -216,9 +229,14 @@ async def test_erasure_leaves_nothing_of_the_member_and_every_state_still_folds(
     await owner.op(Chat(text="noted"))
     for _ in range(3):
         await cy_ws.op(Chat(text="filler"))  # past --snapshot-every 3: stored snapshots hold Bob's data
-    events = await cy_ws.events_until(cy_welcome.seq + 6)
+    # checkout snapshots name Bob: as requester (mine) and as the author of a line (all)
+    await bob_ws.op(CheckoutRequest(scope="mine"))
+    await owner.op(CheckoutRequest(scope="all"))
+    events = await cy_ws.events_until(cy_welcome.seq + 8)
     fold(events, cy_state)
     assert any(_leaks(e) for e in events)
+    checkouts = [e.op for e in events if isinstance(e.op, CheckoutStart)]
+    assert len(checkouts) == 2 and all(_leaks(c) for c in checkouts)
     base, h = srv.http_url + "/v1/admin", sk(shop["sk"])
     async with httpx.AsyncClient() as http:
         r = await http.delete(base + f"/rooms/{room['room']}/members/{bob['member']}", headers=h)
@@ -240,6 +258,13 @@ async def test_erasure_leaves_nothing_of_the_member_and_every_state_still_folds(
         assert msgspec_state(snap["state"]) == cy_state  # the live replica folds equal
         info = detail["state"]["members"][bob["member"]]
         assert info == {"name": "", "role": "member", "kicked": True, "erased": True}
+        # the retailer's checkout lookup: no name of Bob's, and the scrubbed snapshot no
+        # longer verifies (protocol/SPEC.md section 8.5)
+        for checkout in checkouts:
+            r = await http.get(srv.http_url + f"/v1/checkouts/{checkout.id}", headers=h)
+            assert r.status_code == 200, r.text
+            assert not _leaks(r.json()) and r.json()["valid"] is False
+            assert r.json()["checkout"]["sig"] == checkout.sig
     await bob_ws.close()
 
     async def replays(server: ServerProcess) -> None:
