@@ -180,7 +180,7 @@ def create_app(settings: Settings) -> Starlette:
             *routes,
             *web_routes,
             *tenant_routes,
-            *trends_routes,
+            *trends_routes,  # /v1/trends and /v1/admin/trends
             *webhook_routes,
             *retail_routes,
             *(e.route() for e in admin_endpoints),
