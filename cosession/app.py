@@ -27,6 +27,7 @@ from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.http.api import endpoints as api_endpoints
 from cosession.http.openapi import openapi_routes
 from cosession.hub.hub_memory import MemoryHub
+from cosession.retail.api import endpoints as retail_endpoints
 from cosession.retail.api import routes as retail_routes
 from cosession.retail.wiring import build_retail
 from cosession.rooms.registry import RoomRegistry
@@ -38,11 +39,13 @@ from cosession.tenants.api import endpoints as tenant_endpoints
 from cosession.tenants.api import routes as tenant_routes
 from cosession.tenants.auth import TenantAuthError, TenantMiddleware, tenant_auth_error_handler
 from cosession.tenants.store import TenantStore
+from cosession.trends.api import endpoints as trends_endpoints
 from cosession.trends.api import routes as trends_routes
 from cosession.web.assets import BUILD_HINT
 from cosession.web.demo import demo_origins
 from cosession.web.routes import assets
 from cosession.web.routes import routes as web_routes
+from cosession.webhooks.api import endpoints as webhook_endpoints
 from cosession.webhooks.api import routes as webhook_routes
 from cosession.webhooks.service import WebhookService
 from protocol.errors import CloseCode
@@ -115,7 +118,14 @@ def create_app(settings: Settings) -> Starlette:
     admin = AdminContext(services)
     sweeper = RetentionSweeper(services, admin.store)
     # every described /v1 endpoint, for /v1/openapi.json and /v1/docs (one entry per module)
-    described = [*api_endpoints, *tenant_endpoints, *admin_endpoints]
+    described = [
+        *api_endpoints,
+        *tenant_endpoints,
+        *admin_endpoints,
+        *trends_endpoints,
+        *webhook_endpoints,
+        *retail_endpoints,
+    ]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -170,7 +180,7 @@ def create_app(settings: Settings) -> Starlette:
             *routes,
             *web_routes,
             *tenant_routes,
-            *trends_routes,
+            *trends_routes,  # /v1/trends and /v1/admin/trends
             *webhook_routes,
             *retail_routes,
             *(e.route() for e in admin_endpoints),

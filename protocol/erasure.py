@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol.messages import Chat, Event, MemberJoin, RoomCreate
+from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, RoomCreate
 from protocol.reducer import ERASED_TEXT
 
 
@@ -26,4 +26,20 @@ def scrub_event(event: Event, member: str) -> Event:
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, name=""))
     if isinstance(op, RoomCreate) and op.owner == member and op.owner_name:
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, owner_name=""))
+    if isinstance(op, CheckoutStart):
+        return _scrub_checkout(event, op, member)
     return event
+
+
+def _scrub_checkout(event: Event, op: CheckoutStart, member: str) -> Event:
+    """A checkout snapshot without ``member``'s name: as requester and as author of lines.
+    Its ``sig`` is left as it was, so the scrubbed snapshot no longer verifies (SPEC 8.5)."""
+    named = op.requested_by == member and op.requested_by_name
+    lines = [
+        msgspec.structs.replace(line, added_by_name="") if line.added_by == member and line.added_by_name else line
+        for line in op.lines
+    ]
+    if not named and all(a is b for a, b in zip(lines, op.lines, strict=True)):
+        return event
+    scrubbed = msgspec.structs.replace(op, requested_by_name="" if named else op.requested_by_name, lines=lines)
+    return msgspec.structs.replace(event, op=scrubbed)

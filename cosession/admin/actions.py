@@ -80,6 +80,7 @@ async def purge_room(services: Services, admin: AdminStore, room_id: str) -> Non
             raise ApiError(409, "room_open", "close the room before deleting it")
         await admin.record_closed(room_id, now_ms(), "")  # closed, but its closure was never recorded
         await admin.purge(room_id)
+    services.focus.forget(room_id)  # focus rows queued on this node would bring it back to trends
     services.registry.evict(room_id, CloseCode.ROOM_NOT_FOUND, "room deleted")
     redis = services.registry.redis_hub
     if redis is not None:  # a cluster: Redis still holds the room's recent events

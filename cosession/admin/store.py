@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from cosession.admin.models import RetentionRow, RoomClosureRow
 from cosession.store.models import EventRow, InviteRow, RoomRow, SnapshotRow
 from cosession.tenants.store import engine_of
+from cosession.trends.models import RoomFocusRow
 from protocol.erasure import scrub_event
 from protocol.messages import Event, RoomState
 from protocol.reducer import scrub_state
@@ -29,6 +30,7 @@ EVENTS: sa.Table = EventRow.__table__  # type: ignore[attr-defined]
 SNAPSHOTS: sa.Table = SnapshotRow.__table__  # type: ignore[attr-defined]
 INVITES: sa.Table = InviteRow.__table__  # type: ignore[attr-defined]
 CLOSURES: sa.Table = RoomClosureRow.__table__  # type: ignore[attr-defined]
+FOCUS: sa.Table = RoomFocusRow.__table__  # type: ignore[attr-defined]
 RETENTION: sa.Table = RetentionRow.__table__  # type: ignore[attr-defined]
 
 _event_decoder = msgspec.msgpack.Decoder(Event)
@@ -142,15 +144,17 @@ class AdminStore:
             )
 
     async def purge(self, room_id: str) -> bool:
-        """Delete a *closed* room's data (events, snapshot, invites, the room). False when
-        the room is not (or no longer) recorded as closed: the guard is in the same
-        transaction, so a purge can never hit an open room."""
+        """Delete a *closed* room's data (events, snapshot, invites, its trends focus rows,
+        the room). False when the room is not (or no longer) recorded as closed: the guard
+        is in the same transaction, so a purge can never hit an open room. The webhook
+        outbox keeps the room's messages (docs/admin-api.md, "Delete")."""
         async with self._begin_write() as conn:
             closed = (await conn.execute(sa.select(CLOSURES.c.room_id).where(CLOSURES.c.room_id == room_id))).first()
             if closed is None:
                 return False
             for table, column in ((EVENTS, EVENTS.c.room_id), (SNAPSHOTS, SNAPSHOTS.c.room_id),
-                                  (INVITES, INVITES.c.room_id), (ROOMS, ROOMS.c.id)):  # fmt: skip
+                                  (INVITES, INVITES.c.room_id), (FOCUS, FOCUS.c.room_id),
+                                  (ROOMS, ROOMS.c.id)):  # fmt: skip
                 await conn.execute(table.delete().where(column == room_id))
             await conn.execute(CLOSURES.delete().where(CLOSURES.c.room_id == room_id))
         return True

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cosession.http.inputs import BodyReader, read_query
+from cosession.http.inputs import MAX_BODY_BYTES, BodyReader, read_query
 
 # security scheme names (components.securitySchemes in the document)
 SECRET_KEY = "secretKey"  # Authorization: Bearer sk_... (tenant secret API key)
@@ -58,6 +58,9 @@ class Endpoint:
     tag: str = "rooms"
     media_type: str = "application/json"  # of the success response
     description: str = ""
+    # other media types the success response may take, each a plain string body (e.g. text/csv)
+    text_types: tuple[str, ...] = ()
+    max_body: int = MAX_BODY_BYTES  # a longer JSON body is 413 too_large
     # OpenAPI links from the success response: target operationId -> {parameter: expression}
     links: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -69,7 +72,7 @@ class Endpoint:
         if self.query is not None:
             kwargs["query"] = read_query(request, self.query)
         if self.body is not None:
-            kwargs["body"] = BodyReader(request, self.body)  # read by the handler, after its auth checks
+            kwargs["body"] = BodyReader(request, self.body, self.max_body)  # read by the handler, after its auth checks
         result = await self.handler(request, **kwargs)
         if isinstance(result, Response):
             return result
@@ -92,6 +95,8 @@ def endpoint(
     media_type: str = "application/json",
     description: str = "",
     links: dict[str, dict[str, str]] | None = None,
+    text_types: tuple[str, ...] = (),
+    max_body: int = MAX_BODY_BYTES,
 ) -> Endpoint:
     return Endpoint(
         method=method,
@@ -108,4 +113,6 @@ def endpoint(
         media_type=media_type,
         description=description,
         links=dict(links or {}),
+        text_types=text_types,
+        max_body=max_body,
     )

@@ -32,8 +32,8 @@ async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(parts)
 
 
-async def read_body(request: Request, kind: type[T]) -> T:
-    raw = await read_capped(request)
+async def read_body(request: Request, kind: type[T], limit: int = MAX_BODY_BYTES) -> T:
+    raw = await read_capped(request, limit)
     try:
         return msgspec.json.decode(raw or b"{}", type=kind)
     except msgspec.ValidationError as exc:
@@ -46,12 +46,13 @@ class BodyReader(Generic[T]):
     """The declared body struct of an endpoint, read when the handler asks (after its
     auth checks, so an unauthenticated caller learns nothing from body errors)."""
 
-    def __init__(self, request: Request, kind: type[T]) -> None:
+    def __init__(self, request: Request, kind: type[T], limit: int = MAX_BODY_BYTES) -> None:
         self._request = request
         self._kind = kind
+        self._limit = limit
 
     async def read(self) -> T:
-        return await read_body(self._request, self._kind)
+        return await read_body(self._request, self._kind, self._limit)
 
 
 def read_query(request: Request, kind: type[T]) -> T:

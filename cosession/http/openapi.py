@@ -42,6 +42,7 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
 _STATUS_TEXT = {
     200: "OK",
     201: "Created",
+    202: "Accepted",
     204: "No content",
     400: "Body is not JSON",
     401: "Missing, unknown or expired credential",
@@ -101,6 +102,8 @@ def _operation(e: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": _STATUS_TEXT.get(e.status, "OK")}
     if e.ok is not None:
         ok["content"] = {e.media_type: {"schema": _ref(e.ok)}}
+    for media_type in e.text_types:
+        ok.setdefault("content", {})[media_type] = {"schema": {"type": "string"}}
     if e.links:
         ok["links"] = {
             f"to_{target}": {"operationId": target, "parameters": params} for target, params in e.links.items()

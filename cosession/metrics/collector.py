@@ -3,10 +3,10 @@
 Every app gets its own ``CollectorRegistry`` (``registry_for``), never the library's global
 one: tests run several apps in one process, and a scrape must describe one server.
 
-Hook points for parts wired at merge: ``services.webhooks.stats`` and
-``services.catalog.stats`` are read through ``WEBHOOK_STATS`` and ``CATALOG_STATS``
-(metric name → attribute of the stats object). A missing stats object, or a missing
-attribute on it, yields no sample, so the collector works before and after they exist.
+``services.webhooks.stats`` and ``services.catalog.stats`` are read through
+``WEBHOOK_STATS`` and ``CATALOG_STATS`` (metric name → attribute of the stats object).
+Both objects exist from start-up, so every one of these metrics is exported, at 0
+before any delivery or catalog call. A missing stats object yields no sample.
 """
 
 from __future__ import annotations
@@ -25,19 +25,24 @@ if TYPE_CHECKING:
 
 Kind = Literal["counter", "gauge"]
 
-# (metric name without _total, attribute, kind, help)
+# (metric name without _total, attribute, kind, help): the attributes of
+# ``cosession.webhooks.worker.WebhookStats`` and ``cosession.retail.catalog.CatalogStats``
+# (tests/unit/test_metrics_tables.py checks every attribute exists).
 WEBHOOK_STATS: tuple[tuple[str, str, Kind, str], ...] = (
-    ("cosession_webhook_deliveries", "delivered", "counter", "Webhook messages delivered (2xx from the endpoint)."),
-    ("cosession_webhook_failures", "failed", "counter", "Webhook delivery attempts that failed."),
-    ("cosession_webhook_dead_letters", "dead", "counter", "Webhook messages moved to the dead-letter state."),
-    ("cosession_webhook_pending", "pending", "gauge", "Webhook messages waiting in the outbox."),
+    ("cosession_webhook_enqueued", "enqueued", "counter", "Webhook outbox rows written by this node's commits."),
+    ("cosession_webhook_deliveries", "delivered", "counter", "Webhook delivery attempts answered 2xx."),
+    ("cosession_webhook_failures", "failed", "counter", "Webhook delivery attempts that failed (non-2xx, timeout)."),
+    ("cosession_webhook_dead_letters", "dead_lettered", "counter", "Webhook messages given up (dead-lettered)."),
+    ("cosession_webhook_in_flight", "in_flight", "gauge", "Webhook delivery attempts running now on this node."),
     ("cosession_webhook_lag_seconds", "lag_seconds", "gauge", "Age of the oldest undelivered webhook message."),
 )
 CATALOG_STATS: tuple[tuple[str, str, Kind, str], ...] = (
-    ("cosession_catalog_calls", "calls", "counter", "Calls to tenants' catalog endpoints."),
-    ("cosession_catalog_failures", "failures", "counter", "Catalog calls that failed or timed out."),
+    ("cosession_catalog_calls", "calls", "counter", "Calls made to tenants' catalog endpoints."),
+    ("cosession_catalog_successes", "ok", "counter", "Catalog calls answered on contract."),
+    ("cosession_catalog_failures", "failures", "counter", "Catalog calls that failed (timeouts included)."),
     ("cosession_catalog_timeouts", "timeouts", "counter", "Catalog calls that timed out."),
-    ("cosession_catalog_circuit_open", "circuit_open", "gauge", "Catalog endpoints whose circuit breaker is open."),
+    ("cosession_catalog_rejected_open", "rejected_open", "counter", "Catalog calls not made: the breaker was open."),
+    ("cosession_catalog_breaker_opens", "breaker_opens", "counter", "Times a catalog circuit breaker opened."),
 )
 
 
@@ -101,9 +106,16 @@ class ServerCollector(Collector):
             "cosession_fanout_seconds", "Event sequenced until its frames are queued to members.", m.fanout_seconds
         )
         yield _gauge("cosession_draining", "1 while the node drains for shutdown.", int(services.draining))
-        # hook points wired at merge (no samples while the objects are absent)
+        # webhooks and catalog (no samples while the objects are absent)
         yield from _from_stats(getattr(getattr(services, "webhooks", None), "stats", None), WEBHOOK_STATS)
-        yield from _from_stats(getattr(getattr(services, "catalog", None), "stats", None), CATALOG_STATS)
+        catalog = getattr(services, "catalog", None)
+        yield from _from_stats(getattr(catalog, "stats", None), CATALOG_STATS)
+        if catalog is not None:
+            yield _gauge(
+                "cosession_catalog_breakers_open",
+                "Catalog endpoints whose breaker on this node is open (or half open).",
+                catalog.open_breakers(),
+            )
 
 
 def registry_for(services: Services) -> CollectorRegistry:

@@ -70,6 +70,11 @@ class CatalogClient:
             b = self._breakers[url] = Breaker(threshold=self.breaker_threshold, cooldown=self.breaker_cooldown)
         return b
 
+    def open_breakers(self) -> int:
+        """How many catalog URLs' breakers are open or half open now (a gauge)."""
+        now = time.monotonic()
+        return sum(1 for b in self._breakers.values() if b.state(now) != "closed")
+
     async def check(self, url: str, *, tenant: str, room: str, products: list[Product]) -> list[CatalogItem]:
         """Ask ``url`` about ``products`` (at most MAX_PRODUCTS_PER_CALL). Raises
         ``CatalogUnavailable``; never takes longer than about ``timeout``."""

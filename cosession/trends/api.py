@@ -1,7 +1,11 @@
 """``GET /v1/trends``: a tenant's anonymous trends as JSON or CSV (secret key only).
 
+Declared with the endpoint layer (``cosession/http/endpoint.py``), so the OpenAPI
+document lists it with both its JSON and its ``text/csv`` answer.
+
 Query: ``from`` / ``to`` (ISO dates, UTC, inclusive; default the last 30 days),
-``k`` (at least the server's ``trends_min_group``; asking more is allowed, less is 422),
+``k`` (at least the tenant's k: the server's ``trends_min_group``, or the larger k the
+tenant set with ``PUT /v1/admin/trends``; asking more is allowed, less is 422),
 ``limit`` (1..100 entries per list), ``format`` (``json`` | ``csv``; ``Accept: text/csv``
 also selects CSV). Errors: 401 ``unauthorized``, 403 ``forbidden`` (publishable key),
 422 ``invalid_field``, 429 ``rate_limited`` (per tenant, with Retry-After).
@@ -17,22 +21,23 @@ import msgspec
 from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from cosession.http.api import ApiError
+from cosession.admin.api import _tenant as admin_tenant
+from cosession.http.endpoint import SECRET_KEY, Endpoint, endpoint
+from cosession.http.errors import ApiError
+from cosession.http.inputs import BodyReader
 from cosession.http.ratelimit import AddressLimiter, retry_after
 from cosession.services import Services
 from cosession.tenants.auth import TenantAuthError, tenant_key
 from cosession.trends.aggregate import Trends
 from cosession.trends.source import tenant_trends, window
 from cosession.trends.tables import to_csv
-
-IsoDate = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+from cosession.trends.tenant_k import MAX_K, effective_k, set_tenant_k, tenant_k
 
 
 class TrendsQuery(msgspec.Struct, forbid_unknown_fields=True, rename={"first": "from", "last": "to"}):
-    first: IsoDate | None = None
-    last: IsoDate | None = None
+    first: dt.date | None = None  # ISO date, UTC, inclusive
+    last: dt.date | None = None
     k: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None
     limit: Annotated[int, Meta(ge=1, le=100)] = 20
     format: Literal["json", "csv"] | None = None
@@ -51,13 +56,6 @@ class TrendsResponse(msgspec.Struct):
     trends: Trends
 
 
-def _query(request: Request) -> TrendsQuery:
-    try:
-        return msgspec.convert(dict(request.query_params), TrendsQuery, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_field", str(exc)) from None
-
-
 def _limiter(request: Request, per_minute: int) -> AddressLimiter:
     limiter: AddressLimiter | None = getattr(request.app.state, "trends_limiter", None)
     if limiter is None:
@@ -66,7 +64,7 @@ def _limiter(request: Request, per_minute: int) -> AddressLimiter:
     return limiter
 
 
-async def trends(request: Request) -> Response:
+async def trends(request: Request, query: TrendsQuery) -> Response:
     services: Services = request.app.state.services
     key = await tenant_key(request, allow_publishable=False)
     if key is None:
@@ -74,12 +72,12 @@ async def trends(request: Request) -> Response:
     wait = _limiter(request, services.settings.trends_per_minute).take("tenant:" + key.tenant.id, time.monotonic())
     if wait > 0:
         raise ApiError(429, "rate_limited", "too many trends queries: retry later", {"retry-after": retry_after(wait)})
-    query = _query(request)
-    floor = services.settings.trends_min_group
+    floor = effective_k(services.settings.trends_min_group, await tenant_k(services.store, key.tenant.id))
     if query.k is not None and query.k < floor:
-        raise ApiError(422, "invalid_field", f"k must be at least {floor} on this server")
+        raise ApiError(422, "invalid_field", f"k must be at least {floor} for this tenant on this server")
     try:
-        win = window(query.first, query.last, today=dt.datetime.now(dt.UTC).date())
+        first, last = (d.isoformat() if d is not None else None for d in (query.first, query.last))
+        win = window(first, last, today=dt.datetime.now(dt.UTC).date())
     except ValueError as exc:
         raise ApiError(422, "invalid_field", f"bad window: {exc}") from None
     result, truncated = await tenant_trends(
@@ -106,4 +104,65 @@ async def trends(request: Request) -> Response:
     return Response(msgspec.json.encode(body), media_type="application/json")
 
 
-routes = [Route("/v1/trends", trends, methods=["GET"])]
+class TrendsSettings(msgspec.Struct, forbid_unknown_fields=True):
+    min_group: Annotated[int, Meta(ge=1, le=MAX_K)]  # at least the server's floor
+
+
+class TrendsSettingsState(msgspec.Struct):
+    min_group: int | None  # the tenant's own k (null: none set)
+    floor: int  # the server's trends_min_group: no k below it
+    effective: int  # the k trends use when a query asks for no larger one
+
+
+async def _settings_state(request: Request, tenant: str) -> TrendsSettingsState:
+    services: Services = request.app.state.services
+    own = await tenant_k(services.store, tenant)
+    floor = services.settings.trends_min_group
+    return TrendsSettingsState(min_group=own, floor=floor, effective=effective_k(floor, own))
+
+
+async def get_trends_settings(request: Request) -> TrendsSettingsState:
+    key = await admin_tenant(request)
+    return await _settings_state(request, key.tenant.id)
+
+
+async def put_trends_settings(request: Request, body: BodyReader[TrendsSettings]) -> TrendsSettingsState:
+    key = await admin_tenant(request)
+    data = await body.read()
+    services: Services = request.app.state.services
+    floor = services.settings.trends_min_group
+    if data.min_group < floor:
+        raise ApiError(422, "invalid_field", f"min_group must be at least {floor} on this server")
+    await set_tenant_k(services.store, key.tenant.id, data.min_group)
+    return await _settings_state(request, key.tenant.id)
+
+
+async def delete_trends_settings(request: Request) -> TrendsSettingsState:
+    key = await admin_tenant(request)
+    services: Services = request.app.state.services
+    await set_tenant_k(services.store, key.tenant.id, None)
+    return await _settings_state(request, key.tenant.id)
+
+
+_ADMIN: dict[int, tuple[str, ...]] = {401: ("unauthorized",), 403: ("forbidden",), 429: ("rate_limited",)}
+
+endpoints: list[Endpoint] = [
+    endpoint(
+        "GET", "/v1/trends", trends, "The tenant's anonymous trends (JSON, or CSV with format=csv)",
+        ok=TrendsResponse, query=TrendsQuery, auth=(SECRET_KEY,), text_types=("text/csv",), tag="trends",
+        errors={401: ("unauthorized",), 403: ("forbidden",), 422: ("invalid_field",), 429: ("rate_limited",),
+                503: ("unavailable",)},
+        description="No figure describes fewer than k rooms or people (k at least the server's floor). "
+        "The window (from..to, inclusive) must not be reversed nor longer than the server allows: "
+        "else 422 `invalid_field` (bad window).",
+    ),
+    endpoint("GET", "/v1/admin/trends", get_trends_settings, "The tenant's minimum group size k for trends",
+             ok=TrendsSettingsState, auth=(SECRET_KEY,), errors=_ADMIN, tag="admin"),
+    endpoint("PUT", "/v1/admin/trends", put_trends_settings, "Raise the tenant's k (never below the server's)",
+             ok=TrendsSettingsState, body=TrendsSettings, auth=(SECRET_KEY,), tag="admin",
+             errors={**_ADMIN, 400: ("bad_json",), 413: ("too_large",), 422: ("invalid_field",)},
+             description="min_group below the server's trends_min_group is 422 `invalid_field`."),
+    endpoint("DELETE", "/v1/admin/trends", delete_trends_settings, "Back to the server's k", ok=TrendsSettingsState,
+             auth=(SECRET_KEY,), errors=_ADMIN, tag="admin"),
+]  # fmt: skip
+routes = [e.route() for e in endpoints]

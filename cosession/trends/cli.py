@@ -32,6 +32,7 @@ async def _build(args: argparse.Namespace, settings: Settings) -> str | None:
     from cosession.tenants.store import TenantStore
     from cosession.trends.report_html import render
     from cosession.trends.source import tenant_trends, window
+    from cosession.trends.tenant_k import effective_k, tenant_k
 
     now = dt.datetime.now(dt.UTC)
     win = window(args.first, args.last, today=now.date())
@@ -41,11 +42,14 @@ async def _build(args: argparse.Namespace, settings: Settings) -> str | None:
         tenant = await TenantStore(store).get(args.tenant)
         if tenant is None:
             return None
+        floor = effective_k(settings.trends_min_group, await tenant_k(store, tenant.id))
+        if args.k is not None and args.k < floor:
+            raise ValueError(f"--k must be at least {floor} for this tenant")
         trends, truncated = await tenant_trends(
             store,
             tenant.id,
             win,
-            k=args.k or settings.trends_min_group,
+            k=args.k or floor,
             limit=max(1, min(args.limit, 100)),
             max_rooms=settings.trends_max_rooms,
         )

@@ -70,6 +70,14 @@ class FocusRecorder:
                 self._per_room.pop(old_room, None)
         self._pending.append({"room_id": room_id, "product": product_id, "first_ts": int(time.time() * 1000)})
 
+    def forget(self, room_id: str) -> None:
+        """``room_id`` was deleted: drop its queued rows and remembered pairs, so a later
+        flush does not write them back."""
+        self._pending = [row for row in self._pending if row["room_id"] != room_id]
+        if self._per_room.pop(room_id, None) is not None:
+            for key in [k for k in self._known if k[0] == room_id]:
+                del self._known[key]
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="focus-recorder")
 

@@ -1,7 +1,9 @@
 """REST for webhook endpoints (tenant secret key only): create, list, read, enable or
 disable, delete; the delivery log of an endpoint; redelivery of a message.
 
-Bodies are msgspec structs (the OpenAPI document is generated from them); errors are
+Each route is declared with the endpoint layer (``cosession/http/endpoint.py``): its
+bodies, query and answers are msgspec structs, and the OpenAPI document is generated
+from them; errors are
 ``{"error": {"code", "message"}}`` like every REST route (``ApiError``). Calls are
 limited per tenant (``webhooks_api_per_minute``): 429 ``rate_limited`` with Retry-After.
 """
@@ -16,26 +18,27 @@ import msgspec
 from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from cosession.auth import new_id
-from cosession.http.api import ApiError, _read_capped
+from cosession.http.endpoint import SECRET_KEY, endpoint
+from cosession.http.endpoint import Endpoint as Described
+from cosession.http.errors import ApiError
+from cosession.http.inputs import BodyReader
 from cosession.http.ratelimit import retry_after
 from cosession.services import Services
 from cosession.tenants.auth import tenant_key
-from cosession.webhooks.events import EVENT_TYPES
+from cosession.webhooks.events import EventType
 from cosession.webhooks.service import WebhookService
 from cosession.webhooks.signing import new_secret
 from cosession.webhooks.store import Endpoint
 
 MAX_BODY_BYTES = 8 * 1024
-EventType = Annotated[str, Meta(min_length=1, max_length=64)]
 Status = Literal["pending", "delivered", "dead"]
 
 
 class CreateEndpoint(msgspec.Struct, forbid_unknown_fields=True):
     url: Annotated[str, Meta(min_length=1, max_length=2048, pattern=r"^[^\x00]*$")]
-    event_types: Annotated[list[EventType], Meta(max_length=32)] = []  # empty: every type
+    event_types: Annotated[list[EventType], Meta(max_length=32)] = []  # empty: every type (EVENT_TYPES)
     description: Annotated[str, Meta(max_length=500, pattern=r"^[^\x00]*$")] = ""
     enabled: bool = True
 
@@ -59,6 +62,12 @@ class CreatedEndpoint(EndpointOut):
 
 class EndpointList(msgspec.Struct):
     endpoints: list[EndpointOut]
+
+
+class MessagesQuery(msgspec.Struct, forbid_unknown_fields=True):
+    status: Status | None = None
+    limit: Annotated[int, Meta(ge=1, le=500)] = 50
+    before: Annotated[int, Meta(ge=1, le=2**62)] | None = None  # a message's cursor: older ones
 
 
 class MessageOut(msgspec.Struct):
@@ -92,10 +101,6 @@ class AttemptList(msgspec.Struct):
     attempts: list[AttemptOut]
 
 
-def _json(body: msgspec.Struct, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
-
-
 async def _tenant(request: Request) -> tuple[str, WebhookService]:
     key = await tenant_key(request, allow_publishable=False)
     if key is None:
@@ -113,16 +118,6 @@ async def _tenant(request: Request) -> tuple[str, WebhookService]:
             {"retry-after": retry_after(wait)},
         )
     return key.tenant.id, webhooks
-
-
-async def _decode(request: Request, kind: type[Any]) -> Any:
-    raw = await _read_capped(request, MAX_BODY_BYTES)
-    try:
-        return msgspec.json.decode(raw or b"{}", type=kind)
-    except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_field", str(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "bad_json", str(exc)) from None
 
 
 def check_url(url: str) -> str:
@@ -176,14 +171,11 @@ async def _endpoint(request: Request, tenant: str, webhooks: WebhookService) -> 
     return endpoint
 
 
-async def create_endpoint(request: Request) -> Response:
+async def create_endpoint(request: Request, body: BodyReader[CreateEndpoint]) -> CreatedEndpoint:
     """``POST /v1/webhooks/endpoints``: 201 with the endpoint and its secret (shown once)."""
     tenant, webhooks = await _tenant(request)
-    body: CreateEndpoint = await _decode(request, CreateEndpoint)
-    url = check_url(body.url)
-    unknown = sorted(set(body.event_types) - set(EVENT_TYPES))
-    if unknown:
-        raise ApiError(422, "invalid_event_type", f"unknown event types {unknown}: known are {list(EVENT_TYPES)}")
+    data = await body.read()
+    url = check_url(data.url)
     cap = webhooks.settings.max_webhook_endpoints
     if await webhooks.store.count_endpoints(tenant) >= cap:
         raise ApiError(409, "too_many_endpoints", f"a tenant can have at most {cap} webhook endpoints")
@@ -192,36 +184,36 @@ async def create_endpoint(request: Request) -> Response:
         tenant=tenant,
         url=url,
         secret=new_secret(),
-        event_types=tuple(sorted(set(body.event_types))),
-        description=body.description,
-        enabled=body.enabled,
+        event_types=tuple(sorted(set(data.event_types))),
+        description=data.description,
+        enabled=data.enabled,
         created_at=int(time.time() * 1000),
     )
     await webhooks.store.create_endpoint(endpoint)
     out = _out(endpoint)
-    return _json(CreatedEndpoint(**msgspec.structs.asdict(out), secret=endpoint.secret), 201)
+    return CreatedEndpoint(**msgspec.structs.asdict(out), secret=endpoint.secret)
 
 
-async def list_endpoints(request: Request) -> Response:
+async def list_endpoints(request: Request) -> EndpointList:
     tenant, webhooks = await _tenant(request)
-    return _json(EndpointList(endpoints=[_out(e) for e in await webhooks.store.endpoints(tenant)]))
+    return EndpointList(endpoints=[_out(e) for e in await webhooks.store.endpoints(tenant)])
 
 
-async def get_endpoint(request: Request) -> Response:
+async def get_endpoint(request: Request) -> EndpointOut:
     tenant, webhooks = await _tenant(request)
-    return _json(_out(await _endpoint(request, tenant, webhooks)))
+    return _out(await _endpoint(request, tenant, webhooks))
 
 
-async def update_endpoint(request: Request) -> Response:
+async def update_endpoint(request: Request, body: BodyReader[UpdateEndpoint]) -> EndpointOut:
     """``PATCH /v1/webhooks/endpoints/{endpoint}`` ``{"enabled": false}``: a disabled
     endpoint gets no new messages and its pending ones wait until it is enabled again."""
     tenant, webhooks = await _tenant(request)
-    body: UpdateEndpoint = await _decode(request, UpdateEndpoint)
+    data = await body.read()
     endpoint = await _endpoint(request, tenant, webhooks)
-    await webhooks.store.set_enabled(tenant, endpoint.id, body.enabled)
-    if body.enabled:
+    await webhooks.store.set_enabled(tenant, endpoint.id, data.enabled)
+    if data.enabled:
         webhooks.worker.wake()
-    return _json(_out(await _endpoint(request, tenant, webhooks)))
+    return _out(await _endpoint(request, tenant, webhooks))
 
 
 async def delete_endpoint(request: Request) -> Response:
@@ -231,29 +223,15 @@ async def delete_endpoint(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(422, "invalid_field", f"{name} must be an integer in [{low}, {high}]")
-    return int(raw)
-
-
-async def list_messages(request: Request) -> Response:
+async def list_messages(request: Request, query: MessagesQuery) -> MessageList:
     """``GET …/{endpoint}/messages?status=&limit=&before=``: the delivery log, newest first."""
     tenant, webhooks = await _tenant(request)
     endpoint = await _endpoint(request, tenant, webhooks)
-    status = request.query_params.get("status")
-    if status is not None and status not in ("pending", "delivered", "dead"):
-        raise ApiError(422, "invalid_field", "status must be pending, delivered or dead")
-    limit = _int_param(request, "limit", 50, 1, 500) or 50
-    before = _int_param(request, "before", None, 1, 2**62)
-    rows = await webhooks.store.messages(endpoint.id, status=status, limit=limit, before=before)
-    return _json(MessageList(messages=[_message(r) for r in rows]))
+    rows = await webhooks.store.messages(endpoint.id, status=query.status, limit=query.limit, before=query.before)
+    return MessageList(messages=[_message(r) for r in rows])
 
 
-async def message_attempts(request: Request) -> Response:
+async def message_attempts(request: Request) -> AttemptList:
     """``GET …/{endpoint}/messages/{message}``: the message and each attempt."""
     tenant, webhooks = await _tenant(request)
     endpoint = await _endpoint(request, tenant, webhooks)
@@ -265,7 +243,7 @@ async def message_attempts(request: Request) -> Response:
         AttemptOut(attempt=a.attempt, at=a.at, ok=bool(a.ok), code=a.code, error=a.error, duration_ms=a.duration_ms)
         for a in await webhooks.store.attempts(endpoint.id, msg_id)
     ]
-    return _json(AttemptList(message=_message(row), attempts=attempts))
+    return AttemptList(message=_message(row), attempts=attempts)
 
 
 async def redeliver(request: Request) -> Response:
@@ -280,13 +258,39 @@ async def redeliver(request: Request) -> Response:
 
 
 _BASE = "/v1/webhooks/endpoints"
-routes = [
-    Route(_BASE, create_endpoint, methods=["POST"]),
-    Route(_BASE, list_endpoints, methods=["GET"]),
-    Route(_BASE + "/{endpoint}", get_endpoint, methods=["GET"]),
-    Route(_BASE + "/{endpoint}", update_endpoint, methods=["PATCH"]),
-    Route(_BASE + "/{endpoint}", delete_endpoint, methods=["DELETE"]),
-    Route(_BASE + "/{endpoint}/messages", list_messages, methods=["GET"]),
-    Route(_BASE + "/{endpoint}/messages/{message}", message_attempts, methods=["GET"]),
-    Route(_BASE + "/{endpoint}/messages/{message}/redeliver", redeliver, methods=["POST"]),
-]
+_AUTH: dict[int, tuple[str, ...]] = {
+    401: ("unauthorized",), 403: ("forbidden",), 429: ("rate_limited",), 503: ("unavailable",),
+}  # fmt: skip
+_BODY: dict[int, tuple[str, ...]] = {400: ("bad_json",), 413: ("too_large",), 422: ("invalid_field",)}
+_ONE: dict[int, tuple[str, ...]] = {**_AUTH, 404: ("endpoint_not_found",)}
+_MSG: dict[int, tuple[str, ...]] = {**_AUTH, 404: ("endpoint_not_found", "message_not_found")}
+_ID = {"endpoint": "$response.body#/id"}
+W = "webhooks"
+
+endpoints: list[Described] = [
+    endpoint("POST", _BASE, create_endpoint, "Create a webhook endpoint (its secret is shown once)",
+             ok=CreatedEndpoint, status=201, body=CreateEndpoint, auth=(SECRET_KEY,), max_body=MAX_BODY_BYTES,
+             errors={**_AUTH, **_BODY, 409: ("too_many_endpoints",),
+                     422: ("invalid_field", "invalid_url")},
+             links={op: _ID for op in ("get_endpoint", "update_endpoint", "delete_endpoint", "list_messages")},
+             tag=W),
+    endpoint("GET", _BASE, list_endpoints, "List the tenant's webhook endpoints", ok=EndpointList,
+             auth=(SECRET_KEY,), errors=_AUTH, tag=W),
+    endpoint("GET", _BASE + "/{endpoint}", get_endpoint, "Read a webhook endpoint", ok=EndpointOut,
+             auth=(SECRET_KEY,), errors=_ONE, tag=W),
+    endpoint("PATCH", _BASE + "/{endpoint}", update_endpoint, "Enable or disable a webhook endpoint",
+             ok=EndpointOut, body=UpdateEndpoint, auth=(SECRET_KEY,), max_body=MAX_BODY_BYTES,
+             errors={**_ONE, **_BODY}, tag=W),
+    endpoint("DELETE", _BASE + "/{endpoint}", delete_endpoint, "Delete a webhook endpoint", ok=None, status=204,
+             auth=(SECRET_KEY,), errors=_ONE, tag=W),
+    endpoint("GET", _BASE + "/{endpoint}/messages", list_messages, "The endpoint's delivery log, newest first",
+             ok=MessageList, query=MessagesQuery, auth=(SECRET_KEY,), errors={**_ONE, 422: ("invalid_field",)},
+             tag=W),
+    endpoint("GET", _BASE + "/{endpoint}/messages/{message}", message_attempts,
+             "A message of the endpoint and each delivery attempt", ok=AttemptList, auth=(SECRET_KEY,),
+             errors=_MSG, tag=W),
+    endpoint("POST", _BASE + "/{endpoint}/messages/{message}/redeliver", redeliver,
+             "Send a message again (same id, a fresh retry schedule)", ok=None, status=202,
+             auth=(SECRET_KEY,), errors=_MSG, tag=W),
+]  # fmt: skip
+routes = [e.route() for e in endpoints]

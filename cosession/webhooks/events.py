@@ -6,13 +6,10 @@ writer (``cosession/webhooks/outbox.py``) calls it inside the transaction that s
 event and fans each message out to the tenant's subscribed endpoints.
 
 Extending: add one entry to ``MAPPERS`` keyed by the event body's struct class, with a
-function ``(event) -> list[(type, data)]``. After merging the other parts of issue 12 the
-lead adds::
-
-    RoomClose: lambda e: [("room.closed", {...})],            # room.close log event
-    CheckoutStart: lambda e: [("checkout.requested", {...})],  # carries the signed snapshot
-
-and lists the new types in ``EVENT_TYPES`` (endpoints may subscribe only to known types).
+function ``(event) -> list[(type, data)]``, and list the new type in ``EventType``
+(endpoints may subscribe only to known types). ``room.close`` becomes ``room.closed`` and
+``checkout.start`` becomes ``checkout.requested``, whose ``data.checkout`` is the signed
+snapshot exactly as ``GET /v1/checkouts/{id}`` returns it (docs/checkout.md recipe).
 
 Message ids are deterministic: ``message_id(room, epoch, seq, type)``. A node and the
 cluster archiver that both commit the same event, or a group commit retried after a
@@ -26,14 +23,16 @@ import datetime
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import msgspec
 
-from protocol.messages import Event, MemberJoin, MemberKick, RoomCreate
+from cosession.retail.checkout import snapshot_dict
+from protocol.messages import CheckoutStart, Event, MemberJoin, MemberKick, RoomClose, RoomCreate
 
 # Every type an endpoint may subscribe to (docs/webhooks.md describes each payload).
-EVENT_TYPES: tuple[str, ...] = ("room.created", "member.joined", "member.left")
+EventType = Literal["room.created", "room.closed", "member.joined", "member.left", "checkout.requested"]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 Data = dict[str, Any]
 Mapper = Callable[[Event], list[tuple[str, Data]]]
@@ -57,11 +56,25 @@ def _member_kicked(event: Event) -> list[tuple[str, Data]]:
     return [("member.left", {"member": op.member, "reason": "kicked", "by": event.by})]
 
 
+def _room_closed(event: Event) -> list[tuple[str, Data]]:
+    op = event.op
+    assert isinstance(op, RoomClose)
+    return [("room.closed", {"reason": op.reason})]
+
+
+def _checkout_requested(event: Event) -> list[tuple[str, Data]]:
+    op = event.op
+    assert isinstance(op, CheckoutStart)
+    return [("checkout.requested", {"checkout": snapshot_dict(op)})]
+
+
 # event body class -> mapper. The one place to extend (see the module docstring).
 MAPPERS: dict[type, Mapper] = {
     RoomCreate: _room_created,
     MemberJoin: _member_joined,
     MemberKick: _member_kicked,
+    RoomClose: _room_closed,
+    CheckoutStart: _checkout_requested,
 }
 
 

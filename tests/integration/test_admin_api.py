@@ -14,7 +14,21 @@ import httpx
 import pytest
 
 from protocol.errors import CloseCode, ErrorCode
-from protocol.messages import CartAdd, Chat, Error, Event, MemberErase, Product, Resume, RoomClose, RoomState, Welcome
+from protocol.messages import (
+    CartAdd,
+    Chat,
+    CheckoutRequest,
+    CheckoutStart,
+    Error,
+    Event,
+    Focus,
+    MemberErase,
+    Product,
+    Resume,
+    RoomClose,
+    RoomState,
+    Welcome,
+)
 from protocol.reducer import fold
 from tests.support.admin import accept, make_tenant, new_room, poll, sk
 from tests.support.raw import RawClient
@@ -189,6 +203,48 @@ async def test_close_live_members_see_it_and_everything_after_is_refused(srv: Se
         assert r4.status_code == 404
 
 
+# per-room tables a purge leaves alone, on purpose (docs/admin-api.md, "Delete")
+KEPT_AFTER_PURGE = {"webhook_outbox"}
+
+
+def _rows_of_room(db_path: Path, room_id: str) -> dict[str, int]:
+    """Rows naming ``room_id`` in every table with a room column (any table added later too)."""
+    out: dict[str, int] = {}
+    with sqlite3.connect(db_path) as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            columns = {c[1] for c in db.execute(f"PRAGMA table_info({table})")}
+            column = "room_id" if "room_id" in columns else "id" if table == "rooms" else None
+            if column is not None:
+                out[table] = db.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", (room_id,)).fetchone()[0]
+    return out
+
+
+async def test_delete_removes_every_per_room_row_but_the_webhook_log(srv: ServerProcess) -> None:
+    shop = await make_tenant(f"sqlite:///{srv.db}")
+    room = await new_room(srv.http_url, shop["sk"], "Gone")
+    other = await new_room(srv.http_url, shop["sk"], "Stays")
+    for made in (room, other):  # a viewed product: a room_focus row for trends
+        client, _ = await RawClient.join(srv.ws_url, made["token"])
+        await client.send(Focus(product=SHIRT))
+        await client.close()
+
+    async def focus_written() -> bool | None:
+        counts = [_rows_of_room(srv.db, made["room"]).get("room_focus", 0) for made in (room, other)]
+        return True if counts == [1, 1] else None
+
+    await poll(focus_written)
+    before = _rows_of_room(srv.db, room["room"])
+    assert before["room_focus"] == 1 and before["events"] >= 1 and before["rooms"] == 1
+    base, h = srv.http_url + "/v1/admin", sk(shop["sk"])
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(base + f"/rooms/{room['room']}/close", json={}, headers=h)).status_code == 200
+        assert (await http.delete(base + f"/rooms/{room['room']}", headers=h)).status_code == 200
+    after = _rows_of_room(srv.db, room["room"])
+    assert {t: n for t, n in after.items() if n and t not in KEPT_AFTER_PURGE} == {}, after
+    assert _rows_of_room(srv.db, other["room"])["room_focus"] == 1  # another room's rows stay
+
+
 async def test_delete_refuses_an_open_room(srv: ServerProcess) -> None:
     shop = await make_tenant(f"sqlite:///{srv.db}")
     room = await new_room(srv.http_url, shop["sk"], "Open")
@@ -216,9 +272,14 @@ async def test_erasure_leaves_nothing_of_the_member_and_every_state_still_folds(
     await owner.op(Chat(text="noted"))
     for _ in range(3):
         await cy_ws.op(Chat(text="filler"))  # past --snapshot-every 3: stored snapshots hold Bob's data
-    events = await cy_ws.events_until(cy_welcome.seq + 6)
+    # checkout snapshots name Bob: as requester (mine) and as the author of a line (all)
+    await bob_ws.op(CheckoutRequest(scope="mine"))
+    await owner.op(CheckoutRequest(scope="all"))
+    events = await cy_ws.events_until(cy_welcome.seq + 8)
     fold(events, cy_state)
     assert any(_leaks(e) for e in events)
+    checkouts = [e.op for e in events if isinstance(e.op, CheckoutStart)]
+    assert len(checkouts) == 2 and all(_leaks(c) for c in checkouts)
     base, h = srv.http_url + "/v1/admin", sk(shop["sk"])
     async with httpx.AsyncClient() as http:
         r = await http.delete(base + f"/rooms/{room['room']}/members/{bob['member']}", headers=h)
@@ -240,6 +301,13 @@ async def test_erasure_leaves_nothing_of_the_member_and_every_state_still_folds(
         assert msgspec_state(snap["state"]) == cy_state  # the live replica folds equal
         info = detail["state"]["members"][bob["member"]]
         assert info == {"name": "", "role": "member", "kicked": True, "erased": True}
+        # the retailer's checkout lookup: no name of Bob's, and the scrubbed snapshot no
+        # longer verifies (protocol/SPEC.md section 8.5)
+        for checkout in checkouts:
+            r = await http.get(srv.http_url + f"/v1/checkouts/{checkout.id}", headers=h)
+            assert r.status_code == 200, r.text
+            assert not _leaks(r.json()) and r.json()["valid"] is False
+            assert r.json()["checkout"]["sig"] == checkout.sig
     await bob_ws.close()
 
     async def replays(server: ServerProcess) -> None:

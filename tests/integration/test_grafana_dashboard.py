@@ -1,14 +1,17 @@
 """The Grafana dashboard in deploy/grafana/ names only metrics a live server exports.
 
-A real server gets real traffic (joins, ops of several types, a resume), its ``/metrics``
+A real server gets real traffic (joins, ops of several types, a resume, one webhook
+delivered to a real receiver, one call to a real catalog endpoint), its ``/metrics``
 is parsed with prometheus_client's own parser, and every metric name in every dashboard
 expression (panels and template variables) must be among the scraped samples.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +19,11 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from protocol.messages import Ack, CartAdd, Chat, Product, Resume, Vote
+from tests.integration.test_tenants import bearer, create_tenant
+from tests.support.catalog_server import CatalogServer
 from tests.support.raw import RawClient
 from tests.support.server import ServerProcess
+from tests.support.webhook_receiver import Receiver
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "cosession.json"
 
@@ -102,12 +108,47 @@ async def _traffic(server: ServerProcess) -> None:
     await owner.close()
 
 
+async def _retail_traffic(server: ServerProcess, receiver: Receiver, catalog: CatalogServer) -> None:
+    """A tenant with a webhook endpoint and a catalog: its room's creation is one webhook,
+    the cart.add in it one catalog call."""
+    tenant = await create_tenant(server)
+    async with httpx.AsyncClient(base_url=server.http_url, headers=bearer(tenant["secret_key"])) as http:
+        r = await http.post("/v1/webhooks/endpoints", json={"url": receiver.url, "event_types": ["room.created"]})
+        assert r.status_code == 201, r.text
+        receiver.secret = r.json()["secret"]
+        assert (await http.put("/v1/tenant/catalog", json={"url": catalog.url})).status_code == 200
+        r = await http.post("/v1/rooms", json={"name": "Shop room"})
+        assert r.status_code == 201, r.text
+    owner, _ = await RawClient.join(server.ws_url, r.json()["token"])
+    await _acked(owner, CartAdd(product=Product(id="sku-2", name="Hat", price=2500, currency="EUR")))
+    await receiver.wait_for(1)
+    await owner.close()
+
+
+async def _scrape_until(server: ServerProcess, *names: str, timeout: float = 10.0) -> str:
+    """``/metrics`` once each of ``names`` is above 0 (the counters move after the answer)."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+        while True:
+            response = await http.get("/metrics")
+            assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+            samples = exported_samples(response.text)
+            if all(samples.get(n, 0) > 0 for n in names) or time.monotonic() > deadline:
+                return response.text
+            await asyncio.sleep(0.05)
+
+
 async def test_every_dashboard_metric_is_exported_by_a_live_server(server: ServerProcess) -> None:
     await _traffic(server)
-    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
-        response = await http.get("/metrics")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    samples = exported_samples(response.text)
+    receiver, catalog = await Receiver().start(), CatalogServer()
+    await catalog.start()
+    try:
+        await _retail_traffic(server, receiver, catalog)
+        text = await _scrape_until(server, "cosession_webhook_deliveries_total", "cosession_catalog_successes_total")
+    finally:
+        await receiver.stop()
+        await catalog.stop()
+    samples = exported_samples(text)
     dashboard = json.loads(DASHBOARD.read_text())
     assert dashboard_expressions(dashboard), "the dashboard has no queries"
     assert missing_metrics(dashboard, set(samples)) == {}
@@ -117,8 +158,12 @@ async def test_every_dashboard_metric_is_exported_by_a_live_server(server: Serve
     assert samples["cosession_fanout_seconds_count"] >= 3
     by_type = {
         s.labels["type"]: s.value
-        for f in text_string_to_metric_families(response.text)
+        for f in text_string_to_metric_families(text)
         for s in f.samples
         if s.name == "cosession_ops_by_type_total"
     }
-    assert by_type == {"cart.add": 1, "vote": 1, "chat": 2}
+    assert by_type == {"cart.add": 2, "vote": 1, "chat": 2}
+    # the webhook and the catalog call reached their panels' metrics
+    assert samples["cosession_webhook_deliveries_total"] >= 1 and samples["cosession_webhook_enqueued_total"] >= 1
+    assert samples["cosession_catalog_calls_total"] >= 1 and samples["cosession_catalog_successes_total"] >= 1
+    assert catalog.calls >= 1 and len(receiver.accepted) == 1

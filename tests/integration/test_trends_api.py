@@ -191,3 +191,35 @@ async def test_focus_is_recorded_without_members(app: InProcessServer) -> None:
         columns, rows = await conn.run_sync(read)
     assert columns == {"room_id", "product", "first_ts"}
     assert rows == [("sku-boot",), ("sku-shoe",)]
+
+
+async def test_a_tenant_raises_its_own_k_never_below_the_servers(app: InProcessServer) -> None:
+    """``PUT /v1/admin/trends {"min_group"}``: the tenant's trends then use that k by
+    default and refuse a smaller one; below the server's floor (3 here) is 422; another
+    tenant keeps the server's k; DELETE goes back to it."""
+    shop, other = await _tenant(app, "Shop"), await _tenant(app, "Other")
+    for tenant in (shop, other):
+        for _ in range(4):
+            await write_room(app.services.store, RoomPlan(tenant["id"], NOW, products=["sku-a"], checkout=True))
+    async with httpx.AsyncClient(base_url=app.http_url, timeout=10) as http:
+        h = _auth(shop["sk"])
+        state = (await http.get("/v1/admin/trends", headers=h)).json()
+        assert state == {"min_group": None, "floor": 3, "effective": 3}
+        assert (await http.get("/v1/trends", headers=h)).json()["trends"]["rooms"] == 4
+        for bad, code in (({"min_group": 2}, 422), ({"min_group": 0}, 422), ({"min_group": "9"}, 422), ({}, 422)):
+            r = await http.put("/v1/admin/trends", json=bad, headers=h)
+            assert (r.status_code, r.json()["error"]["code"]) == (code, "invalid_field"), (bad, r.text)
+        assert (await http.put("/v1/admin/trends", json={"min_group": 5}, headers=_auth(shop["pk"]))).status_code == 403
+        assert (await http.put("/v1/admin/trends", json={"min_group": 5})).status_code == 401
+        r = await http.put("/v1/admin/trends", json={"min_group": 5}, headers=h)
+        assert r.status_code == 200 and r.json() == {"min_group": 5, "floor": 3, "effective": 5}
+        mine = (await http.get("/v1/trends", headers=h)).json()["trends"]
+        assert mine["k"] == 5 and mine["rooms"] is None and mine["products"] == []  # 4 rooms < 5
+        r = await http.get("/v1/trends?k=4", headers=h)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_field"
+        assert (await http.get("/v1/trends?k=6", headers=h)).json()["trends"]["k"] == 6  # more is allowed
+        theirs = (await http.get("/v1/trends", headers=_auth(other["sk"]))).json()["trends"]
+        assert theirs["k"] == 3 and theirs["rooms"] == 4
+        r = await http.delete("/v1/admin/trends", headers=h)
+        assert r.json() == {"min_group": None, "floor": 3, "effective": 3}
+        assert (await http.get("/v1/trends", headers=h)).json()["trends"]["rooms"] == 4

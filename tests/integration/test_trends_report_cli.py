@@ -37,3 +37,27 @@ async def test_report_refuses_bad_arguments(tmp_path: Path) -> None:
     code, _, err = await run_report(db, "--tenant", tenant, "--out", out, "--from", "2026-02-30")
     assert code == 2 and "error" in err
     assert not _written(out)
+
+
+async def test_report_uses_the_tenants_own_k(tmp_path: Path) -> None:
+    """A tenant that raised its k (``PUT /v1/admin/trends``) gets a report with that k,
+    and ``--k`` below it is refused."""
+    from cosession.store.store_sql import SqlStore
+    from cosession.trends.tenant_k import set_tenant_k
+
+    db = tmp_path / "r.db"
+    tenant = await tenant_with_rooms(db)
+    store = SqlStore(f"sqlite:///{db}")
+    await store.start()
+    try:
+        await set_tenant_k(store, tenant, 11)
+    finally:
+        await store.close()
+    out = tmp_path / "report.html"
+    code, _, stderr = await run_report(db, "--tenant", tenant, "--out", str(out))
+    assert code == 0, stderr
+    page = out.read_text()
+    assert "k = 11" in page and "sku-shoe" in page  # 22 rooms: still shown
+    assert "sku-boot + sku-shoe" not in page  # viewed together in 10 rooms: below 11 now
+    code, _, err = await run_report(db, "--tenant", tenant, "--out", str(tmp_path / "y.html"), "--k", "10")
+    assert code == 2 and "at least 11" in err and not _written(str(tmp_path / "y.html"))

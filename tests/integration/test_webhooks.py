@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from protocol.messages import Ack, Chat, MemberKick
+from cosession_client import RoomClient
+from protocol.messages import Ack, CartAdd, Chat, MemberKick, Product
+from tests.integration.test_checkout import verify_checkout
 from tests.integration.test_tenants import bearer, create_tenant
 from tests.support.raw import RawClient
 from tests.support.server import ServerProcess
@@ -255,3 +257,44 @@ async def test_a_hanging_receiver_times_out_and_never_delays_the_room(tmp_path: 
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def test_room_closed_and_checkout_requested_reach_a_real_receiver(tmp_path: Path, receiver: Receiver) -> None:
+    """A checkout delivers ``checkout.requested`` whose snapshot verifies with the
+    docs/checkout.md recipe (and not once altered); closing the room through the admin
+    API delivers ``room.closed``."""
+    server = await start_server(tmp_path)
+    try:
+        tenant = await create_tenant(server)
+        key = tenant["secret_key"]
+        endpoint = await add_endpoint(server, key, receiver.url, event_types=["room.closed", "checkout.requested"])
+        receiver.secret = endpoint["secret"]
+        room = await tenant_room(server, key)
+        async with RoomClient.connect(room["token"], server=server.http_url) as owner:
+            await owner.submit(CartAdd(product=Product(id="sku-1", name="Café mug ☕", price=1200, currency="EUR")))
+            snapshot = await owner.request_checkout("all")
+        got = await receiver.wait_for(1)
+        delivery = next(iter(got.values()))
+        assert delivery.body["type"] == "checkout.requested"
+        data = delivery.body["data"]
+        assert data["room"] == room["room"] and data["tenant"] == tenant["id"]
+        doc = data["checkout"]
+        assert doc["t"] == "checkout.start" and doc["id"] == snapshot.id and doc["sig"] == snapshot.sig
+        checkout_key = (await get(server, key, "/v1/tenant/checkout-key"))["key"]
+        assert verify_checkout(doc, checkout_key)
+        altered = {**doc, "lines": [{**doc["lines"][0], "qty": 5}]}
+        assert not verify_checkout(altered, checkout_key)
+        async with httpx.AsyncClient() as http:
+            r = await http.post(
+                f"{server.http_url}/v1/admin/rooms/{room['room']}/close", json={"reason": "done"}, headers=bearer(key)
+            )
+        assert r.status_code == 200, r.text
+        got = await receiver.wait_for(2)
+        closed = list(got.values())[-1].body
+        assert closed["type"] == "room.closed"
+        assert closed["data"]["reason"] == "done" and closed["data"]["seq"] > data["seq"]
+        assert receiver.bad_signatures == 0
+        await asyncio.sleep(0.5)  # and nothing else came
+        assert len(receiver.unique()) == 2
+    finally:
+        server.kill()

@@ -13,10 +13,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from cosession.retail.checkout import build_checkout
+from cosession.retail.signing import verify
 from cosession.webhooks.events import EVENT_TYPES, MAPPERS, member_left, message_id, webhook_messages
 from cosession.webhooks.schedule import RetrySchedule
 from cosession.webhooks.signing import headers, new_secret, sign
-from protocol.messages import Chat, Event, MemberJoin, MemberKick, RoomCreate
+from protocol.messages import (
+    CartAdd,
+    Chat,
+    CheckoutRequest,
+    CheckoutStart,
+    Event,
+    MemberJoin,
+    MemberKick,
+    Product,
+    RoomClose,
+    RoomCreate,
+)
+from protocol.reducer import fold
 
 NOW = 1_800_000_000
 
@@ -108,11 +122,48 @@ def test_message_ids_are_deterministic_and_distinct() -> None:
     assert left.id != member_left("t1", "r1", "m2", "Ana", 7, 1_700_000_000_000, "grace:2").id
 
 
+def _checkout(key: str) -> CheckoutStart:
+    state = fold(
+        [
+            _event(1, RoomCreate(name="W", owner="m1", owner_name="Olga")),
+            _event(2, CartAdd(product=Product(id="sku-1", name="Ünïcode shirt", price=4900, currency="EUR")), by="m1"),
+        ]
+    )
+    return build_checkout(
+        state,
+        room_id="r1",
+        tenant="t1",
+        by="m1",
+        request=CheckoutRequest(scope="all"),
+        key=key,
+        now_ms=1_700_000_000_000,
+    )
+
+
+def test_room_close_and_checkout_start_map_to_closed_and_requested() -> None:
+    closed = webhook_messages("t1", "r1", "e1", _event(5, RoomClose(reason="retention")))
+    assert [m.type for m in closed] == ["room.closed"]
+    assert json.loads(closed[0].body)["data"] == {"room": "r1", "tenant": "t1", "seq": 5, "reason": "retention"}
+    snapshot = _checkout("ck_test")
+    requested = webhook_messages("t1", "r1", "e1", _event(6, snapshot, by="m1"))
+    assert [m.type for m in requested] == ["checkout.requested"]
+    data = json.loads(requested[0].body)["data"]
+    assert data["seq"] == 6 and data["checkout"]["t"] == "checkout.start"
+    assert data["checkout"]["requested_by_name"] == "Olga"
+    # the snapshot as delivered verifies with the checkout key (docs/checkout.md), and only it
+    assert verify("ck_test", data["checkout"])
+    assert not verify("ck_other", data["checkout"])
+    data["checkout"]["lines"][0]["qty"] = 2
+    assert not verify("ck_test", data["checkout"])
+
+
 def test_every_mapped_type_can_be_subscribed_to() -> None:
     ops = {
         RoomCreate: RoomCreate(name="W", owner="m1", owner_name="Olga"),
         MemberJoin: MemberJoin(member="m2", name="Ana", role="member"),
         MemberKick: MemberKick(member="m2"),
+        RoomClose: RoomClose(reason="admin"),
+        CheckoutStart: _checkout("ck"),
     }
     assert set(MAPPERS) == set(ops)
     produced = {m.type for op in ops.values() for m in webhook_messages("t", "r", "e", _event(1, op))}
