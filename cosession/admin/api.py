@@ -23,7 +23,8 @@ from cosession.http.inputs import BodyReader
 from cosession.http.ratelimit import AddressLimiter, retry_after
 from cosession.rooms.room import Room
 from cosession.services import Services
-from cosession.tenants.auth import TenantKey, require_tenant_room, tenant_key
+from cosession.tenants.auth import TenantKey, tenant_key
+from protocol.errors import CloseCode
 from protocol.messages import RoomState
 
 Ms = Annotated[int, Meta(ge=0, le=2**53)]
@@ -152,7 +153,14 @@ async def _room_of(request: Request) -> tuple[AdminContext, str]:
     room_id: str = request.path_params["room"]
     if not room_id or len(room_id) > 64 or "\x00" in room_id:  # no such id (PostgreSQL text cannot hold U+0000)
         raise ApiError(404, "room_not_found", "no such room for this tenant")
-    await require_tenant_room(request, key, room_id)
+    # read from the database, not a cache: another node may have purged the room
+    tenants = request.app.state.tenants
+    tenant = await tenants.room_tenant(room_id, fresh=True)
+    if tenant is None and room_id in _ctx(request).services.registry.rooms:
+        # purged elsewhere, still loaded here: drop it, as the purging node did
+        _ctx(request).services.registry.evict(room_id, CloseCode.ROOM_NOT_FOUND, "room deleted")
+    if tenant != key.tenant.id:
+        raise ApiError(404, "room_not_found", "no such room for this tenant")
     return _ctx(request), room_id
 
 

@@ -198,8 +198,10 @@ class TenantStore:
         await self._run(write, write=True)
         self._remember(room_id, tenant_id)
 
-    async def room_tenant(self, room_id: str) -> str | None:
-        cached = self._room_tenants.get(room_id)
+    async def room_tenant(self, room_id: str, *, fresh: bool = False) -> str | None:
+        """The tenant of ``room_id`` (None: no tenant, or no such room). ``fresh`` reads the
+        database even when cached: a room another node purged must not live on here."""
+        cached = None if fresh else self._room_tenants.get(room_id)
         if cached is not None:
             self._room_tenants.move_to_end(room_id)
             return cached or None
@@ -211,6 +213,8 @@ class TenantStore:
         found, tenant = await self._run(read)
         if found:  # a room's tenant is set before anyone holds a token for it: cache it
             self._remember(room_id, tenant or _NO_TENANT)
+        else:
+            self._room_tenants.pop(room_id, None)
         return tenant
 
     def _remember(self, room_id: str, tenant: str) -> None:
