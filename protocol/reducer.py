@@ -26,6 +26,9 @@ import msgspec
 
 from protocol.errors import ErrorCode
 from protocol.messages import (
+    ActiveCall,
+    CallEnd,
+    CallStart,
     CartAdd,
     CartLine,
     CartQty,
@@ -101,6 +104,8 @@ def check_rules(state: RoomState, by: str, op: EventBody) -> Rejection | None:
         if existing is not None and existing.kicked:
             return Rejection(ErrorCode.KICKED, "member was kicked")
         return None
+    if isinstance(op, (CallStart, CallEnd)):
+        return _check_call(state, by, op)
     member = state.members.get(by)
     if member is None:
         return Rejection(ErrorCode.FORBIDDEN, "not a member of this room")
@@ -132,6 +137,15 @@ def check_rules(state: RoomState, by: str, op: EventBody) -> Rejection | None:
         if op.member == state.owner:
             return Rejection(ErrorCode.FORBIDDEN, "the owner cannot be kicked")
     return None
+
+
+def _check_call(state: RoomState, by: str, op: CallStart | CallEnd) -> Rejection | None:
+    """call.start / call.end: server events; a start needs an idle call, an end an active one."""
+    if by != "":
+        return Rejection(ErrorCode.FORBIDDEN, f"{op.__struct_config__.tag} is a server event")
+    if isinstance(op, CallStart):
+        return None if state.call is None else Rejection(ErrorCode.FORBIDDEN, "a call is already active")
+    return None if state.call is not None else Rejection(ErrorCode.NOT_FOUND, "no call is active")
 
 
 def check_limits(state: RoomState, op: EventBody, limits: RoomLimits) -> Rejection | None:
@@ -205,6 +219,10 @@ def apply(state: RoomState, event: Event) -> RoomState:
         state.members[op.owner] = MemberInfo(name=op.owner_name, role="owner")
     elif isinstance(op, MemberJoin):
         state.members[op.member] = MemberInfo(name=op.name, role=op.role)
+    elif isinstance(op, CallStart):
+        state.call = ActiveCall(since=event.ts, by=op.member)
+    elif isinstance(op, CallEnd):
+        state.call = None
     return state
 
 

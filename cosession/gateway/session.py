@@ -27,6 +27,10 @@ from cosession.tenants.auth import websocket_origin_refusal
 from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, Codec, codec_for
 from protocol.errors import CloseCode, ErrorCode, ProtocolError
 from protocol.messages import (
+    CallJoin,
+    CallLeave,
+    CallStateChange,
+    ClientMessage,
     Device,
     Error,
     Focus,
@@ -37,6 +41,7 @@ from protocol.messages import (
     Pong,
     Role,
     ServerMessage,
+    Signal,
     Typing,
 )
 
@@ -211,24 +216,32 @@ class Session:
         assert self.room is not None and self.conn is not None and self.outbox is not None
         room, conn, outbox = self.room, self.conn, self.outbox
         bucket = TokenBucket(self.settings.ops_per_second, self.settings.ops_burst, time.monotonic())
+        # SPEC 14: signaling has its own bucket (ICE candidates come in bursts)
+        signals = TokenBucket(self.settings.signals_per_second, self.settings.signals_burst, time.monotonic())
         metrics = self.services.metrics
         while not outbox.closed:
             data = await self._receive()
             if data is None:
                 return
             now = time.monotonic()
-            allowed = bucket.take(now)
-            if not allowed and bucket.flooding(now):
+            msg: ClientMessage | None = None
+            problem: ProtocolError | None = None
+            try:
+                msg = self.codec.decode_client(data)
+            except ProtocolError as exc:
+                problem = exc
+            which = signals if isinstance(msg, (Signal, CallStateChange)) else bucket
+            allowed = which.take(now)
+            if not allowed and which.flooding(now):
                 metrics.rate_limited += 1
                 self.log.warning("flood: closing")
                 self._fail(ErrorCode.RATE_LIMITED, "too many messages", CloseCode.RATE_LIMITED)
                 return
-            try:
-                msg = self.codec.decode_client(data)
-            except ProtocolError as exc:
+            if msg is None:
+                assert problem is not None
                 metrics.bad_frames += 1
                 if allowed:
-                    self._send(Error(code=exc.code, message=exc.message))
+                    self._send(Error(code=problem.code, message=problem.message))
                 else:  # SPEC 3.4: a refused frame is answered, malformed or not
                     metrics.rate_limited += 1
                     self._send(Error(code=ErrorCode.RATE_LIMITED, message="slow down"))
@@ -247,6 +260,10 @@ class Session:
                 room.typing(conn, msg.on)
             elif isinstance(msg, Follow):
                 rejection = room.follow(conn, msg.member)
+                if rejection is not None:
+                    self._send(Error(code=rejection.code, message=rejection.message))
+            elif isinstance(msg, (Signal, CallJoin, CallLeave, CallStateChange)):
+                rejection = room.calls.handle(conn, msg)
                 if rejection is not None:
                     self._send(Error(code=rejection.code, message=rejection.message))
             elif isinstance(msg, Ping):

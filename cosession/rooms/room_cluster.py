@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
@@ -46,6 +47,7 @@ from protocol.messages import (
     PresenceMember,
     PresenceUpdate,
     ServerMessage,
+    SignalRelay,
     TypingSignal,
 )
 
@@ -56,6 +58,8 @@ _payload_decoder = msgspec.msgpack.Decoder(tuple[int, str, EventBody, str | None
 _event_encoder = msgspec.msgpack.Encoder()
 _signal_decoder = msgspec.msgpack.Decoder(ServerMessage)
 _presence_decoder = msgspec.msgpack.Decoder(tuple[str, str, PresenceMember])
+_direct_decoder = msgspec.msgpack.Decoder(tuple[str, SignalRelay])
+DIRECT_QUEUE_MAX = 4096  # relayed signals waiting for Redis, per room and node
 
 
 def node_key(node_id: str) -> str:
@@ -87,6 +91,8 @@ class ClusterRoom(Room):
         self._repair_wanted = False
         self.remote: dict[str, dict[str, PresenceMember]] = {}  # node -> member -> entry
         self._closed = False
+        self._direct: deque[bytes] = deque()  # relayed signals for other nodes, in order
+        self._direct_task: asyncio.Task[None] | None = None
         redis_hub.subscribe(self.id, self._on_raw, self._schedule_repair)
 
     # ---- background tasks ------------------------------------------------------------
@@ -226,6 +232,9 @@ class ClusterRoom(Room):
         elif kind == b"P":
             sender, kind_text, entry = _presence_decoder.decode(data[1:])
             self._on_presence(sender, kind_text, entry)
+        elif kind == b"D":
+            to, signal = _direct_decoder.decode(data[1:])
+            self.calls.deliver(to, signal)
         elif kind == b"R":
             self._schedule_repair()
 
@@ -419,6 +428,47 @@ class ClusterRoom(Room):
         with contextlib.suppress(HubUnavailable):
             await self._redis.publish(self.id, data)
 
+    # ---- calls: relayed signals and call events across nodes --------------------------------
+
+    def route_signal(self, to: str, message: SignalRelay) -> None:
+        """To the addressee's call connection: here, or published for the node holding it
+        (every node of the room hears it; only that node has the connection). One task
+        publishes them one after another, so a peer gets offer and candidates in order."""
+        if self.calls.deliver(to, message):
+            return
+        if len(self._direct) >= DIRECT_QUEUE_MAX:
+            log.warning("relayed signal dropped: Redis is not keeping up", room=self.id)
+            return
+        self._direct.append(b"D" + _payload_encoder.encode((to, message)))
+        if self._direct_task is None:
+            self._direct_task = asyncio.create_task(self._drain_direct())
+            self._tasks.add(self._direct_task)
+            self._direct_task.add_done_callback(self._task_done)
+
+    async def _drain_direct(self) -> None:
+        try:
+            while self._direct:
+                data = self._direct.popleft()
+                await self._publish(data)
+        finally:
+            self._direct_task = None
+
+    def sequence_system(self, body: EventBody) -> None:
+        self._spawn(self._write_system(body))
+
+    async def _write_system(self, body: EventBody) -> None:
+        try:
+            seq, fresh, ts, epoch = await self._append("", None, body)
+        except Exception as exc:  # Redis away past the write timeout: the call event is lost
+            log.warning("call event not sequenced", room=self.id, op=type(body).__name__, error=repr(exc))
+            return
+        if fresh:
+            event = Event(seq=seq, ts=ts, by="", op=body)
+            self._committer.enqueue(
+                PendingEvent(room_id=self.id, event=event, ref=None, body=_event_encoder.encode(event), epoch=epoch),
+                _noop,
+            )
+
     def _on_signal(self, node: str, message: ServerMessage) -> None:
         entries = self.remote.get(node, {})
         if isinstance(message, FocusSignal) and message.member in entries:
@@ -444,7 +494,11 @@ class ClusterRoom(Room):
         connections = sum(entry.connections for entry in found)
         focus = next((e.focus for e in found if e.focus is not None), None)
         following = next((e.following for e in found if e.following is not None), None)
-        return msgspec.structs.replace(found[0], connections=connections, focus=focus, following=following)
+        call = next((e.call for e in found if e.call is not None), None)
+        return msgspec.structs.replace(found[0], connections=connections, focus=focus, following=following, call=call)
+
+    def presence_entry(self, member: str) -> PresenceMember | None:
+        return self._aggregate(member)
 
     def _presence_changed(self, kind: Literal["join", "update", "leave"], entry: PresenceMember) -> None:
         payload = b"P" + _payload_encoder.encode((self.node_id, kind, entry))
@@ -487,6 +541,9 @@ class ClusterRoom(Room):
             self._deliver(PresenceUpdate(kind="join", member=after))
         elif after != before:
             self._deliver(PresenceUpdate(kind="update", member=after))
+        if node != self.node_id and kind != "leave" and entry.call is not None:
+            self.calls.moved_away(entry.member)  # its call connection is on that node now
+        self.calls.sync(local=node == self.node_id)
 
     async def _load_remote_presence(self) -> None:
         keys = room_keys(self.id)

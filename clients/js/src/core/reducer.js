@@ -17,7 +17,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, members: dict(), cart: [], chat: [] };
+  return { seq: 0, name: "", owner: "", locked: false, members: dict(), cart: [], chat: [], call: null };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -49,6 +49,7 @@ export function fromWire(snapshot) {
       reply_to: m.reply_to ?? null,
       reactions: dict(Object.fromEntries(Object.entries(m.reactions || {}).map(([k, v]) => [k, [...v]]))),
     })),
+    call: s.call ? { since: s.call.since, by: s.call.by } : null,
   };
 }
 
@@ -83,6 +84,7 @@ export function toWire(state) {
       return msg;
     });
   }
+  if (state.call) out.call = { since: state.call.since, by: state.call.by };
   return out;
 }
 
@@ -123,6 +125,12 @@ export function checkRules(state, by, op) {
     const existing = state.members[op.member];
     if (existing && existing.kicked) return { code: "kicked", message: "member was kicked" };
     return null;
+  }
+  if (t === "call.start" || t === "call.end") {
+    // server events (SPEC section 14): a start needs an idle call, an end an active one
+    if (by !== "") return { code: "forbidden", message: `${t} is a server event` };
+    if (t === "call.start") return state.call ? { code: "forbidden", message: "a call is already active" } : null;
+    return state.call ? null : { code: "not_found", message: "no call is active" };
   }
   const member = Object.hasOwn(state.members, by) ? state.members[by] : null;
   if (!member) return { code: "forbidden", message: "not a member of this room" };
@@ -222,6 +230,12 @@ export function apply(state, event) {
       break;
     case "member.join":
       state.members[op.member] = { name: op.name, role: op.role, kicked: false };
+      break;
+    case "call.start":
+      state.call = { since: event.ts, by: op.member };
+      break;
+    case "call.end":
+      state.call = null;
       break;
     default:
       // an op type this client does not know: its seq is consumed, nothing else changes
