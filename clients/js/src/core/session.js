@@ -10,7 +10,11 @@
 // only from the function it is given. docs/client-session.md is its transition table (the
 // Python client's too); test/session-vectors.test.js runs the shared vectors against it.
 // One input beyond that table, for the browser: `retryNow(now)` (the network is back:
-// while backing off, reconnect at once with a fresh backoff).
+// while backing off, reconnect at once with a fresh backoff). Calls (SPEC section 14) go
+// through `signal` too: `call.join` / `call.leave` / `call.state` are remembered (the call
+// is joined again, with its mute and camera state, after every welcome), `signal` and
+// `call.state` bypass the op pacing (the server counts them in a bucket of their own), and
+// the server's `signal` and `call` messages are delivered.
 
 import { apply, emptyState, fromWire } from "./reducer.js";
 import { Pacer, backoffDelay } from "./ops.js";
@@ -38,6 +42,9 @@ export function sessionSettings(s) {
   };
 }
 
+/** Client frames the op pacing leaves alone: the server counts them in the signal bucket. */
+const FREE_SIGNALS = new Set(["signal", "call.state"]);
+
 class Lost extends Error {} // the server broke the protocol: drop and resume
 
 export class Session {
@@ -56,6 +63,7 @@ export class Session {
     this.awaiting = []; // acked ops whose event is not folded yet: {ref, seq}
     this.myFocus = null;
     this.myFollow = null;
+    this.myCall = null; // {audio, video, muted, camera} while this client is in the call
     this.reconnects = 0;
     this.violations = 0;
     this.failures = 0; // consecutive attempts that got no welcome
@@ -150,8 +158,32 @@ export class Session {
   signal(now, msg) {
     if (msg.t === "focus") this.myFocus = msg.product != null ? msg : null;
     else if (msg.t === "follow") this.myFollow = msg.member != null ? msg : null;
-    if (this.state === "live") this._outbox.push({ msg });
+    else if (msg.t.startsWith("call.")) this._rememberCall(msg);
+    if (this.state === "live") this._outbox.push({ msg, free: FREE_SIGNALS.has(msg.t) });
     return this._done(now);
+  }
+
+  _rememberCall(msg) {
+    const mine = this.myCall;
+    if (msg.t === "call.join") {
+      this.myCall = { audio: !!msg.audio, video: !!msg.video, muted: mine ? mine.muted : false, camera: !!msg.video };
+    } else if (msg.t === "call.leave") this.myCall = null;
+    else if (msg.t === "call.state" && mine) {
+      if (msg.muted != null) mine.muted = !!msg.muted;
+      if (msg.camera != null) mine.camera = !!msg.camera;
+    }
+  }
+
+  /** After a welcome: join the call again (the server keeps our place for the presence
+   * grace) and restore what differs from a fresh join's defaults. */
+  _rejoinCall() {
+    const c = this.myCall;
+    if (!c) return;
+    this._outbox.push({ msg: { t: "call.join", audio: c.audio, video: c.video } });
+    const state = {};
+    if (c.muted) state.muted = true;
+    if (c.camera !== c.video) state.camera = c.camera;
+    if (Object.keys(state).length) this._outbox.push({ msg: { t: "call.state", ...state }, free: true });
   }
 
   /** The caller gave up on `ref`: forget it if its frame never went out. */
@@ -213,6 +245,7 @@ export class Session {
     this._out.push({ do: "deliver", msg: { t: "resynced", recovered: !!w.recovered, epoch: w.epoch, seq: w.seq } });
     this._outbox = [];
     for (const msg of [this.myFocus, this.myFollow]) if (msg) this._outbox.push({ msg });
+    this._rejoinCall();
     for (const op of this.pending.values()) {
       op.queued = false;
       op.retryAt = null;
@@ -258,6 +291,8 @@ export class Session {
       case "typing":
       case "follow":
       case "pong":
+      case "signal":
+      case "call":
         this._out.push({ do: "deliver", msg });
         return;
       default:
@@ -336,6 +371,7 @@ export class Session {
     this.pending.clear();
     this.awaiting = [];
     this._outbox = [];
+    this.myCall = null;
     this.state = "closed";
     this._retryAt = this._welcomeBy = null;
     this.final = { do: "final", code, reason, error, refs };
@@ -360,7 +396,7 @@ export class Session {
       const entry = box[i];
       const op = entry.ref !== undefined ? this.pending.get(entry.ref) : null;
       if (entry.ref !== undefined && !(op && op.queued)) continue; // acked or abandoned meanwhile
-      if (bucket) {
+      if (bucket && !entry.free) {
         if (bucket.tokens < 1) break;
         bucket.tokens -= 1;
       }
