@@ -92,6 +92,8 @@ async def test_two_room_pages_call_each_other_in_mesh_mode(server_factory: Serve
     await grows_both_kinds(ana)
     await grows_both_kinds(bo)
     await expect(tile(bo, "Ana")).to_have_attribute("data-camera", "true")
+    # Chromium's fake microphone beeps: Ana's level meter says she speaks, Bo's tile shows it
+    await expect(tile(bo, "Ana")).to_have_attribute("data-speaking", "true", timeout=CALL_TIMEOUT_MS)
     await bo.screenshot(path=artifact("call-mesh-bo-360.png"))
 
     # mute and camera off reach the other phone through presence
@@ -140,3 +142,38 @@ async def test_refused_camera_and_microphone_show_a_clear_state(
     await page.screenshot(path=artifact("call-permission-denied-360.png"))
     # nothing was sent: the room shows nobody in a call
     assert await page.evaluate("() => window.__cosession.conn.myCall") is None
+
+
+# Peer connections that may use TURN relays only (what a network that blocks direct
+# connections amounts to): with no TURN server to relay, ICE fails.
+RELAY_ONLY = """(() => {
+  const Native = window.RTCPeerConnection;
+  function RelayOnly(config, ...rest) {
+    return new Native({ ...(config || {}), iceTransportPolicy: "relay" }, ...rest);
+  }
+  RelayOnly.prototype = Native.prototype;
+  window.RTCPeerConnection = RelayOnly;
+})()"""
+
+
+async def test_unreachable_peer_without_turn_says_turn_is_needed(
+    server_factory: ServerFactory, browsers: Browsers
+) -> None:
+    server: ServerProcess = await server_factory()  # no --turn-url: welcome.ice has no TURN
+    created = await server.create_room(name="Call room", owner_name="Olga")
+    pages = []
+    for name in ("Ana", "Bo"):
+        ctx, page = await browsers.new_page(name, extra_args=WEBRTC_FLAGS, **PHONE)
+        await ctx.add_init_script(RELAY_ONLY)
+        await page.goto(created["invite"]["url"])
+        await page.get_by_test_id("join-name").fill(name)
+        await page.get_by_test_id("join").click()
+        await expect(page.get_by_test_id("status")).to_have_text("Live")
+        await page.get_by_test_id("call-join").click()
+        pages.append(page)
+    ana, bo = pages
+    await expect(tile(ana, "Bo")).to_have_attribute("data-link", "failed", timeout=60_000)
+    status = ana.get_by_test_id("call-status")
+    await expect(status).to_have_text(re.compile("Could not reach Bo: this network needs a TURN relay server"))
+    await expect(tile(ana, "Bo").get_by_test_id("tile-flags")).to_contain_text("not reachable")
+    await ana.screenshot(path=artifact("call-turn-needed-360.png"))

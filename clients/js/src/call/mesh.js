@@ -16,11 +16,15 @@ import { SpeakingDetector, Throttle, callStatus, iceServers, mediaError } from "
 
 const LEVEL_EVERY_MS = 100;
 const SPEAKING_MIN_MS = 500; // at most two `speaking` changes a second
+// A peer not connected this long is unreachable: with no usable candidate pair (a relay
+// needed and none configured) ICE may stay "checking" for ever instead of failing.
+const CONNECT_TIMEOUT_MS = 20000;
 
 export class CallMesh {
   /**
    * @param {import("../core/connection.js").RoomConnection} conn
-   * @param {object} [env]  {mediaDevices, RTCPeerConnection, AudioContext, MediaStream}
+   * @param {object} [env]  {mediaDevices, RTCPeerConnection, AudioContext, MediaStream,
+   *   connectTimeoutMs}
    */
   constructor(conn, env = {}) {
     this.conn = conn;
@@ -29,6 +33,7 @@ export class CallMesh {
     this._PC = env.RTCPeerConnection || globalThis.RTCPeerConnection;
     this._AudioContext = env.AudioContext || globalThis.AudioContext || globalThis.webkitAudioContext;
     this._MediaStream = env.MediaStream || globalThis.MediaStream;
+    this._connectTimeout = env.connectTimeoutMs || CONNECT_TIMEOUT_MS;
     this.relayAvailable = false; // the server's relay (aiortc) has no client path yet
     this.wanted = { audio: true, video: true }; // what the last join asked for
     this.phase = "idle"; // idle | starting | denied | nodevice | joined
@@ -208,6 +213,10 @@ export class CallMesh {
     const pc = new this._PC({ iceServers: iceServers(this.conn.ice) });
     const peer = { member, pc, state: "connecting", stream: null, remoteSet: false, queued: [], chain: Promise.resolve(), tracksAdded: false };
     this.peers.set(member, peer);
+    peer.timer = setTimeout(() => {
+      peer.timedOut = true;
+      update();
+    }, this._connectTimeout);
     pc.onicecandidate = (ev) => {
       const c = ev.candidate;
       if (this.peers.get(member) !== peer) return;
@@ -222,7 +231,8 @@ export class CallMesh {
     const update = () => {
       const c = pc.connectionState;
       const ice = pc.iceConnectionState;
-      const state = c === "failed" || ice === "failed" ? "failed" : c === "connected" || ice === "connected" || ice === "completed" ? "connected" : "connecting";
+      let state = c === "failed" || ice === "failed" ? "failed" : c === "connected" || ice === "connected" || ice === "completed" ? "connected" : "connecting";
+      if (state === "connecting" && peer.timedOut) state = "failed"; // it may still connect later
       if (state !== peer.state && this.peers.get(member) === peer) {
         peer.state = state;
         this._changed();
@@ -322,6 +332,7 @@ export class CallMesh {
   }
 
   _close(peer) {
+    clearTimeout(peer.timer);
     const pc = peer.pc;
     pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
     try {

@@ -146,7 +146,7 @@ function updateTile(v, li, x) {
   li.dataset.camera = String(cameraOn);
   li.dataset.speaking = String(speaking);
   li.dataset.link = link;
-  r.video.hidden = !cameraOn || !stream;
+  r.video.hidden = !cameraOn || !stream || link !== "connected";
   const name = self ? t("you") : v._name(x.member);
   r.avatar.hidden = !r.video.hidden;
   r.avatar.style.background = avatarColor(x.member || "self");
