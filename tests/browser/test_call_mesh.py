@@ -12,6 +12,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from protocol.messages import CallEnd, CallStart
+from tests.browser.a11y import serious_violations
 from tests.browser.conftest import PHONE, WEBRTC_FLAGS, Browsers, artifact
 from tests.conftest import ServerFactory
 from tests.support.calls import call_event
@@ -33,7 +34,8 @@ INBOUND = """async () => {
 
 
 async def join_room(browsers: Browsers, invite_url: str, name: str, extra_args: list[str]) -> Page:
-    _, page = await browsers.new_page(name, extra_args=extra_args, **PHONE)
+    # bypass_csp: axe is injected as an inline script (the room page's CSP forbids it)
+    _, page = await browsers.new_page(name, extra_args=extra_args, bypass_csp=True, **PHONE)
     await page.goto(invite_url)
     await page.get_by_test_id("join-name").fill(name)
     await page.get_by_test_id("join").click()
@@ -95,6 +97,7 @@ async def test_two_room_pages_call_each_other_in_mesh_mode(server_factory: Serve
     # Chromium's fake microphone beeps: Ana's level meter says she speaks, Bo's tile shows it
     await expect(tile(bo, "Ana")).to_have_attribute("data-speaking", "true", timeout=CALL_TIMEOUT_MS)
     await bo.screenshot(path=artifact("call-mesh-bo-360.png"))
+    assert await serious_violations(bo) == []
 
     # mute and camera off reach the other phone through presence
     mute = ana.get_by_role("button", name="Mute")
@@ -177,3 +180,17 @@ async def test_unreachable_peer_without_turn_says_turn_is_needed(
     await expect(status).to_have_text(re.compile("Could not reach Bo: this network needs a TURN relay server"))
     await expect(tile(ana, "Bo").get_by_test_id("tile-flags")).to_contain_text("not reachable")
     await ana.screenshot(path=artifact("call-turn-needed-360.png"))
+    await expect(tile(bo, "Ana")).to_have_attribute("data-link", "failed", timeout=60_000)
+    await expect(bo.get_by_test_id("call-status")).to_have_text(re.compile("Could not reach Ana"))
+
+
+async def test_relay_mode_without_a_relay_says_so(server_factory: ServerFactory, browsers: Browsers) -> None:
+    server: ServerProcess = await server_factory("--call-mode", "relay")
+    created = await server.create_room(name="Call room", owner_name="Olga")
+    page = await join_room(browsers, created["invite"]["url"], "Ana", WEBRTC_FLAGS)
+    await page.get_by_test_id("call-join").click()
+    status = page.get_by_test_id("call-status")
+    await expect(status).to_have_text(re.compile("needs the server.s relay, which is not available yet"))
+    await expect(page.get_by_test_id("call")).to_have_attribute("data-state", "relay")
+    await expect(page.get_by_test_id("call-leave")).to_be_visible()
+    await page.screenshot(path=artifact("call-relay-unavailable-360.png"))

@@ -45,6 +45,8 @@ export function checkoutScope(state, member) {
   return member && member === state.owner ? "all" : "mine";
 }
 
+const flagsKey = (flags) => flags.map((f) => `${f.kind}:${f.text}`).join("|");
+
 /** Add the notes and flags to the rendered panes of RoomView `v`. */
 export function renderRetail(v) {
   const s = v.conn.state;
@@ -53,12 +55,16 @@ export function renderRetail(v) {
     for (const el of e.cart.querySelectorAll("[data-line]")) {
       const line = s.cart.find((l) => String(l.line) === el.dataset.line);
       const flags = line ? lineFlags(line) : [];
+      // lines are kept across renders (syncList): replace their flags, never add more
+      const old = el.querySelector("[data-testid=line-flags]");
+      if (old && old.dataset.key === flagsKey(flags)) continue;
+      if (old) old.remove();
       if (!flags.length) continue;
       const main = el.querySelector(".cs-line-main") || el;
       main.append(
         h(
           "div.cs-line-flags",
-          { "data-testid": "line-flags" },
+          { "data-testid": "line-flags", "data-key": flagsKey(flags) },
           flags.map((f) =>
             h(
               `span.cs-flag.cs-flag-${f.kind}`,
