@@ -194,3 +194,24 @@ async def test_relay_mode_without_a_relay_says_so(server_factory: ServerFactory,
     await expect(page.get_by_test_id("call")).to_have_attribute("data-state", "relay")
     await expect(page.get_by_test_id("call-leave")).to_be_visible()
     await page.screenshot(path=artifact("call-relay-unavailable-360.png"))
+
+
+async def test_widget_panel_on_a_phone_joins_the_call(server_factory: ServerFactory, browsers: Browsers) -> None:
+    """The widget's panel (in its shadow root) has the same call bar: preview, buttons."""
+    server: ServerProcess = await server_factory("--demo")
+    _, page = await browsers.new_page("shopper", extra_args=WEBRTC_FLAGS, bypass_csp=True, **PHONE)
+    await page.goto(server.http_url + "/demo")
+    await page.get_by_test_id("launcher").click()
+    await page.get_by_test_id("start-name").fill("Dana")
+    await page.get_by_test_id("start").click()
+    await expect(page.get_by_test_id("status")).to_have_attribute("data-status", "live")
+    await page.get_by_role("button", name="Voice only").click()
+    await expect(page.get_by_test_id("call-status")).to_have_text(re.compile("Waiting for others"))
+    me = page.locator("[data-testid=call-tile][data-self=true]")
+    await expect(me).to_have_attribute("data-camera", "false")
+    await expect(page.get_by_role("button", name="Mute")).to_be_visible()
+    await expect(page.get_by_role("button", name="Stop video")).to_be_hidden()  # audio only
+    await page.screenshot(path=artifact("call-widget-phone-audio.png"))
+    assert await serious_violations(page, ["cosession-widget", "[data-testid=panel]"]) == []
+    await page.get_by_test_id("call-leave").click()
+    await expect(page.locator("[data-testid=call-tile]")).to_have_count(0)
