@@ -16,6 +16,7 @@
 // `call.state` bypass the op pacing (the server counts them in a bucket of their own), and
 // the server's `signal` and `call` messages are delivered.
 
+import { FREE_SIGNALS, rejoinFrames, rememberCall } from "./call-memory.js";
 import { apply, emptyState, fromWire } from "./reducer.js";
 import { Pacer, backoffDelay } from "./ops.js";
 import { FINAL_ERRORS } from "./protocol.js";
@@ -41,9 +42,6 @@ export function sessionSettings(s) {
     ...s,
   };
 }
-
-/** Client frames the op pacing leaves alone: the server counts them in the signal bucket. */
-const FREE_SIGNALS = new Set(["signal", "call.state"]);
 
 class Lost extends Error {} // the server broke the protocol: drop and resume
 
@@ -158,32 +156,9 @@ export class Session {
   signal(now, msg) {
     if (msg.t === "focus") this.myFocus = msg.product != null ? msg : null;
     else if (msg.t === "follow") this.myFollow = msg.member != null ? msg : null;
-    else if (msg.t.startsWith("call.")) this._rememberCall(msg);
+    else if (msg.t.startsWith("call.")) this.myCall = rememberCall(this.myCall, msg);
     if (this.state === "live") this._outbox.push({ msg, free: FREE_SIGNALS.has(msg.t) });
     return this._done(now);
-  }
-
-  _rememberCall(msg) {
-    const mine = this.myCall;
-    if (msg.t === "call.join") {
-      this.myCall = { audio: !!msg.audio, video: !!msg.video, muted: mine ? mine.muted : false, camera: !!msg.video };
-    } else if (msg.t === "call.leave") this.myCall = null;
-    else if (msg.t === "call.state" && mine) {
-      if (msg.muted != null) mine.muted = !!msg.muted;
-      if (msg.camera != null) mine.camera = !!msg.camera;
-    }
-  }
-
-  /** After a welcome: join the call again (the server keeps our place for the presence
-   * grace) and restore what differs from a fresh join's defaults. */
-  _rejoinCall() {
-    const c = this.myCall;
-    if (!c) return;
-    this._outbox.push({ msg: { t: "call.join", audio: c.audio, video: c.video } });
-    const state = {};
-    if (c.muted) state.muted = true;
-    if (c.camera !== c.video) state.camera = c.camera;
-    if (Object.keys(state).length) this._outbox.push({ msg: { t: "call.state", ...state }, free: true });
   }
 
   /** The caller gave up on `ref`: forget it if its frame never went out. */
@@ -245,7 +220,7 @@ export class Session {
     this._out.push({ do: "deliver", msg: { t: "resynced", recovered: !!w.recovered, epoch: w.epoch, seq: w.seq } });
     this._outbox = [];
     for (const msg of [this.myFocus, this.myFollow]) if (msg) this._outbox.push({ msg });
-    this._rejoinCall();
+    for (const msg of rejoinFrames(this.myCall)) this._outbox.push({ msg, free: FREE_SIGNALS.has(msg.t) });
     for (const op of this.pending.values()) {
       op.queued = false;
       op.retryAt = null;
