@@ -67,15 +67,23 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--catalog-breaker-failures", type=int, help="catalog failures in a row that open its breaker")
     p.add_argument("--catalog-breaker-cooldown", type=float, help="seconds a catalog breaker stays open")
     p.add_argument("--catalog-interval", type=float, help="seconds between re-checks of an active room's cart")
+    p.add_argument("--stun-url", dest="stun_urls", action="append", help="STUN URL for calls (repeatable)")
+    p.add_argument("--turn-url", dest="turn_urls", action="append", help="TURN URL for calls (repeatable)")
+    p.add_argument("--turn-secret", help="TURN REST shared secret (coturn static-auth-secret)")
+    p.add_argument("--turn-ttl", type=float, help="seconds a TURN credential stays valid (default 86400)")
+    p.add_argument("--call-mode", choices=["auto", "relay"], help="auto: mesh up to --call-mesh-max, then relay")
+    p.add_argument("--call-mesh-max", type=int, help="participants a mesh call may hold (default 4)")
+    p.add_argument("--signals-per-second", type=float, help="signal frames per second per connection")
+    p.add_argument("--signals-burst", type=int, help="signal frames burst per connection")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = from_env(Settings())
-    changes = {}
+    changes: dict[str, Any] = {}
     for f in dataclasses.fields(Settings):
         value = getattr(args, f.name, None)
         if value is not None:
-            changes[f.name] = value
+            changes[f.name] = tuple(value) if isinstance(value, list) else value
     return dataclasses.replace(settings, **changes)
 
 

@@ -47,6 +47,15 @@ class Settings:
     pk_invites_per_minute: int = 60  # POST /v1/rooms/{room}/invites with a publishable key
     max_connections_per_member: int = 16  # open connections of one member in one room, per node
     max_room_members: int = 10_000  # members a room can ever hold (state.members, kicked ones included)
+    # calls (SPEC section 14)
+    stun_urls: tuple[str, ...] = ()  # e.g. stun:stun.example.com:3478
+    turn_urls: tuple[str, ...] = ()  # e.g. turn:turn.example.com:3478?transport=udp
+    turn_secret: str = ""  # coturn's static-auth-secret (use-auth-secret); TURN URLs need it
+    turn_ttl: float = 24 * 3600.0  # seconds a TURN credential from a welcome stays valid
+    call_mode: str = "auto"  # auto: mesh up to call_mesh_max participants, relay above; relay: always relay
+    call_mesh_max: int = 4
+    signals_per_second: float = 50.0  # `signal` / `call.state` frames, their own token bucket
+    signals_burst: int = 200
     # tenants and browsers
     require_tenant: bool = False  # refuse POST /v1/rooms without a tenant key
     demo: bool = False  # serve the demo shop at /demo (and ensure its tenant)
@@ -120,6 +129,9 @@ def from_env(base: Settings | None = None, environ: dict[str, str] | None = None
         if raw is None or f.name == "extra":
             continue
         current = getattr(base, f.name)
+        if isinstance(current, tuple):  # a list setting: comma-separated
+            changes[f.name] = tuple(part.strip() for part in raw.split(",") if part.strip())
+            continue
         changes[f.name] = type(current)(raw) if not isinstance(current, bool) else raw.lower() in ("1", "true")
     return replace(base, **changes)
 

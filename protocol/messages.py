@@ -174,6 +174,19 @@ class CartRevalidate(_Body, tag="cart.revalidate", frozen=True):
     in_stock: bool = True
 
 
+class CallStart(_Body, tag="call.start", frozen=True):
+    """The room's call began: ``member`` joined an idle call (server event, SPEC 14)."""
+
+    member: MemberId
+    video: bool = False
+
+
+class CallEnd(_Body, tag="call.end", frozen=True):
+    """The last participant left the room's call (server event, SPEC 14)."""
+
+    duration_ms: Annotated[int, Meta(ge=0, le=2**53)]
+
+
 ClientOpBody = (
     CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick | CheckoutRequest
 )
@@ -194,6 +207,8 @@ EventBody = (
     | MemberErase
     | CheckoutStart
     | CartRevalidate
+    | CallStart
+    | CallEnd
 )
 
 CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
@@ -216,6 +231,8 @@ SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (
     MemberErase,
     CheckoutStart,
     CartRevalidate,
+    CallStart,
+    CallEnd,
 )
 # Client ops the server turns into another event body (checkout.request → checkout.start).
 REQUEST_OP_TYPES: tuple[type[_Body], ...] = (CheckoutRequest,)
@@ -268,6 +285,11 @@ class ChatMessage(Struct, forbid_unknown_fields=True, omit_defaults=True):
     reactions: dict[str, list[str]] = {}  # emoji -> members, in order of reacting
 
 
+class ActiveCall(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    since: int  # ts of the call.start event
+    by: str  # the member who started it
+
+
 class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """The durable state of a room: the fold of its events from ``RoomState()``."""
 
@@ -280,6 +302,7 @@ class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     cart: list[CartLine] = []
     chat: list[ChatMessage] = []
     checkouts: list[CheckoutRecord] = []  # the last CHECKOUTS_KEEP, oldest first
+    call: ActiveCall | None = None  # absent: no call in progress
 
 
 # ---- envelopes: client -> server ------------------------------------------------------
@@ -323,8 +346,64 @@ class Ping(_Msg, tag="ping"):
     nonce: Annotated[int, Meta(ge=0, le=2**53)] = 0
 
 
-ClientMessage = Hello | Op | Focus | Typing | Follow | Ping
-CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset({"hello", "op", "focus", "typing", "follow", "ping"})
+# ---- calls (SPEC section 14): ephemeral, never in the log ----------------------------
+
+MAX_SDP_CHARS = 16_384  # `max_sdp_bytes`: SDP is ASCII, so code points are bytes
+MAX_CANDIDATE_CHARS = 1024
+SignalKind = Literal["offer", "answer", "candidate", "bye"]
+SdpText = Annotated[str, Meta(min_length=1, max_length=MAX_SDP_CHARS)]
+CandidateText = Annotated[str, Meta(max_length=MAX_CANDIDATE_CHARS)]  # "" = end of candidates
+SignalTarget = Annotated[str, Meta(max_length=64)]  # a member id, or "" for the server's relay
+MediaId = Annotated[str, Meta(max_length=64)]
+MLine = Annotated[int, Meta(ge=0, le=1023)]
+
+
+def _check_signal(kind: str, sdp: str | None, candidate: str | None) -> None:
+    """offer/answer carry `sdp` and no `candidate`; candidate carries `candidate` and no
+    `sdp`; bye carries neither (raised inside decoding: `invalid_field`)."""
+    if kind in ("offer", "answer"):
+        if sdp is None or candidate is not None:
+            raise ValueError(f"a {kind} carries sdp (and no candidate)")
+    elif kind == "candidate":
+        if candidate is None or sdp is not None:
+            raise ValueError("a candidate signal carries candidate (and no sdp)")
+    elif sdp is not None or candidate is not None:
+        raise ValueError("bye carries neither sdp nor candidate")
+
+
+class CallJoin(_Msg, tag="call.join"):
+    audio: bool
+    video: bool
+
+
+class CallLeave(_Msg, tag="call.leave"):
+    pass
+
+
+class CallStateChange(_Msg, tag="call.state"):
+    """Only the fields that changed; absent = unchanged."""
+
+    muted: bool | None = None
+    camera: bool | None = None
+    speaking: bool | None = None
+
+
+class Signal(_Msg, tag="signal"):
+    to: SignalTarget
+    kind: SignalKind
+    sdp: SdpText | None = None
+    candidate: CandidateText | None = None
+    mid: MediaId | None = None
+    mline: MLine | None = None
+
+    def __post_init__(self) -> None:
+        _check_signal(self.kind, self.sdp, self.candidate)
+
+
+ClientMessage = Hello | Op | Focus | Typing | Follow | Ping | CallJoin | CallLeave | CallStateChange | Signal
+CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset(
+    {"hello", "op", "focus", "typing", "follow", "ping", "call.join", "call.leave", "call.state", "signal"}
+)
 
 
 # ---- envelopes: server -> client ------------------------------------------------------
@@ -339,6 +418,16 @@ class Event(_Msg, tag="event"):
     op: EventBody
 
 
+class CallState(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A member's state in the room's call (presence)."""
+
+    audio: bool
+    video: bool
+    muted: bool = False
+    camera: bool = False  # starts equal to `video`
+    speaking: bool = False
+
+
 class PresenceMember(Struct, forbid_unknown_fields=True, omit_defaults=True):
     member: str
     name: str
@@ -347,6 +436,7 @@ class PresenceMember(Struct, forbid_unknown_fields=True, omit_defaults=True):
     connections: int = 1
     focus: Product | None = None
     following: str | None = None
+    call: CallState | None = None  # absent: not in the call
 
 
 class Limits(Struct, forbid_unknown_fields=True):
@@ -414,9 +504,42 @@ class Pong(_Msg, tag="pong"):
     nonce: int = 0
 
 
-ServerMessage = Welcome | Event | Ack | Error | PresenceUpdate | FocusSignal | TypingSignal | FollowSignal | Pong
+class SignalRelay(_Msg, tag="signal"):
+    """A `signal` relayed to its addressee's call connection (`from` = "" for the relay)."""
+
+    from_: str = msgspec.field(name="from")
+    kind: SignalKind
+    sdp: str | None = None
+    candidate: str | None = None
+    mid: str | None = None
+    mline: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_signal(self.kind, self.sdp, self.candidate)
+
+
+class CallInfo(_Msg, tag="call"):
+    """The call's topology and participants (join order), for call participants."""
+
+    mode: Literal["mesh", "relay"]
+    members: list[str] = []
+
+
+ServerMessage = (
+    Welcome
+    | Event
+    | Ack
+    | Error
+    | PresenceUpdate
+    | FocusSignal
+    | TypingSignal
+    | FollowSignal
+    | Pong
+    | SignalRelay
+    | CallInfo
+)
 SERVER_MESSAGE_TYPES: frozenset[str] = frozenset(
-    {"welcome", "event", "ack", "error", "presence", "focus", "typing", "follow", "pong"}
+    {"welcome", "event", "ack", "error", "presence", "focus", "typing", "follow", "pong", "signal", "call"}
 )
 
 

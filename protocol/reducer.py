@@ -28,6 +28,9 @@ import msgspec
 
 from protocol.errors import ErrorCode
 from protocol.messages import (
+    ActiveCall,
+    CallEnd,
+    CallStart,
     CartAdd,
     CartLine,
     CartQty,
@@ -144,6 +147,8 @@ def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> R
         if existing is not None and existing.kicked:
             return Rejection(ErrorCode.KICKED, "member was kicked")
         return None
+    if isinstance(op, (CallStart, CallEnd)):
+        return _check_call(state, by, op)
     member = state.members.get(by)
     if member is None:
         return Rejection(ErrorCode.FORBIDDEN, "not a member of this room")
@@ -177,6 +182,15 @@ def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> R
     elif isinstance(op, (CheckoutRequest, CheckoutStart)):
         return _check_checkout(state, by, op)
     return None
+
+
+def _check_call(state: RoomState, by: str, op: CallStart | CallEnd) -> Rejection | None:
+    """call.start / call.end: server events; a start needs an idle call, an end an active one."""
+    if by != "":
+        return Rejection(ErrorCode.FORBIDDEN, f"{op.__struct_config__.tag} is a server event")
+    if isinstance(op, CallStart):
+        return None if state.call is None else Rejection(ErrorCode.FORBIDDEN, "a call is already active")
+    return None if state.call is not None else Rejection(ErrorCode.NOT_FOUND, "no call is active")
 
 
 def check_limits(state: RoomState, op: EventBody | CheckoutRequest, limits: RoomLimits) -> Rejection | None:
@@ -275,6 +289,10 @@ def apply(state: RoomState, event: Event) -> RoomState:
         )
         if len(state.checkouts) > CHECKOUTS_KEEP:
             del state.checkouts[: len(state.checkouts) - CHECKOUTS_KEEP]
+    elif isinstance(op, CallStart):
+        state.call = ActiveCall(since=event.ts, by=op.member)
+    elif isinstance(op, CallEnd):
+        state.call = None
     return state
 
 

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 from cosession.auth import Claims, TokenError
 from cosession.gateway.framing import OutFrame
 from cosession.gateway.outbox import AsgiOutbox, DirectOutbox, Outbox
-from cosession.gateway.ratelimit import FloodWatch
+from cosession.gateway.ratelimit import FloodWatch, TokenBucket
 from cosession.hub.hub import HubUnavailable
 from cosession.rooms.room import JoinRefused, Room
 from cosession.services import Services
@@ -27,6 +27,10 @@ from cosession.tenants.auth import websocket_origin_refusal
 from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, Codec, codec_for
 from protocol.errors import CloseCode, ErrorCode, ProtocolError
 from protocol.messages import (
+    CallJoin,
+    CallLeave,
+    CallStateChange,
+    ClientMessage,
     Device,
     Error,
     Focus,
@@ -37,6 +41,7 @@ from protocol.messages import (
     Pong,
     Role,
     ServerMessage,
+    Signal,
     Typing,
 )
 
@@ -212,26 +217,39 @@ class Session:
         room, conn, outbox = self.room, self.conn, self.outbox
         rates = room.rates  # one bucket per member, shared by its connections (and nodes)
         flood = FloodWatch(self.settings.ops_burst)
+        # SPEC 14: signaling has its own bucket, per connection (ICE candidates come in bursts)
+        signals = TokenBucket(self.settings.signals_per_second, self.settings.signals_burst, time.monotonic())
+        signal_flood = FloodWatch(self.settings.signals_burst)
         metrics = self.services.metrics
         while not outbox.closed:
             data = await self._receive()
             if data is None:
                 return
             now = time.monotonic()
-            allowed = rates.try_take(conn.member, now)
-            if allowed is None:  # a cluster node whose lease is spent: borrow from Redis
-                allowed = await rates.take(conn.member, now)
-            if not allowed and flood.refused(now):
+            msg: ClientMessage | None = None
+            problem: ProtocolError | None = None
+            try:
+                msg = self.codec.decode_client(data)
+            except ProtocolError as exc:
+                problem = exc
+            if isinstance(msg, (Signal, CallStateChange)):
+                allowed: bool | None = signals.take(now)
+                flooding = not allowed and signal_flood.refused(now)
+            else:
+                allowed = rates.try_take(conn.member, now)
+                if allowed is None:  # a cluster node whose lease is spent: borrow from Redis
+                    allowed = await rates.take(conn.member, now)
+                flooding = not allowed and flood.refused(now)
+            if flooding:
                 metrics.rate_limited += 1
                 self.log.warning("flood: closing")
                 self._fail(ErrorCode.RATE_LIMITED, "too many messages", CloseCode.RATE_LIMITED)
                 return
-            try:
-                msg = self.codec.decode_client(data)
-            except ProtocolError as exc:
+            if msg is None:
+                assert problem is not None
                 metrics.bad_frames += 1
                 if allowed:
-                    self._send(Error(code=exc.code, message=exc.message))
+                    self._send(Error(code=problem.code, message=problem.message))
                 else:  # SPEC 3.4: a refused frame is answered, malformed or not
                     metrics.rate_limited += 1
                     self._send(Error(code=ErrorCode.RATE_LIMITED, message="slow down"))
@@ -253,6 +271,10 @@ class Session:
                 room.typing(conn, msg.on)
             elif isinstance(msg, Follow):
                 rejection = room.follow(conn, msg.member)
+                if rejection is not None:
+                    self._send(Error(code=rejection.code, message=rejection.message))
+            elif isinstance(msg, (Signal, CallJoin, CallLeave, CallStateChange)):
+                rejection = room.calls.handle(conn, msg)
                 if rejection is not None:
                     self._send(Error(code=rejection.code, message=rejection.message))
             elif isinstance(msg, Ping):

@@ -56,6 +56,7 @@ class ClusterPresence:
         settings: Settings,
         deliver: Callable[[ServerMessage], None],
         spawn: Callable[[Coroutine[Any, Any, Any]], None],
+        applied: Callable[[str, str, PresenceMember], None] | None = None,
     ) -> None:
         self.room_id = room_id
         self.node_id = redis.node_id
@@ -64,6 +65,7 @@ class ClusterPresence:
         self._redis = redis
         self._deliver = deliver
         self._spawn = spawn
+        self._applied = applied  # told after every change of the view (the room's calls)
         self._keys = room_keys(room_id)
         self._dirty: set[str] = set()
         self._flushing = False
@@ -81,21 +83,23 @@ class ClusterPresence:
         members: dict[str, None] = {}
         for entries in self.remote.values():
             members.update(dict.fromkeys(entries))
-        out = [self._aggregate(m) for m in members]
+        out = [self.aggregate(m) for m in members]
         return [entry for entry in out if entry is not None]
 
-    def _aggregate(self, member: str) -> PresenceMember | None:
+    def aggregate(self, member: str) -> PresenceMember | None:
+        """The member's entry as the room shows it (all nodes' entries merged)."""
         found = [entries[member] for entries in self.remote.values() if member in entries]
         if not found:
             return None
         connections = sum(entry.connections for entry in found)
         focus = next((e.focus for e in found if e.focus is not None), None)
         following = next((e.following for e in found if e.following is not None), None)
-        return msgspec.structs.replace(found[0], connections=connections, focus=focus, following=following)
+        call = next((e.call for e in found if e.call is not None), None)
+        return msgspec.structs.replace(found[0], connections=connections, focus=focus, following=following, call=call)
 
     def apply(self, node: str, kind: str, entry: PresenceMember) -> None:
         """One node's entry changed: update the view, tell this node's members."""
-        before = self._aggregate(entry.member)
+        before = self.aggregate(entry.member)
         entries = self.remote.setdefault(node, {})
         if kind == "leave":
             entries.pop(entry.member, None)
@@ -103,7 +107,7 @@ class ClusterPresence:
                 self.remote.pop(node, None)
         else:
             entries[entry.member] = entry
-        after = self._aggregate(entry.member)
+        after = self.aggregate(entry.member)
         if after is None:
             if before is not None:
                 self._deliver(PresenceUpdate(kind="leave", member=before))
@@ -111,11 +115,15 @@ class ClusterPresence:
             self._deliver(PresenceUpdate(kind="join", member=after))
         elif after != before:
             self._deliver(PresenceUpdate(kind="update", member=after))
+        if self._applied is not None:
+            self._applied(node, kind, entry)
 
     def published(self, node: str, kind: str, entry: PresenceMember) -> None:
         """A presence message from the room's channel."""
-        if node == self.node_id:
-            return  # our own view is changed at once, never from the echo
+        if node == self.node_id:  # our own view is changed at once, never from the echo,
+            if self._applied is not None:  # but the echo tells where our write fell in the
+                self._applied(node, "echo", entry)  # channel's order (the calls' log events)
+            return
         self._touched[(node, entry.member)] = time.monotonic()
         self.apply(node, kind, entry)
 

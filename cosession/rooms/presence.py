@@ -11,7 +11,7 @@ from typing import Literal
 
 import msgspec
 
-from protocol.messages import Device, PresenceMember, Product, Role
+from protocol.messages import CallState, Device, PresenceMember, Product, Role
 
 Change = tuple[Literal["join", "update", "leave"], PresenceMember]
 
@@ -89,3 +89,8 @@ class Presence:
         current = self._members.get(member)
         if current is not None:
             self._members[member] = msgspec.structs.replace(current, following=target)
+
+    def set_call(self, member: str, call: CallState | None) -> None:
+        current = self._members.get(member)
+        if current is not None:
+            self._members[member] = msgspec.structs.replace(current, call=call)

@@ -19,6 +19,8 @@ from typing import Literal, Protocol
 import msgspec
 import structlog
 
+from cosession.calls.ice import ice_servers
+from cosession.calls.signaling import RoomCalls
 from cosession.config import Settings
 from cosession.gateway.framing import OutFrame
 from cosession.hub.hub import Hub
@@ -32,6 +34,8 @@ from protocol.erasure import scrub_event
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import (
     Ack,
+    CallEnd,
+    CallStart,
     CheckoutRequest,
     ClientOpBody,
     Device,
@@ -50,6 +54,8 @@ from protocol.messages import (
     Resume,
     Role,
     ServerMessage,
+    Signal,
+    SignalRelay,
     TypingSignal,
     Welcome,
 )
@@ -153,6 +159,7 @@ class Room:
         self.metrics = _UNCOUNTED  # the registry installs the server's
         self._started: dict[tuple[str, str], float] = {}  # op accepted (perf_counter), for op->ack
         self._sequenced_at: dict[int, float] = {}  # event sequenced here (perf_counter), for fan-out
+        self.calls = RoomCalls(self)
         hub.attach(self.id, self._deliver)
 
     # ---- sequencing ------------------------------------------------------------------
@@ -309,6 +316,8 @@ class Room:
         elif isinstance(event.op, MemberErase):
             self._scrub_history(event.op.member)
             self._kick_connections(event.op.member)
+        elif isinstance(event.op, (CallStart, CallEnd)):
+            self.calls.folded(event.op)
         if self.extension is not None:
             self.extension.committed(self, event)
         self._since_snapshot += 1
@@ -362,6 +371,32 @@ class Room:
 
     def _presence_changed(self, kind: Literal["join", "update", "leave"], entry: PresenceMember) -> None:
         self.broadcast(PresenceUpdate(kind=kind, member=entry))
+        self.calls.sync(local=True)
+
+    def presence_entry(self, member: str) -> PresenceMember | None:
+        """The member's presence as the room shows it (all nodes in a cluster)."""
+        return self.presence.get(member)
+
+    def presence_updated(self, entry: PresenceMember) -> None:
+        """A local presence entry changed (call state): tell the room."""
+        self._presence_changed("update", entry)
+
+    # ---- calls: the transport of RoomCalls (SPEC section 14) ------------------------------
+
+    def route_signal(self, to: str, message: SignalRelay) -> None:
+        """Deliver a relayed signal to ``to``'s call connection (one node: it is here)."""
+        self.calls.deliver(to, message)
+
+    def relay_signal(self, conn: RoomConnection, msg: Signal) -> Rejection | None:
+        """A signal for the server's relay (``to: ""``); no relay runs in this build."""
+        return Rejection(ErrorCode.NOT_FOUND, "this call has no relay")
+
+    def sequence_system(self, body: EventBody) -> None:
+        """Append a server event (call.start / call.end) to the log."""
+        if self._committer.full:
+            self._log.warning("call event dropped: the database is not keeping up", op=type(body).__name__)
+            return
+        self._sequence("", None, body)
 
     # ---- joining and leaving ---------------------------------------------------------
 
@@ -453,6 +488,7 @@ class Room:
             "presence": self.presence_list(),
             "limits": self.settings.wire_limits(),
             "server": "cosession",
+            "ice": ice_servers(self.settings, conn.member),
         }
         if resume is not None and resume.epoch == self.epoch and resume.seq <= self.head:
             missed = self.head - resume.seq
@@ -466,6 +502,7 @@ class Room:
     def leave(self, conn: RoomConnection) -> None:
         if self.connections.pop(conn.id, None) is None:
             return
+        self.calls.connection_closed(conn)
         change = self.presence.disconnect(conn.member, conn.id)
         if change is not None:
             self._presence_changed(*change)
@@ -499,6 +536,7 @@ class Room:
 
     def _kick_connections(self, member: str) -> None:
         self._cancel_grace(member)
+        self.calls.forget(member)
         for conn in [c for c in self.connections.values() if c.member == member]:
             self.connections.pop(conn.id, None)
             conn.send(Error(code=ErrorCode.KICKED, message="you were removed from this room"))
@@ -546,6 +584,7 @@ class Room:
 
     def unload(self) -> None:
         self.unloaded = True
+        self.calls.close()
         for timer in self._grace_timers.values():
             timer.cancel()
         self._grace_timers.clear()

@@ -22,6 +22,7 @@ import contextlib
 import functools
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
@@ -50,6 +51,7 @@ from protocol.messages import (
     MemberJoin,
     PresenceMember,
     ServerMessage,
+    SignalRelay,
     TypingSignal,
 )
 from protocol.reducer import Rejection, check_limits, check_rules, limit_slack
@@ -61,6 +63,8 @@ _payload_decoder = msgspec.msgpack.Decoder(tuple[int, str, EventBody, str | None
 _event_encoder = msgspec.msgpack.Encoder()
 _signal_decoder = msgspec.msgpack.Decoder(ServerMessage)
 _presence_decoder = msgspec.msgpack.Decoder(tuple[str, str, PresenceMember])
+_direct_decoder = msgspec.msgpack.Decoder(tuple[str, SignalRelay])
+DIRECT_QUEUE_MAX = 4096  # relayed signals waiting for Redis, per room and node
 
 __all__ = ["ClusterRoom", "node_key"]
 
@@ -99,8 +103,10 @@ class ClusterRoom(Room):
         self._seed_lock = asyncio.Lock()
         self._repair_wanted = False
         self._closed = False
-        self.online = ClusterPresence(self.id, redis_hub, settings, self._deliver, self._spawn)
+        self.online = ClusterPresence(self.id, redis_hub, settings, self._deliver, self._spawn, self._presence_applied)
         self.rates = ClusterRates(settings.ops_per_second, settings.ops_burst, redis_hub, self.id)
+        self._direct: deque[bytes] = deque()  # relayed signals for other nodes, in order
+        self._direct_task: asyncio.Task[None] | None = None
         redis_hub.subscribe(self.id, self._on_raw, self._schedule_repair)
 
     @property
@@ -245,6 +251,9 @@ class ClusterRoom(Room):
         elif kind == b"P":
             sender, kind_text, entry = _presence_decoder.decode(data[1:])
             self.online.published(sender, kind_text, entry)
+        elif kind == b"D":
+            to, signal = _direct_decoder.decode(data[1:])
+            self.calls.deliver(to, signal)
         elif kind == b"R":
             self._schedule_repair()
 
@@ -539,6 +548,47 @@ class ClusterRoom(Room):
         with contextlib.suppress(HubUnavailable):
             await self._redis.publish(self.id, data)
 
+    # ---- calls: relayed signals and call events across nodes --------------------------------
+
+    def route_signal(self, to: str, message: SignalRelay) -> None:
+        """To the addressee's call connection: here, or published for the node holding it
+        (every node of the room hears it; only that node has the connection). One task
+        publishes them one after another, so a peer gets offer and candidates in order."""
+        if self.calls.deliver(to, message):
+            return
+        if len(self._direct) >= DIRECT_QUEUE_MAX:
+            log.warning("relayed signal dropped: Redis is not keeping up", room=self.id)
+            return
+        self._direct.append(b"D" + _payload_encoder.encode((to, message)))
+        if self._direct_task is None:
+            self._direct_task = asyncio.create_task(self._drain_direct())
+            self._tasks.add(self._direct_task)
+            self._direct_task.add_done_callback(self._task_done)
+
+    async def _drain_direct(self) -> None:
+        try:
+            while self._direct:
+                data = self._direct.popleft()
+                await self._publish(data)
+        finally:
+            self._direct_task = None
+
+    def sequence_system(self, body: EventBody) -> None:
+        self._spawn(self._write_system(body))
+
+    async def _write_system(self, body: EventBody) -> None:
+        try:
+            seq, fresh, ts, epoch = await self._append("", None, body)
+        except Exception as exc:  # Redis away past the write timeout: the call event is lost
+            log.warning("call event not sequenced", room=self.id, op=type(body).__name__, error=repr(exc))
+            return
+        if fresh:
+            event = Event(seq=seq, ts=ts, by="", op=body)
+            self._committer.enqueue(
+                PendingEvent(room_id=self.id, event=event, ref=None, body=_event_encoder.encode(event), epoch=epoch),
+                _noop,
+            )
+
     def _on_signal(self, node: str, message: ServerMessage) -> None:
         self.online.signal(node, message)
         if isinstance(message, (FocusSignal, FollowSignal, TypingSignal)):
@@ -548,6 +598,9 @@ class ClusterRoom(Room):
 
     def presence_list(self) -> list[PresenceMember]:
         return self.online.online()
+
+    def presence_entry(self, member: str) -> PresenceMember | None:
+        return self.online.aggregate(member)
 
     def _presence_changed(self, kind: Literal["join", "update", "leave"], entry: PresenceMember) -> None:
         self.online.local_changed(kind, entry)
@@ -560,6 +613,17 @@ class ClusterRoom(Room):
 
     async def _admit(self, member: str) -> None:
         await self.online.admit(member)
+
+    def _presence_applied(self, node: str, kind: str, entry: PresenceMember) -> None:
+        """Any node's presence entry changed: new call roster or mode (SPEC 14). The echo of
+        this node's own write decides call.start / call.end: by then this node has heard
+        every change published before it, so of two nodes only one sees the call go idle."""
+        if kind == "echo":
+            self.calls.sync(local=True)
+            return
+        if node != self.node_id and kind != "leave" and entry.call is not None:
+            self.calls.moved_away(entry.member)  # its call connection is on that node now
+        self.calls.sync(local=False)
 
     def _admitted(self, member: str, *, joined: bool) -> None:
         self.online.admitted(member, joined=joined)

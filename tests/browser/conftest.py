@@ -36,6 +36,17 @@ CHROMIUM_FLAGS = [
     "--font-render-hinting=none",
 ]
 
+# WebRTC between pages on a loopback-only machine (TESTING-NOTES.md): fake camera and
+# microphone, no permission prompt, host candidates on 127.0.0.1 (not mDNS names), and
+# remote audio may play without a click
+WEBRTC_FLAGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
 PHONE_UA = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
 )
@@ -79,14 +90,16 @@ class Browsers:
         self.contexts: list[BrowserContext] = []
         self.console: dict[str, list[str]] = {}
 
-    async def new_page(self, name: str, **options: Any) -> tuple[BrowserContext, Page]:
+    async def new_page(
+        self, name: str, extra_args: list[str] | None = None, **options: Any
+    ) -> tuple[BrowserContext, Page]:
         profile = self.root / f"profile-{name}"
         profile.mkdir(parents=True, exist_ok=True)
         ctx = await self.pw.chromium.launch_persistent_context(
             str(profile),
             executable_path=self.executable,
             headless=True,
-            args=CHROMIUM_FLAGS,
+            args=CHROMIUM_FLAGS + (extra_args or []),
             timeout=30_000,  # a cold Chromium start on a busy 2-core machine
             **options,
         )

@@ -59,7 +59,18 @@ def test_codec_for_defaults_to_msgpack(offered: str | None, expected: Codec) -> 
 
 
 def test_message_type_sets_match_the_unions() -> None:
-    assert {"hello", "op", "focus", "typing", "follow", "ping"} == CLIENT_MESSAGE_TYPES
+    assert {
+        "hello",
+        "op",
+        "focus",
+        "typing",
+        "follow",
+        "ping",
+        "call.join",
+        "call.leave",
+        "call.state",
+        "signal",
+    } == CLIENT_MESSAGE_TYPES
     assert {
         "welcome",
         "event",
@@ -70,6 +81,8 @@ def test_message_type_sets_match_the_unions() -> None:
         "typing",
         "follow",
         "pong",
+        "signal",
+        "call",
     } == SERVER_MESSAGE_TYPES
 
 

@@ -74,6 +74,7 @@ export class RoomConnection extends RoomApi {
 
     this.presence = new Map(); // member -> {member, name, role, device, connections, focus, following}
     this.typing = new Set();
+    this.call = null; // the last `call` message: {mode, members} (SPEC section 14), or null
     this.status = "idle";
     this.closedBy = null; // ClosedError once final
 
@@ -345,6 +346,13 @@ export class RoomConnection extends RoomApi {
       case "error":
         if (msg.ref == null) this._emit("error", msg);
         this._changed = true;
+        return;
+      case "signal":
+        this._emit("signal", msg);
+        return;
+      case "call":
+        this.call = { mode: msg.mode, members: msg.members || [] };
+        this._emit("call", this.call);
         return;
       default:
         for (const [name, arg] of applySignal(this.presence, this.typing, msg)) this._emit(name, arg);

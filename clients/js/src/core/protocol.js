@@ -134,3 +134,74 @@ export function validateOp(op) {
       return null;
   }
 }
+
+// ---- calls (protocol/SPEC.md section 14) -------------------------------------------------
+
+export const MAX_SDP_CHARS = 16384;
+export const MAX_CANDIDATE_CHARS = 1024;
+const SIGNAL_KINDS = new Set(["offer", "answer", "candidate", "bye"]);
+const CALL_FIELDS = {
+  "call.join": ["audio", "video"],
+  "call.leave": [],
+  "call.state": ["muted", "camera", "speaking"],
+  signal: ["to", "kind", "sdp", "candidate", "mid", "mline"],
+};
+
+export const call = {
+  join: (audio = true, video = false) => ({ t: "call.join", audio: !!audio, video: !!video }),
+  leave: () => ({ t: "call.leave" }),
+  /** Only the fields that changed, e.g. `{ muted: true }`. */
+  state: (changes) => {
+    const out = { t: "call.state" };
+    for (const key of ["muted", "camera", "speaking"]) if (changes[key] != null) out[key] = !!changes[key];
+    return out;
+  },
+  /** `to`: a member id, or "" for the server's relay. */
+  offer: (to, sdp) => ({ t: "signal", to, kind: "offer", sdp }),
+  answer: (to, sdp) => ({ t: "signal", to, kind: "answer", sdp }),
+  candidate: (to, candidate, mid, mline) => ({
+    t: "signal",
+    to,
+    kind: "candidate",
+    candidate: candidate ?? "",
+    mid: mid ?? undefined,
+    mline: mline ?? undefined,
+  }),
+  bye: (to) => ({ t: "signal", to, kind: "bye" }),
+};
+
+/** The error code the server's decoder answers a call message (`call.join`, `call.leave`,
+ * `call.state`, `signal`) with, or null when it is well formed. Same rules as
+ * protocol/messages.py; checked against the call cases of protocol/vectors/invalid.json. */
+export function validateCallMessage(msg) {
+  const allowed = CALL_FIELDS[msg?.t];
+  if (!allowed) return "unknown_type";
+  if (containsNul(msg)) return "invalid_field";
+  for (const key of Object.keys(msg)) if (key !== "t" && !allowed.includes(key)) return "invalid_field";
+  const isBool = (v) => typeof v === "boolean";
+  const isStr = (v, lo, hi) => typeof v === "string" && v.length >= lo && v.length <= hi;
+  const absent = (v) => v === undefined || v === null;
+  switch (msg.t) {
+    case "call.join":
+      return isBool(msg.audio) && isBool(msg.video) ? null : "invalid_field";
+    case "call.leave":
+      return null;
+    case "call.state":
+      return ["muted", "camera", "speaking"].every((k) => absent(msg[k]) || isBool(msg[k])) ? null : "invalid_field";
+    default: {
+      // JS counts UTF-16 units; SDP and candidates are ASCII, where units are code points
+      if (!isStr(msg.to, 0, 64) || !SIGNAL_KINDS.has(msg.kind)) return "invalid_field";
+      if (!absent(msg.sdp) && !isStr(msg.sdp, 1, MAX_SDP_CHARS)) return "invalid_field";
+      if (!absent(msg.candidate) && !isStr(msg.candidate, 0, MAX_CANDIDATE_CHARS)) return "invalid_field";
+      if (!absent(msg.mid) && !isStr(msg.mid, 0, 64)) return "invalid_field";
+      if (!absent(msg.mline) && !(Number.isInteger(msg.mline) && msg.mline >= 0 && msg.mline <= 1023)) {
+        return "invalid_field";
+      }
+      const hasSdp = !absent(msg.sdp);
+      const hasCandidate = !absent(msg.candidate);
+      if (msg.kind === "offer" || msg.kind === "answer") return hasSdp && !hasCandidate ? null : "invalid_field";
+      if (msg.kind === "candidate") return hasCandidate && !hasSdp ? null : "invalid_field";
+      return hasSdp || hasCandidate ? "invalid_field" : null;
+    }
+  }
+}

@@ -19,7 +19,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [] };
+  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -55,6 +55,7 @@ export function fromWire(snapshot) {
       reactions: dict(Object.fromEntries(Object.entries(m.reactions || {}).map(([k, v]) => [k, [...v]]))),
     })),
     checkouts: (s.checkouts || []).map((c) => ({ ...c })),
+    call: s.call ? { since: s.call.since, by: s.call.by } : null,
   };
 }
 
@@ -96,6 +97,7 @@ export function toWire(state) {
     });
   }
   if (state.checkouts.length) out.checkouts = state.checkouts.map((c) => ({ ...c }));
+  if (state.call) out.call = { since: state.call.since, by: state.call.by };
   return out;
 }
 
@@ -167,6 +169,12 @@ export function checkRules(state, by, op) {
   if (t === "cart.revalidate") {
     if (by !== "") return { code: "forbidden", message: "cart.revalidate is a server event" };
     return findLine(state, op.line) ? null : { code: "not_found", message: "line is gone" };
+  }
+  if (t === "call.start" || t === "call.end") {
+    // server events (SPEC section 14): a start needs an idle call, an end an active one
+    if (by !== "") return { code: "forbidden", message: `${t} is a server event` };
+    if (t === "call.start") return state.call ? { code: "forbidden", message: "a call is already active" } : null;
+    return state.call ? null : { code: "not_found", message: "no call is active" };
   }
   const member = Object.hasOwn(state.members, by) ? state.members[by] : null;
   if (!member) return { code: "forbidden", message: "not a member of this room" };
@@ -305,6 +313,12 @@ export function apply(state, event) {
         lines: op.lines.length,
       });
       if (state.checkouts.length > CHECKOUTS_KEEP) state.checkouts.splice(0, state.checkouts.length - CHECKOUTS_KEEP);
+      break;
+    case "call.start":
+      state.call = { since: event.ts, by: op.member };
+      break;
+    case "call.end":
+      state.call = null;
       break;
     default:
       // an op type this client does not know: its seq is consumed, nothing else changes

@@ -3,7 +3,7 @@
 // signal(). The subclass (connection.js, the browser shell) provides submit and signal.
 
 import { OpError } from "./errors.js";
-import { cleanProduct, ops } from "./protocol.js";
+import { call, cleanProduct, ops, validateCallMessage } from "./protocol.js";
 
 export class RoomApi {
   constructor() {
@@ -13,7 +13,8 @@ export class RoomApi {
   // ---- events ------------------------------------------------------------------------
 
   /** Subscribe: "status", "state", "event", "presence", "focus", "typing", "follow",
-   * "welcome", "error" (ref-less error frames), "member-joined", "closed".
+   * "welcome", "error" (ref-less error frames), "member-joined", "closed", and for calls
+   * "call" ({mode, members}) and "signal" (a relayed offer/answer/candidate/bye).
    * Returns an unsubscribe function. */
   on(name, fn) {
     let set = this._handlers.get(name);
@@ -70,6 +71,14 @@ export class RoomApi {
   /** The bodies of those ops, oldest first (to show "not sent yet" in a UI). */
   pendingOps() {
     return [...this._session.pending.values()].map((op) => op.body);
+  }
+  /** The ICE servers of the last welcome (STUN, TURN with this member's credentials). */
+  get ice() {
+    return (this._session.welcome && this._session.welcome.ice) || [];
+  }
+  /** This client's call membership: {audio, video, muted, camera}, or null. */
+  get myCall() {
+    return this._session.myCall;
   }
   get following() {
     const f = this._session.myFollow;
@@ -139,5 +148,27 @@ export class RoomApi {
   }
   follow(member) {
     this.signal(member ? { t: "follow", member } : { t: "follow" });
+  }
+
+  // calls (SPEC section 14): ephemeral too; the call is joined again after a reconnect
+
+  joinCall(audio = true, video = false) {
+    this.signal(call.join(audio, video));
+  }
+  leaveCall() {
+    this.signal(call.leave());
+  }
+  /** Only what changed: {muted?, camera?, speaking?}. */
+  setCallState(changes) {
+    const msg = call.state(changes);
+    if (Object.keys(msg).length > 1) this.signal(msg);
+  }
+  /** A `signal` frame ({t: "signal", to, kind, …}, see protocol.js `call`); false (and not
+   * sent) when the server would refuse it (e.g. an SDP over 16 KiB). */
+  sendSignal(msg) {
+    const clean = Object.fromEntries(Object.entries(msg).filter(([, v]) => v !== undefined && v !== null));
+    if (validateCallMessage(clean) !== null) return false;
+    this.signal(clean);
+    return true;
   }
 }

@@ -10,8 +10,13 @@
 // only from the function it is given. docs/client-session.md is its transition table (the
 // Python client's too); test/session-vectors.test.js runs the shared vectors against it.
 // One input beyond that table, for the browser: `retryNow(now)` (the network is back:
-// while backing off, reconnect at once with a fresh backoff).
+// while backing off, reconnect at once with a fresh backoff). Calls (SPEC section 14) go
+// through `signal` too: `call.join` / `call.leave` / `call.state` are remembered (the call
+// is joined again, with its mute and camera state, after every welcome), `signal` and
+// `call.state` bypass the op pacing (the server counts them in a bucket of their own), and
+// the server's `signal` and `call` messages are delivered.
 
+import { FREE_SIGNALS, rejoinFrames, rememberCall } from "./call-memory.js";
 import { apply, emptyState, fromWire } from "./reducer.js";
 import { Pacer, backoffDelay } from "./ops.js";
 import { FINAL_ERRORS } from "./protocol.js";
@@ -56,6 +61,7 @@ export class Session {
     this.awaiting = []; // acked ops whose event is not folded yet: {ref, seq}
     this.myFocus = null;
     this.myFollow = null;
+    this.myCall = null; // {audio, video, muted, camera} while this client is in the call
     this.reconnects = 0;
     this.violations = 0;
     this.failures = 0; // consecutive attempts that got no welcome
@@ -150,7 +156,8 @@ export class Session {
   signal(now, msg) {
     if (msg.t === "focus") this.myFocus = msg.product != null ? msg : null;
     else if (msg.t === "follow") this.myFollow = msg.member != null ? msg : null;
-    if (this.state === "live") this._outbox.push({ msg });
+    else if (msg.t.startsWith("call.")) this.myCall = rememberCall(this.myCall, msg);
+    if (this.state === "live") this._outbox.push({ msg, free: FREE_SIGNALS.has(msg.t) });
     return this._done(now);
   }
 
@@ -213,6 +220,7 @@ export class Session {
     this._out.push({ do: "deliver", msg: { t: "resynced", recovered: !!w.recovered, epoch: w.epoch, seq: w.seq } });
     this._outbox = [];
     for (const msg of [this.myFocus, this.myFollow]) if (msg) this._outbox.push({ msg });
+    for (const msg of rejoinFrames(this.myCall)) this._outbox.push({ msg, free: FREE_SIGNALS.has(msg.t) });
     for (const op of this.pending.values()) {
       op.queued = false;
       op.retryAt = null;
@@ -258,6 +266,8 @@ export class Session {
       case "typing":
       case "follow":
       case "pong":
+      case "signal":
+      case "call":
         this._out.push({ do: "deliver", msg });
         return;
       default:
@@ -336,6 +346,7 @@ export class Session {
     this.pending.clear();
     this.awaiting = [];
     this._outbox = [];
+    this.myCall = null;
     this.state = "closed";
     this._retryAt = this._welcomeBy = null;
     this.final = { do: "final", code, reason, error, refs };
@@ -360,7 +371,7 @@ export class Session {
       const entry = box[i];
       const op = entry.ref !== undefined ? this.pending.get(entry.ref) : null;
       if (entry.ref !== undefined && !(op && op.queued)) continue; // acked or abandoned meanwhile
-      if (bucket) {
+      if (bucket && !entry.free) {
         if (bucket.tokens < 1) break;
         bucket.tokens -= 1;
       }

@@ -12,6 +12,7 @@ import { createI18n, resolveLocale } from "../i18n/index.js";
 import { Announcer } from "./announce.js";
 import { cartBadgeCount, cartBadgeLabel } from "./cart-lines.js";
 import { h, setAttr, setText } from "./dom.js";
+import { buildCallPane, destroyCall, renderCall } from "./room-call.js";
 import { buildCartPane, checkout, productCard, renderCart, renderFocus } from "./room-cart.js";
 import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping, typing } from "./room-chat.js";
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
@@ -65,6 +66,7 @@ export class RoomView {
 
   destroy() {
     for (const u of this._unsubs) u();
+    destroyCall(this);
     if (this._mql) this._mql.removeEventListener("change", this._onWide);
     this.root.remove();
   }
@@ -112,6 +114,7 @@ export class RoomView {
       { "data-testid": "room-view", lang: this.i18n.locale, dir: this.i18n.dir, "aria-labelledby": e.title.id },
       h("div.cs-head", null, e.title, e.status, e.close),
       e.banner,
+      (e.call = buildCallPane(this)),
       e.tabs,
       h("div.cs-panes", null, cartPane, chatPane, peoplePane),
       e.announce,
@@ -168,6 +171,7 @@ export class RoomView {
     renderChat(this);
     renderPeople(this);
     renderShare(this);
+    renderCall(this);
     this.announcer.update();
   }
 

@@ -106,9 +106,28 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 ${flagCss}
 .cs-line[data-out-of-stock] img.cs-line-img{filter:grayscale(1)}
 .cs-total-note{font-size:13px;font-weight:600;color:var(--bad)}
+.cs-call{border-bottom:1px solid var(--line);padding:8px 12px;display:flex;flex-direction:column;gap:8px;background:var(--bg)}
+.cs-call-bar{display:flex;flex-wrap:wrap;align-items:center;gap:8px}
+.cs-call-status{flex:1 1 12em;min-width:0;font-size:13px;color:var(--muted)}
+.cs-call-status:empty{display:none}
+.cs-call-status[data-kind=problem]{color:var(--bad);font-weight:600}
+.cs-call-buttons{display:flex;flex-wrap:wrap;gap:6px}
+.cs button.cs-call-leave{background:var(--bad);border-color:var(--bad);color:#fff;font-weight:600}
+.cs-call-tiles{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:6px}
+.cs-tile{position:relative;aspect-ratio:4/3;border-radius:10px;overflow:hidden;background:#1d1d21;color:#fff;display:flex;align-items:center;justify-content:center;outline:3px solid transparent;outline-offset:-3px}
+.cs-tile[data-speaking=true]{outline-color:#2fd27a}
+.cs-tile[data-link=failed]{outline-color:#ff8a80}
+.cs-tile-video{position:absolute;inset:0;width:100%;height:100%;object-fit:cover;background:#1d1d21}
+.cs-tile[data-self=true] .cs-tile-video{transform:scaleX(-1)}
+.cs-tile-avatar{width:48px;height:48px;font-size:18px}
+.cs-tile-caption{position:absolute;inset-inline:0;bottom:0;padding:4px 8px;background:#000000b3;color:#fff;font-size:12px;display:flex;flex-wrap:wrap;gap:0 6px;align-items:baseline}
+.cs-tile-name{font-weight:700;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:100%}
+.cs .cs-tile-flags{color:#fff}
+@media (min-width:700px){.cs-call-tiles{grid-template-columns:repeat(auto-fill,minmax(200px,1fr))}}
 @media (forced-colors:active){
   .cs-flag,.cs-note{border-color:CanvasText}
   .cs-flag[data-kind=out-of-stock],.cs-total-note{text-decoration:underline}
+  .cs-tile{forced-color-adjust:none}
   .cs-tabs button{border-bottom-color:Canvas}
   .cs-tabs button[aria-selected=true]{border-bottom:4px solid Highlight;text-decoration:underline}
   .cs-status::before{forced-color-adjust:none;background:CanvasText}
