@@ -39,6 +39,8 @@ from protocol.messages import CallInfo, CallJoin, CallLeave, CallStateChange, Ic
 if TYPE_CHECKING:
     from cosession_client.client import RoomClient
 
+CLOSE_TIMEOUT = 5.0  # seconds a peer connection may take to close
+
 
 @dataclass
 class Peer:
@@ -246,7 +248,10 @@ class Call:
             return
         for task in peer.tasks:
             task.cancel()
-        await peer.pc.close()
+        # closing deallocates TURN relays: bounded, an unanswered refresh must not hang a leave
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await peer.pc.close()
 
     def connection_state(self, member: str) -> str:
         peer = self.peers.get(member)
