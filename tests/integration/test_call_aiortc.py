@@ -45,13 +45,15 @@ async def _two_members(server: ServerProcess) -> tuple[RoomClient, RoomClient]:
 async def test_two_aiortc_clients_call_each_other(server: ServerProcess) -> None:
     ana, bob = await _two_members(server)
     with loopback_only():
-        a, b = Call(ana, ice_servers=[]), Call(bob, ice_servers=[])
+        a, b = Call(ana, ice_servers=[], video=True), Call(bob, ice_servers=[])  # ana shows the shelf
         try:
             await a.join()
             await a.wait_for(lambda: a.members == [ana.member])
             await b.join()
             assert await a.wait_frames(bob.member, "audio", FRAMES) >= FRAMES
             assert await b.wait_frames(ana.member, "audio", FRAMES) >= FRAMES
+            assert await b.wait_frames(ana.member, "video", 5) >= 5  # ana's camera: the pattern track
+            assert a.frames[bob.member]["video"] == 0  # bob sends no video
             await b.send_data(ana.member, "is this the one?")
             async with asyncio.timeout(10):
                 assert await a.data.get() == (bob.member, "is this the one?")

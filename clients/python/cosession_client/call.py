@@ -160,6 +160,12 @@ class Call:
 
     async def _offer(self, member: str) -> None:
         peer = self._peer(member)
+        kinds = {source.kind for source in self.sources}
+        for source in self.sources:
+            peer.pc.addTrack(self._relay.subscribe(source))
+        for kind in ("audio", "video"):  # receive both, whatever we send: no renegotiation later
+            if kind not in kinds:
+                peer.pc.addTransceiver(kind, direction="recvonly")
         peer.channel = peer.pc.createDataChannel("cosession")
         self._watch_channel(peer, peer.channel)
         await peer.pc.setLocalDescription(await peer.pc.createOffer())
@@ -172,6 +178,10 @@ class Call:
                 await self._drop(member)
             peer = self._peer(member)
             await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=msg.sdp, type="offer"))
+            offered = {t.kind for t in peer.pc.getTransceivers()}
+            for source in self.sources:  # into the offer's m-lines of the same kind
+                if source.kind in offered:
+                    peer.pc.addTrack(self._relay.subscribe(source))
             await peer.pc.setLocalDescription(await peer.pc.createAnswer())
             self._send(Signal(to=member, kind="answer", sdp=peer.pc.localDescription.sdp))
         elif msg.kind == "answer" and msg.sdp is not None and member in self.peers:
@@ -200,8 +210,6 @@ class Call:
         pc = RTCPeerConnection(self._configuration())
         peer = Peer(member, pc)
         self.peers[member] = peer
-        for source in self.sources:
-            pc.addTrack(self._relay.subscribe(source))
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
