@@ -258,6 +258,8 @@ export class Session {
       case "typing":
       case "follow":
       case "pong":
+      case "signal": // calls (protocol/SPEC.md section 14)
+      case "call":
         this._out.push({ do: "deliver", msg });
         return;
       default:
