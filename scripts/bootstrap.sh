@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv and install cosession. Needs only Python 3.11+ (and pip).
-# Usage: bootstrap.sh [dev|runtime|cluster|postgres|loadtest]  (default dev: everything the
+# Usage: bootstrap.sh [dev|runtime|cluster|postgres|loadtest|calls]  (default dev: everything the
 # tests need; runtime: the embedded server only; the others: that pip extra).
 # Run by scripts/serve, scripts/test, scripts/cluster-demo and .ci/run; safe to run repeatedly.
 set -euo pipefail
@@ -19,8 +19,8 @@ profile="${1:-dev}"
 case "$profile" in
   dev) spec='.[dev]' ;;
   runtime) spec='.' ;;
-  cluster | postgres | loadtest) spec=".[$profile]" ;;
-  *) echo "bootstrap.sh: unknown profile '$profile' (dev, runtime, cluster, postgres, loadtest)" >&2; exit 2 ;;
+  cluster | postgres | loadtest | calls) spec=".[$profile]" ;;
+  *) echo "bootstrap.sh: unknown profile '$profile' (dev, runtime, cluster, postgres, loadtest, calls)" >&2; exit 2 ;;
 esac
 hash="$(cat pyproject.toml requirements.txt 2>/dev/null | sha1sum | cut -c1-12)"
 stamp=".venv/.installed-$hash-$profile"

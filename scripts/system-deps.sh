@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system programs the tests start themselves: redis-server, PostgreSQL (initdb,
-# postgres) and Chromium, from Debian's packages. Idempotent: does nothing when all three
+# postgres), Chromium and coturn (turnserver, turnutils_uclient), from Debian's packages. Idempotent: does nothing when all three
 # are present, and runs `apt-get update` at most once. apt does not start any service here;
 # the test fixtures run private instances on random ports.
 #   bash scripts/system-deps.sh          # install what is missing
@@ -27,13 +27,22 @@ have_chromium() {
   command -v chromium >/dev/null 2>&1
 }
 
+have_coturn() {
+  if [ -n "${TURNSERVER_BIN:-}" ]; then
+    [ -x "$TURNSERVER_BIN" ]
+    return
+  fi
+  command -v turnserver >/dev/null 2>&1 && command -v turnutils_uclient >/dev/null 2>&1
+}
+
 missing=()
 have_redis || missing+=(redis-server)
 have_postgres || missing+=(postgresql)
 have_chromium || missing+=(chromium)
+have_coturn || missing+=(coturn)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "system-deps: redis-server, postgresql and chromium already installed; nothing to do"
+  echo "system-deps: redis-server, postgresql, chromium and coturn already installed; nothing to do"
   exit 0
 fi
 

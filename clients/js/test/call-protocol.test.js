@@ -41,3 +41,28 @@ describe("call message builders", () => {
     expect(bytesToHex(encodeMessage(call.candidate("bo", "")))).toBe(byName["client/signal/end-of-candidates"]);
   });
 });
+
+describe("call messages reach the application", () => {
+  it("emits signal and call from delivered messages", async () => {
+    const { applySignal } = await import("../src/core/presence.js");
+    const presence = new Map();
+    const typing = new Set();
+    const sig = { t: "signal", from: "ana", kind: "bye" };
+    expect(applySignal(presence, typing, sig)).toEqual([["signal", sig]]);
+    expect(applySignal(presence, typing, { t: "call", mode: "mesh" })).toEqual([["call", { mode: "mesh", members: [] }]]);
+  });
+});
+
+describe("the session delivers call messages", () => {
+  it("passes signal and call on to the connection once live", async () => {
+    const { Session } = await import("../src/core/session.js");
+    const session = new Session({ token: "t" }, () => 0.5);
+    session.start(0);
+    session.opened(1);
+    session.received(2, { t: "welcome", room: "r", member: "bo", role: "member", epoch: "e", seq: 0, recovered: false, snapshot: {} });
+    const sig = { t: "signal", from: "ana", kind: "offer", sdp: "v=0" };
+    const info = { t: "call", mode: "mesh", members: ["ana", "bo"] };
+    const delivered = [...session.received(3, sig), ...session.received(4, info)].filter((o) => o.do === "deliver");
+    expect(delivered.map((o) => o.msg)).toEqual([sig, info]);
+  });
+});

@@ -32,7 +32,7 @@ from cosession_client.rest import (
     resolve_ws_url,
 )
 from cosession_client.settings import ClientSettings
-from cosession_client.shell import Shell
+from cosession_client.shell import CallMessage, Shell
 from cosession_client.signals import RoomOps
 from cosession_client.subscription import ROOM_MESSAGES, Incoming, Subscription
 from cosession_client.transport import VERSION
@@ -298,6 +298,14 @@ class RoomClient(RoomOps):
     def _signal(self, msg: Signal) -> None:
         self._check_usable()
         self._core.signal(msg)
+
+    def send_call(self, msg: CallMessage) -> None:
+        """Send a call frame (``call.join``, ``call.leave``, ``call.state``, ``signal``)
+        now. Raises ``ConnectionError`` while not connected: call frames are ephemeral;
+        after a reconnect ``cosession_client.call.Call`` joins again."""
+        self._check_usable()
+        if not self._core.send_now(msg):
+            raise ConnectionError("not connected")
 
     async def ping(self, timeout: float = 10.0) -> float:
         """Round-trip time in seconds of an application-level ping (waits for a connection)."""

@@ -33,7 +33,10 @@ from cosession_client.transport import CLOSE_WAIT, VERSION, Refused, open_socket
 from cosession_client.view import RoomView
 from protocol.codec import Codec
 from protocol.errors import ProtocolError
-from protocol.messages import ClientOpBody, Error, Pong, ServerMessage
+from protocol.messages import CallJoin, CallLeave, CallStateChange, ClientOpBody, Error, Pong, ServerMessage
+from protocol.messages import Signal as CallSignal
+
+CallMessage = CallJoin | CallLeave | CallStateChange | CallSignal
 
 log = logging.getLogger("cosession_client")
 
@@ -216,6 +219,17 @@ class Shell:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
+
+    def send_now(self, msg: CallMessage) -> bool:
+        """A call frame (SPEC section 14), sent at once when live (the server counts
+        ``signal`` / ``call.state`` with a bucket of their own, not the op pacing);
+        False when not live (ephemeral: nothing is queued)."""
+        conn = self._conn
+        if self.session.state != "live" or conn is None or conn.dead:
+            return False
+        self.observer.frame_out(msg)
+        conn.writes.put_nowait(self.codec.encode(msg))
+        return True
 
     def _send(self, out: outputs.Send) -> None:
         conn = self._conn

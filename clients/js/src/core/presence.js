@@ -40,6 +40,10 @@ export function applySignal(presence, typing, msg) {
       if (msg.on) typing.add(msg.member);
       else typing.delete(msg.member);
       return [["typing", typing]];
+    case "signal": // a relayed offer/answer/candidate/bye for this call connection (SPEC section 14)
+      return [["signal", msg]];
+    case "call": // the call's roster and mode
+      return [["call", { mode: msg.mode, members: msg.members || [] }]];
     default:
       return [];
   }

@@ -266,7 +266,7 @@ export class Session {
       case "typing":
       case "follow":
       case "pong":
-      case "signal":
+      case "signal": // calls (protocol/SPEC.md section 14)
       case "call":
         this._out.push({ do: "deliver", msg });
         return;
