@@ -1,4 +1,4 @@
-"""The built-in scenarios: ``shopping``, ``fanout``, ``storm``, ``soak`` and ``idle``.
+"""The built-in scenarios: ``shopping``, ``fanout``, ``storm``, ``soak``, ``idle`` and ``call``.
 
 Each is a factory ``f(params) -> Scenario`` (``--param KEY=VALUE`` on the command line);
 the workers call it again with the same params, so classes made inside match by name.
@@ -196,10 +196,17 @@ def idle(params: dict[str, str]) -> Scenario:
     )
 
 
+def call(params: dict[str, str]) -> Scenario:
+    from loadtest.call_scenario import call as call_scenario  # aiortc only when used
+
+    return call_scenario(params)
+
+
 BUILTINS: Final[dict[str, Callable[[dict[str, str]], Scenario]]] = {
     "shopping": shopping,
     "fanout": fanout,
     "storm": storm,
     "soak": soak,
     "idle": idle,
+    "call": call,
 }

@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--format", choices=["msgpack", "json"], help="subprotocol")
     shape.add_argument("-p", "--param", type=_param, action="append", default=[], metavar="KEY=VALUE")
     shape.add_argument("--seed", type=int, default=1)
+    shape.add_argument("--video", action="store_true", help="`call` scenario: callers send video too (-p video=1)")
     gen = run.add_argument_group("generator and output")
     gen.add_argument("--workers", type=int, metavar="W", help=f"worker processes (default: cores = {os.cpu_count()})")
     gen.add_argument("--json", type=Path, metavar="OUT.json", help="write every metric and finding as JSON")
@@ -133,6 +134,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[s
         if value is not None and value < 1:
             parser.error(f"--{flag.replace('_', '-')} must be >= 1")
     params = dict(args.param)
+    if args.video:
+        params["video"] = "1"
     try:
         scenario = load_scenario(args.scenario, params)
         slos = [parse(text) for text in [*scenario.slos, *args.slo]]

@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from loadtest.call_metrics import describe_call
 from loadtest.resources import describe
 
 
@@ -175,6 +176,8 @@ class Display:
             for item in result["slos"]:
                 slo.add_row(item["slo"], item["shown"], "pass" if item["passed"] else "FAIL")
             console.print(slo)
+        for line in describe_call(result.get("call")):
+            console.print(line)
         resources = describe(result.get("resources"))
         if resources:
             console.print("resources:")

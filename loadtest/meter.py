@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Final
 
+from loadtest.call_metrics import CALL_COUNTERS
 from loadtest.histogram import Histogram
 
 # Histograms (microseconds inside, milliseconds in reports).
@@ -23,6 +24,7 @@ HISTOGRAMS: Final = (
     "op_delivery_same_node",  # the same, sender and receiver on one node (runs with several URLs)
     "op_delivery_cross_node",  # the same, sender and receiver on different nodes
     "resume",  # connection lost -> welcome of the reconnect (backoff included)
+    "call_setup",  # call.join sent (or the peer's arrival in the call, if later) -> first remote audio frame, per peer
 )
 
 # Refusals that the room's rules produce under concurrency (a line removed meanwhile, a
@@ -60,6 +62,7 @@ COUNTERS: Final = (
     "scenario_errors",  # exceptions raised by scenario code
     "errors",  # sum of the errors by code
     "rejections",  # sum of the rejections by code
+    *CALL_COUNTERS,  # the `call` scenario (loadtest/call_metrics.py)
 )
 
 FINDING_KINDS: Final = ("gap", "duplicate", "replay_mismatch", "went_back")

@@ -37,6 +37,7 @@ from cosession_client.errors import ApiError
 from cosession_client.rest import base_urls
 from loadtest import ipc
 from loadtest.aggregate import Aggregator
+from loadtest.call_metrics import call_summary
 from loadtest.fanout_check import fanout_entry
 from loadtest.fanout_check import summary_lines as fanout_summary
 from loadtest.live import Display
@@ -683,6 +684,7 @@ class Controller:
             "timeseries": rows,
             "cpu_peaks": self.cpu_peaks,
             "resources": resources,
+            "call": call_summary(counters, latency.get("call_setup")),
             "phases_s": self.phases,
             "warnings": list(self.warnings),
             "scenario_errors": scenario_errors,

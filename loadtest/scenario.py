@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Final, Literal, TypeVar, overload
 
 from cosession_client.client import RoomClient
+from loadtest.meter import Meter
 from loadtest.stamps import stamped_text, stamped_url
 from protocol.messages import Product
 
@@ -137,6 +138,7 @@ class Shopper:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._window = asyncio.Semaphore(max(1, self.window))
         self.on_error: Callable[[BaseException], None] = lambda exc: None
+        self.meter = Meter(-1)  # the worker's meter once running (scenario-specific counters, histograms)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

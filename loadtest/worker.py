@@ -209,6 +209,7 @@ class Worker:
         room = RoomInfo(m.room, m.room_id, spec.room_size, m.index, m.http_url, m.node)
         shopper = cls(metered.client, room, run, rng)
         shopper.on_error = self._task_error
+        shopper.meter = meter
         await self._behave(shopper)
 
     async def _join(self, m: ipc.MemberSpec) -> MeteredClient | None:
