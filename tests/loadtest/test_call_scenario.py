@@ -70,3 +70,18 @@ def test_call_summary_aggregates_counters() -> None:
     # nobody got media: no rates to divide by
     none = call_summary({"call_joins": 2, "call_peers_expected": 2, "call_failures": 2}, {"count": 0})
     assert none is not None and none["audio_frames_per_peer_s"] is None and len(describe_call(none)) == 1
+
+
+async def test_call_run_with_video_three_callers(tmp_path: Path) -> None:
+    """Three callers with video: each one's camera feeds two peers' encoders (through the
+    client's MediaRelay); the worker crashed (SIGSEGV in libav) when each encoder thread
+    converted the shared frame itself."""
+    out_json = tmp_path / "r.json"
+    rc, out, err = await cli(
+        "run", "call", "--spawn", "1", "--rooms", "1", "--members", "3", "--duration", "6", "--ramp", "0.5",
+        "--workers", "1", "--video", "--no-live", "--json", str(out_json), "-p", "media_timeout=5",
+    )  # fmt: skip
+    assert rc == 0, out + err
+    call = load(out_json)["call"]
+    assert call["peers_expected"] == call["peers_with_media"] == 3 * 2 and call["failures"] == 0
+    assert call["video_frames"] > 0 and call["video_packets"] > 0

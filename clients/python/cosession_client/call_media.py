@@ -69,7 +69,9 @@ class PatternTrack(VideoStreamTrack):
         image = np.zeros((self.height, self.width, 3), dtype=np.uint8)
         image[:, :, self._n % 3] = 200
         image[: self.height // 2, : (self._n * 4) % self.width] = 255  # a moving bar
-        frame = VideoFrame.from_ndarray(image, format="bgr24")
+        # handed out in the encoders' format: a MediaRelay gives this one frame to every
+        # peer's encoder thread, and converting it there (a shared reformatter) crashes libav
+        frame = VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
         frame.pts = pts
         frame.time_base = time_base
         return frame
