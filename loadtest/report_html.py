@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, Final
 
+from loadtest.call_metrics import describe_call
 from loadtest.resources import describe
 
 COLORS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -261,6 +262,9 @@ def render(result: dict[str, Any]) -> str:
                 + [(k, "rejection", v) for k, v in sorted(result["rejections"].items())],
             )
         )
+    call = describe_call(result.get("call"))
+    if call:
+        parts.append("<h2>Call</h2><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in call) + "</ul>")
     resources = describe(result.get("resources"))
     if resources:
         parts.append(

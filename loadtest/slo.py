@@ -34,6 +34,7 @@ LATENCY: Final = frozenset(
         "op_delivery_same_node",
         "op_delivery_cross_node",
         "resume",
+        "call_setup",
     }
 )
 STATS: Final = frozenset({"p50", "p75", "p90", "p95", "p99", "p999", "min", "mean", "max", "count"})
@@ -52,9 +53,10 @@ COUNTS: Final = frozenset(
         "ops",
         "delivered",
         "clients",
+        "call_failures",
     }
 )
-RATIOS: Final = frozenset({"errors", "rejections", "members_failed", "resumes_snapshot"})
+RATIOS: Final = frozenset({"errors", "rejections", "members_failed", "resumes_snapshot", "call_failures"})
 RATES: Final = frozenset({"ops_per_s", "delivered_per_s"})
 OPS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<=": operator.le,
@@ -151,6 +153,7 @@ def measure(slo: Slo, result: dict[str, Any]) -> float | None:
         "ops": (totals["ops_acked"], 1),
         "delivered": (totals["delivered"], 1),
         "clients": (totals["peak_clients"], 1),
+        "call_failures": (totals.get("call_failures", 0), totals.get("call_peers_expected", 0)),
     }
     count, base = counts[slo.metric]
     if slo.percent:

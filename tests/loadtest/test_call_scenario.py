@@ -11,13 +11,17 @@ from tests.loadtest.test_runs import cli, load
 
 
 async def test_call_run_two_rooms_of_two(tmp_path: Path) -> None:
-    out_json = tmp_path / "r.json"
+    out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
     rc, out, err = await cli(
         "run", "call", "--spawn", "1", "--rooms", "2", "--members", "2", "--duration", "6", "--ramp", "0.5",
-        "--workers", "1", "--no-live", "--json", str(out_json), "-p", "media_timeout=5",
+        "--workers", "1", "--no-live", "--json", str(out_json), "--html", str(out_html), "-p", "media_timeout=5",
+        "--slo", "call_failures == 0", "--slo", "call_failures < 1%", "--slo", "call_setup.count == 4",
+        "--slo", "call_setup.p95 < 5s",
     )  # fmt: skip
     assert rc == 0, out + err
     result = load(out_json)
+    assert [s["passed"] for s in result["slos"]] == [True] * 4
+    assert "<h2>Call</h2>" in out_html.read_text(encoding="utf-8")
     assert result["scenario"]["name"] == "call" and result["scenario"]["shoppers"] == ["Caller"]
     call = result["call"]
     peers = 2 * 2 * (2 - 1)  # rooms x callers x the other callers of the room (mesh)
@@ -85,3 +89,21 @@ async def test_call_run_with_video_three_callers(tmp_path: Path) -> None:
     call = load(out_json)["call"]
     assert call["peers_expected"] == call["peers_with_media"] == 3 * 2 and call["failures"] == 0
     assert call["video_frames"] > 0 and call["video_packets"] > 0
+
+
+def test_call_slos_measure_the_call_figures() -> None:
+    from loadtest.slo import evaluate, parse
+
+    result = {
+        "totals": {
+            **dict.fromkeys(COUNTERS, 0),
+            "call_failures": 1,
+            "call_peers_expected": 8,
+            "attempts": 0,
+            "peak_clients": 0,
+        },
+        "latency": {"call_setup": {"count": 7, "p95": 420.0}},
+        "correctness": {"counts": {}},
+    }
+    slos = [parse(t) for t in ("call_failures < 10%", "call_failures == 0", "call_setup.p95 < 400ms")]
+    assert [(s["value"], s["passed"]) for s in evaluate(slos, result)] == [(0.125, False), (1.0, False), (420.0, False)]
