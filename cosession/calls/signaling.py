@@ -177,18 +177,16 @@ class RoomCalls:
     def sync(self, *, local: bool) -> None:
         """After a presence change: tell local participants of a new roster or mode and,
         when this node's own change started or ended the call, log it."""
-        had = bool(self._order)
         members = self.members()
         info = CallInfo(mode=self.mode(len(members)), members=members)
         if info != self._sent:
             self._sent = info
             for conn in list(self.call_conns.values()):
                 conn.send(info)
-        if local and had != bool(members):
+        if local:
             self._log_transition(members)
 
     def _log_transition(self, members: list[str]) -> None:
-        """The call went from nobody to someone (or back) through a change made here."""
         state_call = self.room.state.call
         active = self._active if self._active is not None else state_call is not None
         if members and not active:
