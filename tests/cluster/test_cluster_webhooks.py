@@ -125,10 +125,16 @@ async def test_a_dead_nodes_lease_is_taken_over(
         got = await receiver.wait_for(1, timeout=60)
         [msg_id] = got
         assert receiver.requests[msg_id] == 2 and len(receiver.accepted) == 1
+        # node B records its attempts in batches: poll (bounded) until its batch is written
         store = SqlStore(postgres_url)
         try:
-            async with store.reader() as conn:
-                attempts = (await conn.execute(text("SELECT node, ok FROM webhook_attempts"))).all()
+            async with asyncio.timeout(20):
+                while True:
+                    async with store.reader() as conn:
+                        attempts = (await conn.execute(text("SELECT node, ok FROM webhook_attempts"))).all()
+                    if attempts:
+                        break
+                    await asyncio.sleep(0.05)
         finally:
             await store.close()
         assert [tuple(x) for x in attempts] == [("node1", True)]  # node A never recorded its attempt
