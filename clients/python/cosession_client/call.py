@@ -39,6 +39,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.sdp import candidate_from_sdp
 
 from cosession_client.call_media import synthetic_tracks
+from cosession_client.errors import ConnectionClosedFinal
 from cosession_client.outputs import Resynced
 from protocol.messages import CallInfo, CallJoin, CallLeave, CallStateChange, IceServer, Signal, SignalRelay
 
@@ -106,7 +107,7 @@ class Call:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosedFinal):  # kicked: ended already
                 await self._task
         for member in list(self.peers):
             await self._drop(member)
