@@ -73,6 +73,10 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--turn-ttl", type=float, help="seconds a TURN credential stays valid (default 86400)")
     p.add_argument("--call-mode", choices=["auto", "relay"], help="auto: mesh up to --call-mesh-max, then relay")
     p.add_argument("--call-mesh-max", type=int, help="participants a mesh call may hold (default 4)")
+    p.add_argument("--call-relay-max", type=int, help="participants the server relay forwards (default 16)")
+    p.add_argument(
+        "--call-relay-address", dest="call_relay_addresses", action="append", help="relay ICE host address (repeatable)"
+    )
     p.add_argument("--signals-per-second", type=float, help="signal frames per second per connection")
     p.add_argument("--signals-burst", type=int, help="signal frames burst per connection")
 

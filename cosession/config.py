@@ -54,6 +54,8 @@ class Settings:
     turn_ttl: float = 24 * 3600.0  # seconds a TURN credential from a welcome stays valid
     call_mode: str = "auto"  # auto: mesh up to call_mesh_max participants, relay above; relay: always relay
     call_mesh_max: int = 4
+    call_relay_max: int = 16  # participants the server relay forwards at most (each costs n-1 tracks down)
+    call_relay_addresses: tuple[str, ...] = ()  # ICE host addresses of the relay (empty: all but loopback)
     signals_per_second: float = 50.0  # `signal` / `call.state` frames, their own token bucket
     signals_burst: int = 200
     # tenants and browsers

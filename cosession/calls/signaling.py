@@ -33,6 +33,7 @@ from protocol.messages import (
 from protocol.reducer import Rejection
 
 if TYPE_CHECKING:
+    from cosession.calls.relay import CallRelay
     from cosession.rooms.room import Room, RoomConnection
 
 CallMessage = CallJoin | CallLeave | CallStateChange | Signal
@@ -54,6 +55,7 @@ class RoomCalls:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._active: bool | None = None  # call.start/end asked for and not yet folded
         self._since: int = 0  # ts of the call.start this node asked for
+        self.relay: CallRelay | None = None  # the server relay, while the call is in relay mode
 
     # ---- requests from a connection -------------------------------------------------
 
@@ -90,6 +92,8 @@ class RoomCalls:
         members = self.members()
         if member not in members:  # cluster: our own presence change is still on its way
             members.append(member)
+        if self.relay is not None and self.relay.serves(member):  # same roster, a new connection
+            self.relay.rejoined(member)
         conn.send(CallInfo(mode=self.mode(len(members)), members=members))
 
     def leave(self, member: str) -> None:
@@ -141,6 +145,9 @@ class RoomCalls:
         self._cancel_timer(member)
         self.call_conns.pop(member, None)
 
+    def deliver_relayed(self, to: str, message: SignalRelay) -> None:
+        self.deliver(to, message)
+
     def deliver(self, to: str, message: SignalRelay) -> bool:
         """Send to ``to``'s call connection if this node holds it."""
         conn = self.call_conns.get(to)
@@ -183,6 +190,7 @@ class RoomCalls:
             self._sent = info
             for conn in list(self.call_conns.values()):
                 conn.send(info)
+            self._steer_relay(info)
         if local:
             self._log_transition(members)
 
@@ -198,6 +206,28 @@ class RoomCalls:
             since = state_call.since if state_call is not None else self._since
             self._active = False
             self.room.sequence_system(CallEnd(duration_ms=max(0, _now_ms() - since)))
+
+    # ---- the server relay (relay mode) ------------------------------------------------------
+
+    def relay_signal(self, conn: RoomConnection, msg: Signal) -> Rejection | None:
+        """A signal ``to: ""`` from a participant's call connection (checked by ``signal``)."""
+        if self.relay is None or not self.relay.serves(conn.member):
+            return Rejection(ErrorCode.NOT_FOUND, "this call has no relay for you")
+        self.relay.signal(conn.member, msg)
+        return None
+
+    def _steer_relay(self, info: CallInfo) -> None:
+        """Start, feed or stop the relay after the roster or the mode changed."""
+        if info.mode != "relay" or not info.members:
+            if self.relay is not None:
+                self.relay.close()
+                self.relay = None
+            return
+        if self.relay is None:
+            self.relay = _new_relay(self)
+        if self.relay is not None:
+            # participants whose call connection is here (cluster placement: not built yet)
+            self.relay.roster([m for m in info.members if m in self.call_conns])
 
     def folded(self, body: CallStart | CallEnd) -> None:
         """A call.start / call.end reached the committed state."""
@@ -220,7 +250,33 @@ class RoomCalls:
             timer.cancel()
 
     def close(self) -> None:
+        if self.relay is not None:
+            self.relay.close()
+            self.relay = None
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
         self.call_conns.clear()
+
+
+_relay_missing_logged = False
+
+
+def _new_relay(calls: RoomCalls) -> CallRelay | None:
+    """A relay for the room, or None (logged once per process) when aiortc is missing:
+    signals to ``""`` then stay ``not_found``."""
+    global _relay_missing_logged
+    try:
+        from cosession.calls import relay
+    except ImportError as exc:
+        if not _relay_missing_logged:
+            _relay_missing_logged = True
+            import structlog
+
+            structlog.get_logger("cosession.calls").error(
+                "call relay unavailable: install the calls extra (aiortc)", error=repr(exc)
+            )
+        return None
+    settings = calls.room.settings
+    relay.restrict_host_addresses(settings.call_relay_addresses)
+    return relay.CallRelay(calls.deliver_relayed, settings.call_relay_max)

@@ -388,8 +388,8 @@ class Room:
         self.calls.deliver(to, message)
 
     def relay_signal(self, conn: RoomConnection, msg: Signal) -> Rejection | None:
-        """A signal for the server's relay (``to: ""``); no relay runs in this build."""
-        return Rejection(ErrorCode.NOT_FOUND, "this call has no relay")
+        """A signal for the server's relay (``to: ""``): the relay runs on this node."""
+        return self.calls.relay_signal(conn, msg)
 
     def sequence_system(self, body: EventBody) -> None:
         """Append a server event (call.start / call.end) to the log."""

@@ -1,4 +1,4 @@
-"""``Call``: a ``RoomClient``'s part in the room's call, with aiortc (mesh mode).
+"""``Call``: a ``RoomClient``'s part in the room's call, with aiortc (mesh or relay mode).
 
 Signaling is SPEC section 14: ``call.join`` answers with the roster (``call``); of two
 participants the later one in the roster sends the offer, the other answers; aiortc puts
@@ -6,6 +6,12 @@ its ICE candidates in the SDP (no trickle), and candidates trickled by a browser
 added as they come. Each peer gets the local tracks (through a ``MediaRelay``, so one
 source feeds every peer) and, from the offerer, a data channel ``cosession``. Received
 frames are counted per member and kind; data-channel messages land in ``data``.
+
+In ``relay`` mode (``call {mode: relay}``) the client opens no mesh peer: the server's
+relay (address ``""``) offers one peer connection carrying our tracks up and everyone
+else's down, each labelled by its track id ``<member id>:<kind>`` (frames are counted
+under that member). Mesh peers close once the relay connection is up. No data channel
+goes through the relay.
 
 Needs the ``calls`` extra (aiortc, numpy). ICE servers default to the welcome's
 (``welcome.ice``: STUN and TURN with the member's TURN REST credentials); pass
@@ -33,6 +39,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.sdp import candidate_from_sdp
 
 from cosession_client.call_media import synthetic_tracks
+from cosession_client.errors import ConnectionClosedFinal
 from cosession_client.outputs import Resynced
 from protocol.messages import CallInfo, CallJoin, CallLeave, CallStateChange, IceServer, Signal, SignalRelay
 
@@ -40,6 +47,12 @@ if TYPE_CHECKING:
     from cosession_client.client import RoomClient
 
 CLOSE_TIMEOUT = 5.0  # seconds a peer connection may take to close
+RELAY = ""  # the server's relay, as a signal address
+
+
+def relayed_member(track: MediaStreamTrack) -> str:
+    """Whose track the relay forwards: its track id is ``<member id>:<kind>`` (SPEC 14.6)."""
+    return track.id.rpartition(":")[0]
 
 
 @dataclass
@@ -73,6 +86,7 @@ class Call:
         self.peers: dict[str, Peer] = {}
         self.frames: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.data: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self.ended: set[tuple[str, str]] = set()  # (member, kind) whose track ended
         self.errors: list[str] = []  # what went wrong with a peer (for tests and logs)
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Condition()
@@ -93,7 +107,7 @@ class Call:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosedFinal):  # kicked: ended already
                 await self._task
         for member in list(self.peers):
             await self._drop(member)
@@ -149,10 +163,14 @@ class Call:
     async def _roster(self, info: CallInfo) -> None:
         self.members, self.mode = list(info.members), info.mode
         me = self.client.member
-        for member in [m for m in self.peers if m not in info.members]:
+        for member in [m for m in self.peers if m not in info.members and m != RELAY]:
             await self._drop(member)
         if me not in info.members:
             return
+        if info.mode == "relay":  # the relay offers; mesh peers close once it is connected
+            return
+        if RELAY in self.peers:  # back to mesh
+            await self._drop(RELAY)
         mine = info.members.index(me)
         for member in info.members[:mine]:  # everyone who was there before me: I call them
             if member not in self.peers:
@@ -213,7 +231,8 @@ class Call:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            peer.tasks.append(asyncio.create_task(self._consume(member, track)))
+            sender = relayed_member(track) if member == RELAY else member
+            peer.tasks.append(asyncio.create_task(self._consume(sender, track)))
 
         @pc.on("datachannel")
         def on_datachannel(channel: RTCDataChannel) -> None:
@@ -224,6 +243,9 @@ class Call:
         async def on_state() -> None:
             if pc.connectionState == "failed":
                 self.errors.append(f"{member}: connection failed")
+            if member == RELAY and pc.connectionState == "connected" and self.mode == "relay":
+                for other in [m for m in self.peers if m != RELAY]:  # the relay carries them now
+                    await self._drop(other)
             await self._notify()
 
         return peer
@@ -244,11 +266,13 @@ class Call:
 
     async def _consume(self, member: str, track: MediaStreamTrack) -> None:
         kind = track.kind
+        self.ended.discard((member, kind))
         with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
             while True:
                 await track.recv()
                 self.frames[member][kind] += 1
                 await self._notify()
+        self.ended.add((member, kind))
 
     async def _drop(self, member: str) -> None:
         peer = self.peers.pop(member, None)

@@ -1,0 +1,183 @@
+"""Relay mode (SPEC section 14.6): three aiortc participants, each holding one peer
+connection to the server, receive the other two's audio through the server's relay; a
+participant who leaves stops its tracks for the others and the call goes on; signals to
+the relay from outside the call or oversized are refused."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cosession_client.call import RELAY, Call
+from cosession_client.client import RoomClient
+from protocol.errors import ErrorCode
+from protocol.messages import CallJoin, Error, Signal, SignalRelay
+from tests.support.calls import roster
+from tests.support.loopback_ice import loopback_only
+from tests.support.raw import RawClient
+from tests.support.server import ServerProcess
+
+FRAMES = 25  # half a second of 20 ms audio frames
+RELAY_ARGS = ("--call-mode", "relay", "--call-relay-address", "127.0.0.1")
+
+
+async def _members(server: ServerProcess, names: list[str]) -> list[RoomClient]:
+    room = await server.create_room()
+    tokens = [room["token"]] + [(await server.accept(room["invite"]["code"], n))["token"] for n in names]
+    return [await RoomClient.connect(t, server=server.http_url) for t in tokens]
+
+
+async def test_three_participants_through_the_relay(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server: ServerProcess = await server_factory(*RELAY_ARGS)
+    clients = await _members(server, ["Bo", "Cy"])
+    with loopback_only():
+        calls = [Call(c, ice_servers=[]) for c in clients]
+        try:
+            for call in calls:
+                await call.join()
+            ids = [c.member for c in clients]
+            for call in calls:
+                await call.wait_for(lambda call=call: call.mode == "relay" and sorted(call.members) == sorted(ids))
+            for me, call in zip(ids, calls, strict=True):
+                for other in ids:
+                    if other != me:
+                        assert await call.wait_frames(other, "audio", FRAMES, timeout=30) >= FRAMES
+                assert list(call.peers) == [RELAY]  # one peer connection: to the server
+                assert call.frames[me]["audio"] == 0  # nobody hears themselves
+            # Cy leaves: its tracks stop for the others, who keep hearing each other
+            await calls[2].leave()
+            ana, bob = calls[0], calls[1]
+            for call in (ana, bob):
+                await call.wait_for(lambda call=call: call.members == ids[:2])
+            heard = {id(call): call.frames[other]["audio"] for call, other in ((ana, ids[1]), (bob, ids[0]))}
+            assert await ana.wait_frames(ids[1], "audio", heard[id(ana)] + FRAMES, timeout=30)
+            assert await bob.wait_frames(ids[0], "audio", heard[id(bob)] + FRAMES, timeout=30)
+            cy_heard = ana.frames[ids[2]]["audio"]
+            await ana.wait_frames(ids[1], "audio", ana.frames[ids[1]]["audio"] + FRAMES)
+            assert ana.frames[ids[2]]["audio"] == cy_heard  # nothing more from Cy
+            assert ana.errors == [] and bob.errors == []
+        finally:
+            for call in calls:
+                await call.leave()
+            for client in clients:
+                await client.close()
+
+
+async def test_bad_signals_to_the_relay(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server: ServerProcess = await server_factory(*RELAY_ARGS)
+    room = await server.create_room()
+    ana, _ = await RawClient.join(server.ws_url, room["token"])
+    # not in the call: not_found
+    await ana.send(Signal(to="", kind="bye"))
+    err = await ana.expect(Error)
+    assert err.code == ErrorCode.NOT_FOUND and err.ref is None
+    await ana.send(CallJoin(audio=True, video=False))
+    info = await roster(ana, [room["member"]])
+    assert info.mode == "relay"
+    # oversized SDP to the relay: invalid_field, the connection stays
+    await ana.send_raw(ana.codec.encode({"t": "signal", "to": "", "kind": "answer", "sdp": "v" * 16_385}))
+    assert (await ana.expect(Error)).code == ErrorCode.INVALID_FIELD
+    # a garbage answer ends only this participant's relay connection; the server keeps serving
+    await ana.send(Signal(to="", kind="answer", sdp="not sdp"))
+    await ana.send(CallJoin(audio=True, video=False))
+    assert (await roster(ana, [room["member"]])).mode == "relay"
+
+
+async def test_without_aiortc_the_server_runs_and_the_relay_is_not_found(tmp_path: Path) -> None:
+    hidden = tmp_path / "hide"
+    (hidden / "aiortc").mkdir(parents=True)
+    (hidden / "aiortc" / "__init__.py").write_text('raise ImportError("aiortc hidden by the test")\n')
+    pythonpath = os.pathsep.join(p for p in (str(hidden), os.environ.get("PYTHONPATH", "")) if p)
+    (tmp_path / "srv").mkdir()
+    server = ServerProcess(tmp_path / "srv", *RELAY_ARGS, env={"PYTHONPATH": pythonpath})
+    await server.start()
+    try:
+        room = await server.create_room()
+        bo = await server.accept(room["invite"]["code"], "Bo")
+        ana, _ = await RawClient.join(server.ws_url, room["token"])
+        bob, _ = await RawClient.join(server.ws_url, bo["token"])
+        for client in (ana, bob):
+            await client.send(CallJoin(audio=True, video=False))
+        assert (await roster(ana, [room["member"], bo["member"]])).mode == "relay"
+        for client in (ana, bob):
+            await client.send(Signal(to="", kind="bye"))
+            err = await client.expect(Error)
+            assert err.code == ErrorCode.NOT_FOUND and err.ref is None
+        assert server.log_tail(200).count("call relay unavailable") == 1  # logged once
+    finally:
+        await server.stop()
+
+
+async def test_mesh_switches_to_relay_without_ending_the_call(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server: ServerProcess = await server_factory("--call-mesh-max", "2", "--call-relay-address", "127.0.0.1")
+    clients = await _members(server, ["Bo", "Cy"])
+    ids = [c.member for c in clients]
+    with loopback_only():
+        calls = [Call(c, ice_servers=[]) for c in clients]
+        try:
+            ana, bob, cy = calls
+            await ana.join()
+            await ana.wait_for(lambda: ana.members == ids[:1])
+            await bob.join()
+            assert await ana.wait_frames(ids[1], "audio", FRAMES) >= FRAMES  # mesh
+            assert ana.mode == "mesh" and RELAY not in ana.peers
+            await cy.join()  # past the mesh limit: everyone moves to the relay
+            for call in calls:
+                await call.wait_for(lambda call=call: call.mode == "relay" and list(call.peers) == [RELAY])
+            for me, call in zip(ids, calls, strict=True):
+                for other in ids:
+                    if other != me:
+                        now = call.frames[other]["audio"]
+                        assert await call.wait_frames(other, "audio", now + FRAMES, timeout=30) >= now + FRAMES
+            assert all(call.errors == [] for call in calls)
+        finally:
+            for call in calls:
+                await call.leave()
+            for client in clients:
+                await client.close()
+
+
+async def test_a_kicked_participant_is_cut_off_and_the_call_goes_on(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server: ServerProcess = await server_factory(*RELAY_ARGS)
+    clients = await _members(server, ["Bo", "Cy"])
+    ids = [c.member for c in clients]
+    with loopback_only():
+        calls = [Call(c, ice_servers=[]) for c in clients]
+        ana, bob = calls[:2]
+        try:
+            for call in calls:
+                await call.join()
+            assert await ana.wait_frames(ids[2], "audio", FRAMES, timeout=30) >= FRAMES
+            await clients[0].kick(ids[2])
+            for call in (ana, bob):
+                await call.wait_for(lambda call=call: call.members == ids[:2])
+            now = ana.frames[ids[1]]["audio"]
+            assert await ana.wait_frames(ids[1], "audio", now + FRAMES, timeout=30) >= now + FRAMES
+            cut = ana.frames[ids[2]]["audio"]
+            now = ana.frames[ids[1]]["audio"]
+            await ana.wait_frames(ids[1], "audio", now + FRAMES)
+            assert ana.frames[ids[2]]["audio"] == cut  # nothing from the kicked member any more
+        finally:
+            for call in calls:
+                await call.close()
+            for client in clients:
+                await client.close()
+
+
+async def test_the_relay_forwards_at_most_call_relay_max(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server: ServerProcess = await server_factory(*RELAY_ARGS, "--call-relay-max", "2")
+    room = await server.create_room()
+    people = [await server.accept(room["invite"]["code"], n) for n in ("Bo", "Cy")]
+    ana, _ = await RawClient.join(server.ws_url, room["token"])
+    bob, _ = await RawClient.join(server.ws_url, people[0]["token"])
+    cyc, _ = await RawClient.join(server.ws_url, people[1]["token"])
+    for client in (ana, bob, cyc):
+        await client.send(CallJoin(audio=True, video=False))
+    await roster(cyc, [room["member"], people[0]["member"], people[1]["member"]])
+    for client in (ana, bob):  # the first two get the relay's offer (again, as the roster grew)
+        offer = await client.expect(SignalRelay)
+        assert offer.from_ == "" and offer.kind == "offer" and offer.sdp
+    await cyc.send(Signal(to="", kind="bye"))  # the third is beyond the bound
+    err = await cyc.expect(Error)
+    assert err.code == ErrorCode.NOT_FOUND and err.ref is None
+    assert not [m for m in cyc.seen if isinstance(m, SignalRelay)]
