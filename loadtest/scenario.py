@@ -37,12 +37,14 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Final, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeVar, overload
 
 from cosession_client.client import RoomClient
-from loadtest.meter import Meter
 from loadtest.stamps import stamped_text, stamped_url
 from protocol.messages import Product
+
+if TYPE_CHECKING:  # the meter needs the [loadtest] extra (hdrh): `cosession-loadtest list` must not
+    from loadtest.meter import Meter
 
 TaskFn = Callable[[Any], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,7 +140,9 @@ class Shopper:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._window = asyncio.Semaphore(max(1, self.window))
         self.on_error: Callable[[BaseException], None] = lambda exc: None
-        self.meter = Meter(-1)  # the worker's meter once running (scenario-specific counters, histograms)
+        from loadtest.meter import Meter  # imported here: see the TYPE_CHECKING import above
+
+        self.meter: Meter = Meter(-1)  # the worker's meter once running (scenario-specific counters, histograms)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
