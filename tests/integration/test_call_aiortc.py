@@ -104,7 +104,8 @@ async def test_tampered_turn_credentials_get_no_relay(turn: TurnServer, server_f
     def tampered(client: RoomClient) -> list[IceServer]:
         (issued,) = client.ice_servers
         assert issued.credential
-        return [IceServer(urls=issued.urls, username=issued.username, credential="x" + issued.credential[1:])]
+        wrong = ("y" if issued.credential[0] == "x" else "x") + issued.credential[1:]  # always a changed password
+        return [IceServer(urls=issued.urls, username=issued.username, credential=wrong)]
 
     a = Call(ana, relay_only=True, ice_servers=tampered(ana))
     b = Call(bob, relay_only=True, ice_servers=tampered(bob))
