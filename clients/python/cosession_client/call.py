@@ -89,6 +89,7 @@ class Call:
         self.ended: set[tuple[str, str]] = set()  # (member, kind) whose track ended
         self.errors: list[str] = []  # what went wrong with a peer (for tests and logs)
         self._task: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()  # peer connections being closed
         self._changed = asyncio.Condition()
 
     # ---- joining and leaving -------------------------------------------------------------
@@ -111,6 +112,8 @@ class Call:
                 await self._task
         for member in list(self.peers):
             await self._drop(member)
+        if self._closing:  # closes started by the signaling task, which was cancelled above
+            await asyncio.wait(set(self._closing), timeout=CLOSE_TIMEOUT)
         for track in self.sources:
             track.stop()
 
@@ -280,10 +283,14 @@ class Call:
             return
         for task in peer.tasks:
             task.cancel()
-        # closing deallocates TURN relays: bounded, an unanswered refresh must not hang a leave
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(CLOSE_TIMEOUT):
-                await peer.pc.close()
+        # A close runs to its end in its own task even when the caller is cancelled (a half-closed
+        # peer leaks its decoder threads, and those keep the process from exiting); the caller
+        # waits a bounded time: closing deallocates TURN relays, an unanswered refresh must not
+        # hang a leave.
+        closing = asyncio.create_task(peer.pc.close())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+        await asyncio.wait({closing}, timeout=CLOSE_TIMEOUT)
 
     def connection_state(self, member: str) -> str:
         peer = self.peers.get(member)
