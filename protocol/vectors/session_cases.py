@@ -463,13 +463,17 @@ def pacing_cases() -> list[dict[str, Any]]:
     return [
         run(
             "pacing/mirrors-welcome-limits",
-            [*joined(limits=True), *subs, i_tick(212), i_tick(300), i_tick(323)],
-            check=lambda outs, s: [len(sent([o], "op")) for o in outs[3:]] == [1, 1, 0, 0, 1, 0, 1],
+            [*joined(limits=True), *subs, i_tick(212), i_tick(300), i_tick(324)],
+            check=lambda outs, s: [len(sent([o], "op")) for o in outs[3:]] == [1, 0, 0, 0, 1, 0, 1],
         ),
         run(
             "pacing/signals-wait-their-turn-behind-ops",
-            [*joined(limits=True), *subs[:2], i_signal(100, msg_json(Typing(on=True))), i_tick(212)],
-            check=lambda outs, s: sent(outs[-1:], "typing") == [{"t": "typing", "on": True}],
+            [*joined(limits=True), *subs[:2], i_signal(100, msg_json(Typing(on=True))), i_tick(212), i_tick(324)],
+            check=lambda outs, s: (
+                len(sent(outs[-2:-1], "op")) == 1
+                and sent(outs[:-1], "typing") == []
+                and sent(outs[-1:], "typing") == [{"t": "typing", "on": True}]
+            ),
         ),
         run(
             "pacing/off-without-limits",

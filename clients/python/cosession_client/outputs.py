@@ -183,7 +183,10 @@ class Bucket:
     def of(cls, limits: Limits | None, now: int) -> Bucket | None:
         if limits is None or limits.ops_per_second <= 0:
             return None
-        burst = float(max(1, limits.ops_burst - 2))
+        # a quarter second's worth (at least 2) of the server's burst is left unused: frames
+        # that a busy server reads late arrive together, and this is how much they may bunch
+        margin = max(2, math.ceil(limits.ops_per_second / 4))
+        burst = float(max(1, limits.ops_burst - margin))
         return cls(rate=limits.ops_per_second * 0.9, burst=burst, tokens=burst, updated=now)
 
     def refill(self, now: int) -> None:

@@ -88,7 +88,9 @@ export class Pacer {
   constructor(limits, now) {
     const rate = limits ? limits.ops_per_second : 0;
     this.rate = rate * 0.9; // per second
-    this.burst = limits ? Math.max(1, limits.ops_burst - 2) : 1;
+    // a quarter second's worth (at least 2) of the server's burst is left unused: frames a
+    // busy server reads late arrive together, and this is how much they may bunch
+    this.burst = limits ? Math.max(1, limits.ops_burst - Math.max(2, Math.ceil(rate / 4))) : 1;
     this.tokens = this.burst;
     this.updated = now;
   }
