@@ -2,6 +2,7 @@
 // without TURN in welcome.ice, and the speaking detector and its throttle.
 import { describe, expect, it } from "vitest";
 import { SpeakingDetector, Throttle, callStatus, hasTurn, iceServers, mediaError } from "../src/call/status.js";
+import { loudestBlock } from "../src/call/mesh.js";
 
 const STUN = [{ urls: ["stun:127.0.0.1:3478"] }];
 const TURN = [...STUN, { urls: ["turn:127.0.0.1:3478?transport=udp"], username: "9:bo", credential: "c2VjcmV0" }];
@@ -63,5 +64,22 @@ describe("speaking", () => {
     expect(th.offer(true, 200)).toBeNull(); // back to what was sent: nothing to send
     expect(th.offer(false, 600)).toBeNull();
     expect(sent).toEqual([true, false]);
+  });
+});
+
+describe("loudestBlock", () => {
+  it("finds a 20 ms beep inside an 85 ms window that a whole-window RMS would dilute", () => {
+    const buf = new Float32Array(4096);
+    for (let i = 2000; i < 2000 + 960; i++) buf[i] = 0.05 * Math.sin(i); // 20 ms at 48 kHz
+    let whole = 0;
+    for (const x of buf) whole += x * x;
+    expect(Math.sqrt(whole / buf.length)).toBeLessThan(0.02);
+    expect(loudestBlock(buf)).toBeGreaterThan(0.03);
+  });
+  it("is 0 for silence and handles a short last block", () => {
+    expect(loudestBlock(new Float32Array(4096))).toBe(0);
+    const odd = new Float32Array(600);
+    odd[599] = 1;
+    expect(loudestBlock(odd)).toBeCloseTo(Math.sqrt(1 / 88), 6);
   });
 });
