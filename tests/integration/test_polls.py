@@ -9,6 +9,7 @@ losing lines for every member.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -216,3 +217,33 @@ async def test_a_tie_removes_nothing(srv: ServerProcess) -> None:
                     await asyncio.sleep(0.05)
             assert bo.polls[-1].winner is None and bo.polls[-1].tally == [1, 1]
             assert [item.line for item in bo.state.cart] == [a, b]
+
+
+async def test_two_fires_of_one_deadline_make_one_event(tmp_path: Path) -> None:
+    """Two closes of the same deadline at once (a lease that expired while its holder was
+    still closing, so two sweeps both hold the row): one poll.close, one seq."""
+    from cosession.config import Settings
+    from cosession.polls.deadlines import Due
+    from tests.support.inprocess import running_app
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", poll_sweep_seconds=0)  # no sweeper
+    settings = dataclasses.replace(settings, poll_min_deadline_ms=MIN_DEADLINE_MS)
+    async with running_app(settings) as srv:
+        created = await srv.create_room()
+        async with RoomClient.connect(created["token"], server=srv.http_url) as ana:
+            a = await ana.add_to_cart(RAIN)
+            b = await ana.add_to_cart(WOOL)
+            deadline = now_ms() + MIN_DEADLINE_MS + 300
+            poll = await ana.create_poll("Which?", [a, b], deadline)
+            await ana.vote_poll(poll, 1)
+            await asyncio.sleep(max(0.0, (deadline - now_ms()) / 1000))
+            sweeper = srv.app.state.polls
+            due = Due(room_id=created["room"], poll=poll, deadline=deadline)
+            assert await asyncio.gather(sweeper.fire(due), sweeper.fire(due), sweeper.fire(due)) == [True] * 3
+            assert await sweeper.fire(due)  # and again later: nothing to do
+            async with asyncio.timeout(WAIT):
+                while not ana.polls[-1].closed:
+                    await asyncio.sleep(0.05)
+            closes = [e for e in ana.state.polls if e.closed]
+            assert len(closes) == 1 and [item.line for item in ana.state.cart] == [b]
+    assert len(stored_closes(tmp_path / "db.sqlite", created["room"])) == 1
