@@ -20,8 +20,9 @@ import pytest
 
 from cosession_client import OpRejected, RoomClient
 from protocol.codec import MSGPACK
-from protocol.errors import ErrorCode
-from protocol.messages import Error, Event, PollClose, PollOption, Product
+from protocol.errors import CloseCode, ErrorCode
+from protocol.messages import Error, Event, Op, PollClose, PollOption, PollVote, Product
+from tests.conftest import ServerFactory
 from tests.support.raw import RawClient
 from tests.support.server import ServerProcess
 
@@ -247,3 +248,30 @@ async def test_two_fires_of_one_deadline_make_one_event(tmp_path: Path) -> None:
             closes = [e for e in ana.state.polls if e.closed]
             assert len(closes) == 1 and [item.line for item in ana.state.cart] == [b]
     assert len(stored_closes(tmp_path / "db.sqlite", created["room"])) == 1
+
+
+async def test_a_vote_flood_is_rate_limited_and_the_tally_stays_one_vote(server_factory: ServerFactory) -> None:
+    server = await server_factory("--ops-per-second", "5", "--ops-burst", "10")
+    created = await server.create_room("Flood")
+    async with RoomClient.connect(created["token"], server=server.http_url) as ana:
+        a = await ana.add_to_cart(RAIN)
+        b = await ana.add_to_cart(WOOL)
+        poll = await ana.create_poll("Which?", [a, b], now_ms() + 120_000)
+        invite = await ana.create_invite()
+        raw, _ = await RawClient.join(server.ws_url, (await server.accept(invite.code, "Flo"))["token"])
+        try:
+            for i in range(200):
+                try:
+                    await raw.send(Op(ref=f"v{i}", op=PollVote(poll=poll, option=i % 2)))
+                except Exception:
+                    break
+            assert await raw.closed_with() == CloseCode.RATE_LIMITED
+        finally:
+            await raw.close()
+        assert ErrorCode.RATE_LIMITED in [m.code for m in raw.seen if isinstance(m, Error)]
+        # the burst went through; one member holds one vote however many it sent
+        async with asyncio.timeout(WAIT):
+            while not ana.polls[-1].votes:
+                await asyncio.sleep(0.05)
+        assert await ana.vote_poll(poll, 0) > 0  # the room and the server carry on
+        assert len(ana.polls[-1].votes) == 2 and ana.polls[-1].votes[ana.member] == 0
