@@ -52,6 +52,7 @@ class PollSweeper:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._next_at: float = 0.0  # ms: when the loop means to wake next
+        self._hint: int | None = None  # a deadline stored here since the last read of the table
         self.closed = 0  # poll.close sequenced (or found done) by this node
 
     def start(self) -> None:
@@ -66,7 +67,9 @@ class PollSweeper:
             self._task = None
 
     def wake(self, deadline: int) -> None:
-        """A poll with ``deadline`` was stored: make sure the loop wakes by then."""
+        """A poll with ``deadline`` is being stored: make sure the loop wakes by then (told
+        inside the storing transaction, so the table may not show the row yet)."""
+        self._hint = deadline if self._hint is None else min(self._hint, deadline)
         if deadline < self._next_at:
             self._wake.set()
 
@@ -79,6 +82,9 @@ class PollSweeper:
                 next_due = await self.store.next_due()
             except Exception as exc:  # a database hiccup: try again next time
                 log.warning("poll sweep failed", error=repr(exc))
+            hint, self._hint = self._hint, None
+            if hint is not None:
+                next_due = hint if next_due is None else min(next_due, hint)
             now = now_ms()
             wait = interval if next_due is None else min(interval, max(0.0, (next_due - now) / 1000))
             wait = max(wait, 0.02)  # a row due now that we could not lease: no busy loop

@@ -275,3 +275,18 @@ async def test_a_vote_flood_is_rate_limited_and_the_tally_stays_one_vote(server_
                 await asyncio.sleep(0.05)
         assert await ana.vote_poll(poll, 0) > 0  # the room and the server carry on
         assert len(ana.polls[-1].votes) == 2 and ana.polls[-1].votes[ana.member] == 0
+
+
+async def test_the_close_does_not_wait_for_the_next_sweep(server_factory: ServerFactory) -> None:
+    """Sweeps a minute apart: the poll closes anyway, because storing it woke the sweeper
+    for its deadline (the wait below is far shorter than the sweep interval)."""
+    server = await server_factory("--poll-min-deadline-ms", str(MIN_DEADLINE_MS), "--poll-sweep-seconds", "60")
+    created = await server.create_room("Prompt")
+    async with RoomClient.connect(created["token"], server=server.http_url) as ana:
+        a = await ana.add_to_cart(RAIN)
+        b = await ana.add_to_cart(WOOL)
+        await asyncio.sleep(1.0)  # the first sweep has run: the next is a minute away
+        await ana.create_poll("Which?", [a, b], now_ms() + 1500, outcome="post_result")
+        async with asyncio.timeout(WAIT):
+            while not ana.polls[-1].closed:
+                await asyncio.sleep(0.05)
