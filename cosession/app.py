@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable
+from typing import cast
 
 import structlog
 from starlette.applications import Starlette
@@ -27,6 +28,8 @@ from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.http.api import endpoints as api_endpoints
 from cosession.http.openapi import openapi_routes
 from cosession.hub.hub_memory import MemoryHub
+from cosession.polls.deadlines import DeadlineStore
+from cosession.polls.sweeper import PollSweeper
 from cosession.retail.api import endpoints as retail_endpoints
 from cosession.retail.api import routes as retail_routes
 from cosession.retail.wiring import build_retail
@@ -117,6 +120,8 @@ def create_app(settings: Settings) -> Starlette:
     tenants = TenantStore(services.store)
     admin = AdminContext(services)
     sweeper = RetentionSweeper(services, admin.store)
+    polls = PollSweeper(services, DeadlineStore(cast(SqlStore, services.store)))
+    cast(SqlStore, services.store).on_poll_deadline = polls.wake
     # every described /v1 endpoint, for /v1/openapi.json and /v1/docs (one entry per module)
     described = [
         *api_endpoints,
@@ -153,12 +158,14 @@ def create_app(settings: Settings) -> Starlette:
                 )
             services.cluster.start()
         sweeper.start()
+        polls.start()
         log.info("cosession ready", url=services.settings.base_url, database=redact_url(services.settings.database_url))
         try:
             yield
         finally:
             services.draining = True
             await _bounded("stop the retention sweeper", sweeper.stop(), 3.0)
+            await _bounded("stop the poll sweeper", polls.stop(), 3.0)
             services.registry.close_all(CloseCode.GOING_AWAY, "server shutting down")
             # every step is bounded: a node must exit after its deadline even if a backend hangs
             await _bounded("flush the commit queue", services.committer.stop(), 10.0)
@@ -192,6 +199,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={ApiError: api_error_handler, TenantAuthError: tenant_auth_error_handler},
     )
     app.state.services = services
+    app.state.polls = polls
     app.state.tenants = tenants
     app.state.admin = admin
     return app

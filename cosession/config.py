@@ -83,6 +83,10 @@ class Settings:
     # admin API (cosession/admin): calls per tenant per minute, per node; retention sweeps
     admin_per_minute: int = 600
     retention_sweep_seconds: float = 60.0  # between retention sweeps (close idle rooms, purge closed ones)
+    # polls (SPEC 17): the shortest deadline a poll.create may set (tests lower it), and
+    # the longest wait between two deadline sweeps (a node also wakes at the next deadline)
+    poll_min_deadline_ms: int = 60_000
+    poll_sweep_seconds: float = 5.0
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
     # retailer catalog calls (cart revalidation, docs/checkout.md)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, RoomCreate
+from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, PollCreate, RoomCreate
 from protocol.reducer import ERASED_TEXT
 
 
@@ -28,6 +28,11 @@ def scrub_event(event: Event, member: str) -> Event:
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, owner_name=""))
     if isinstance(op, CheckoutStart):
         return _scrub_checkout(event, op, member)
+    if isinstance(op, PollCreate) and event.by == member:
+        if op.question == ERASED_TEXT and all(o.label is None for o in op.options):
+            return event
+        options = [msgspec.structs.replace(o, label=None) for o in op.options]
+        return msgspec.structs.replace(event, op=msgspec.structs.replace(op, question=ERASED_TEXT, options=options))
     return event
 
 

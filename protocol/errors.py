@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"  # the cluster cannot sequence right now: retry the op later
     INTERNAL = "internal"
     ROOM_CLOSED = "room_closed"  # the room was closed (room.close): no more ops, no new members
+    POLL_CLOSED = "poll_closed"  # poll.vote on a poll that is closed or past its deadline
 
 
 class CloseCode(IntEnum):

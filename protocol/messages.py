@@ -187,8 +187,70 @@ class CallEnd(_Body, tag="call.end", frozen=True):
     duration_ms: Annotated[int, Meta(ge=0, le=2**53)]
 
 
+# ---- polls (SPEC section 17) ---------------------------------------------------------
+
+MAX_POLL_OPTIONS = 6
+PollQuestion = Annotated[str, Meta(min_length=1, max_length=300)]
+PollLabel = Annotated[str, Meta(max_length=100)]
+PollOutcome = Literal["keep_winner", "post_result"]
+OptionIndex = Annotated[int, Meta(ge=0, le=MAX_POLL_OPTIONS - 1)]
+Millis = Annotated[int, Meta(ge=0, le=2**53)]
+
+
+class PollOption(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """One choice of a poll: a cart line or a product (exactly one), with an optional label."""
+
+    line: LineId | None = None
+    product: Product | None = None
+    label: PollLabel | None = None
+
+    def __post_init__(self) -> None:
+        if (self.line is None) == (self.product is None):
+            raise ValueError("a poll option names exactly one of line or product")
+
+
+class PollCreate(_Body, tag="poll.create", frozen=True):
+    """A "which one?" poll between 2..6 options, closed by the server at ``deadline``."""
+
+    question: PollQuestion
+    options: Annotated[list[PollOption], Meta(min_length=2, max_length=MAX_POLL_OPTIONS)]
+    deadline: Millis  # ms since the Unix epoch; bounds checked by the sequencer (SPEC 17.3)
+    outcome: PollOutcome
+
+    def __post_init__(self) -> None:
+        lines = [o.line for o in self.options if o.line is not None]
+        if len(lines) != len(set(lines)):
+            raise ValueError("a cart line appears twice among the poll's options")
+
+
+class PollVote(_Body, tag="poll.vote", frozen=True):
+    """The sender's vote in poll ``poll`` (its id = the seq of its poll.create); null clears it."""
+
+    poll: LineId
+    option: OptionIndex | None = None
+
+
+class PollClose(_Body, tag="poll.close", frozen=True):
+    """Server event at the poll's deadline: the tally the server saw and the winner (SPEC 17.4)."""
+
+    poll: LineId
+    tally: Annotated[list[Annotated[int, Meta(ge=0, le=2**31)]], Meta(max_length=MAX_POLL_OPTIONS)] = []
+    winner: OptionIndex | None = None
+
+
 ClientOpBody = (
-    CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick | CheckoutRequest
+    CartAdd
+    | CartQty
+    | CartRemove
+    | Vote
+    | Chat
+    | React
+    | RoomRename
+    | RoomLock
+    | MemberKick
+    | CheckoutRequest
+    | PollCreate
+    | PollVote
 )
 EventBody = (
     CartAdd
@@ -209,6 +271,9 @@ EventBody = (
     | CartRevalidate
     | CallStart
     | CallEnd
+    | PollCreate
+    | PollVote
+    | PollClose
 )
 
 CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
@@ -222,6 +287,8 @@ CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
     RoomLock,
     MemberKick,
     CheckoutRequest,
+    PollCreate,
+    PollVote,
 )
 SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (
     RoomCreate,
@@ -233,6 +300,7 @@ SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (
     CartRevalidate,
     CallStart,
     CallEnd,
+    PollClose,
 )
 # Client ops the server turns into another event body (checkout.request → checkout.start).
 REQUEST_OP_TYPES: tuple[type[_Body], ...] = (CheckoutRequest,)
@@ -290,6 +358,23 @@ class ActiveCall(Struct, forbid_unknown_fields=True, omit_defaults=True):
     by: str  # the member who started it
 
 
+class Poll(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A poll in the room (SPEC 17.2): open until its ``poll.close`` folds."""
+
+    id: int  # seq of the poll.create
+    by: str
+    ts: int
+    question: str
+    options: list[PollOption]
+    deadline: int
+    outcome: str  # "keep_winner" | "post_result"
+    votes: dict[str, int] = {}  # member -> option index
+    closed: bool = False
+    tally: list[int] = []  # votes per option, set when closed
+    winner: int | None = None  # set when closed with a single most-voted option
+    removed: list[int] = []  # keep_winner: the cart lines the close removed
+
+
 class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """The durable state of a room: the fold of its events from ``RoomState()``."""
 
@@ -303,6 +388,7 @@ class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     chat: list[ChatMessage] = []
     checkouts: list[CheckoutRecord] = []  # the last CHECKOUTS_KEEP, oldest first
     call: ActiveCall | None = None  # absent: no call in progress
+    polls: list[Poll] = []  # open polls and the last closed ones (SPEC 17.2), oldest first
 
 
 # ---- envelopes: client -> server ------------------------------------------------------

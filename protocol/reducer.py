@@ -48,6 +48,9 @@ from protocol.messages import (
     MemberInfo,
     MemberJoin,
     MemberKick,
+    PollClose,
+    PollCreate,
+    PollVote,
     PriceChange,
     React,
     RoomClose,
@@ -57,6 +60,7 @@ from protocol.messages import (
     RoomState,
     Vote,
 )
+from protocol.polls import fold_poll, poll_rule, scrub_polls
 
 CHAT_KEEP = 500  # chat messages kept in the state; older ones leave the snapshot
 MAX_QTY = 999
@@ -149,6 +153,9 @@ def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> R
         return None
     if isinstance(op, (CallStart, CallEnd)):
         return _check_call(state, by, op)
+    if isinstance(op, PollClose):
+        refusal = poll_rule(state, by, op, False)
+        return None if refusal is None else Rejection(*refusal)
     member = state.members.get(by)
     if member is None:
         return Rejection(ErrorCode.FORBIDDEN, "not a member of this room")
@@ -181,6 +188,9 @@ def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> R
             return Rejection(ErrorCode.FORBIDDEN, "the owner cannot be kicked")
     elif isinstance(op, (CheckoutRequest, CheckoutStart)):
         return _check_checkout(state, by, op)
+    elif isinstance(op, (PollCreate, PollVote)):
+        refusal = poll_rule(state, by, op, is_owner)
+        return None if refusal is None else Rejection(*refusal)
     return None
 
 
@@ -293,6 +303,8 @@ def apply(state: RoomState, event: Event) -> RoomState:
         state.call = ActiveCall(since=event.ts, by=op.member)
     elif isinstance(op, CallEnd):
         state.call = None
+    elif isinstance(op, (PollCreate, PollVote, PollClose)):
+        fold_poll(state, event, op)
     return state
 
 
@@ -308,9 +320,10 @@ def erase_member(state: RoomState, member: str) -> None:
 
 def scrub_state(state: RoomState, member: str) -> None:
     """Tombstone ``member``'s personal data in ``state``, in place: name ``""``, its chat
-    messages' text ``ERASED_TEXT`` without product, and cart lines it added lose their
-    author. Ids, votes and reactions stay (member ids are opaque). No rule reads these
-    fields, so a scrubbed snapshot folds the rest of the log exactly as the original."""
+    messages' text ``ERASED_TEXT`` without product, cart lines it added lose their
+    author, and its polls' question becomes ``ERASED_TEXT`` without option labels. Ids,
+    votes and reactions stay (member ids are opaque). No rule reads these fields, so a
+    scrubbed snapshot folds the rest of the log exactly as the original."""
     info = state.members.get(member)
     if info is not None:
         info.name = ""
@@ -321,6 +334,7 @@ def scrub_state(state: RoomState, member: str) -> None:
     for line in state.cart:
         if line.added_by == member:
             line.added_by = ""
+    scrub_polls(state, member, ERASED_TEXT)
 
 
 def fold(events: list[Event], state: RoomState | None = None) -> RoomState:

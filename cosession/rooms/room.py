@@ -59,6 +59,7 @@ from protocol.messages import (
     TypingSignal,
     Welcome,
 )
+from protocol.polls import timing_rule
 from protocol.reducer import Rejection, apply, check_limits, check_rules, copy_state
 
 log = structlog.get_logger("cosession.room")
@@ -193,7 +194,11 @@ class Room:
         if waiting is not None:  # the same op is in flight (retry racing the original)
             waiting.append(conn)
             return
-        rejection = check_rules(self.state, conn.member, body) or check_limits(self.state, body, self.limits)
+        rejection = (
+            check_rules(self.state, conn.member, body)
+            or check_limits(self.state, body, self.limits)
+            or self._check_clock(body)
+        )
         if rejection is not None:
             conn.send(Error(code=rejection.code, message=rejection.message, ref=ref))
             return
@@ -211,6 +216,11 @@ class Room:
         self._waiting[key] = [conn]
         self._started[key] = time.perf_counter()
         self._write_op(conn.member, ref, body)
+
+    def _check_clock(self, body: ClientOpBody) -> Rejection | None:
+        """Poll deadlines against this server's clock (SPEC 17.3): the fold never reads it."""
+        refusal = timing_rule(self.state, body, now_ms(), self.settings.poll_min_deadline_ms)
+        return None if refusal is None else Rejection(*refusal)
 
     def complete_request(self, by: str, ref: str, body: EventBody) -> None:
         """Sequence the event an extension built for a request that waited off the op

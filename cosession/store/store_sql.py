@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from cosession.migrations import upgrade_to_head
+from cosession.polls.deadlines import write_for_events as write_poll_deadlines
 from cosession.store.models import EventRow, InviteRow, RoomRow, SnapshotRow
 from cosession.store.store import (
     Invite,
@@ -178,6 +179,8 @@ class SqlStore:
         # called after a commit that wrote webhook outbox rows (wakes the delivery worker)
         self.on_outbox: Callable[[], None] | None = None
         self._migrated = False  # the webhook outbox tables exist once start() migrated
+        # told the earliest deadline of the poll.create events a transaction writes (SPEC 17.5)
+        self.on_poll_deadline: Callable[[int], None] | None = None
 
     @property
     def insert(self) -> Any:
@@ -248,8 +251,9 @@ class SqlStore:
         self._outbox_written(outbox)
 
     async def _insert_events(self, conn: AsyncConnection, events: list[PendingEvent]) -> int:
-        """Insert-if-absent, with the webhook outbox rows they cause in the same
-        transaction (cosession/webhooks/outbox.py); returns how many outbox rows."""
+        """Insert-if-absent, with the webhook outbox rows and poll deadline rows they cause
+        in the same transaction (cosession/webhooks/outbox.py, cosession/polls/deadlines.py);
+        returns how many outbox rows."""
         if not events:
             return 0
         for p in events:
@@ -267,7 +271,12 @@ class SqlStore:
             for p in events
         ]
         await conn.execute(self._insert(EVENTS).on_conflict_do_nothing(index_elements=["room_id", "seq"]), rows)
-        return await write_for_events(conn, self._insert, events) if self._migrated else 0
+        if not self._migrated:
+            return 0
+        earliest = await write_poll_deadlines(conn, self._insert, events)
+        if earliest is not None and self.on_poll_deadline is not None:
+            self.on_poll_deadline(earliest)  # a wake-up call only: the sweeper reads the table
+        return await write_for_events(conn, self._insert, events)
 
     async def _upsert_snapshots(self, conn: AsyncConnection, snapshots: list[SnapshotWrite]) -> None:
         newest: dict[str, SnapshotWrite] = {}

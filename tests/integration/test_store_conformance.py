@@ -406,3 +406,41 @@ async def test_sqlite_synchronous_mode_is_applied(tmp_path: Path) -> None:
                 assert await conn.scalar(text("PRAGMA journal_mode")) == "wal"
         finally:
             await s.close()
+
+
+# ---- poll deadlines (SPEC 17.5) ----------------------------------------------------------
+
+
+async def test_poll_deadline_rows_are_written_with_the_event_and_leased_once(store: SqlStore, store_url: str) -> None:
+    from cosession.polls.deadlines import DeadlineStore
+    from protocol.messages import PollCreate, PollOption, Product
+
+    await new_room(store)
+    product = Product(id="p", name="P", price=1, currency="EUR")
+    options = [PollOption(product=product), PollOption(product=product, label="again")]
+    create = Event(
+        seq=2, ts=T0, by="m1", op=PollCreate(question="Q", options=options, deadline=T0 + 5000, outcome="post_result")
+    )
+    item = PendingEvent(room_id="r1", event=create, ref="p1", body=_encoder.encode(create))
+    woken: list[int] = []
+    store.on_poll_deadline = woken.append
+    await store.append([item], [])
+    await store.append([item], [])  # a duplicate commit: still one row
+    deadlines = DeadlineStore(store)
+    assert await deadlines.pending("r1") == [2] and woken[0] == T0 + 5000
+    assert await deadlines.next_due() == T0 + 5000
+    assert await deadlines.claim("a", T0 + 4999, 1000, 10) == []  # not due yet
+    other = SqlStore(store_url, sqlite_synchronous="NORMAL")  # a second node on the same database
+    try:
+        first, second = await asyncio.gather(
+            deadlines.claim("a", T0 + 5000, 1000, 10), DeadlineStore(other).claim("b", T0 + 5000, 1000, 10)
+        )
+        assert sorted([len(first), len(second)]) == [0, 1]  # exactly one node holds it
+        assert await deadlines.next_due() == T0 + 6000  # claimable again when the lease ends
+        assert await DeadlineStore(other).claim("b", T0 + 5500, 1000, 10) == []
+        again = await DeadlineStore(other).claim("b", T0 + 6001, 1000, 10)  # the holder died: lease expired
+        assert [(d.room_id, d.poll, d.deadline) for d in again] == [("r1", 2, T0 + 5000)]
+    finally:
+        await other.close()
+    await deadlines.done("r1", 2)
+    assert await deadlines.pending("r1") == [] and await deadlines.next_due() is None

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol import JSON, MSGPACK
+from protocol import polls as P
 from protocol import reducer as R
 from protocol.messages import (
     CartAdd,
@@ -36,6 +37,10 @@ from protocol.messages import (
     EventBody,
     MemberJoin,
     MemberKick,
+    PollClose,
+    PollCreate,
+    PollOption,
+    PollVote,
     Product,
     React,
     Role,
@@ -86,6 +91,8 @@ def tiny_constants(tiny: bool) -> Iterator[None]:
         mock.patch.object(R, "CHAT_KEEP", 3),
         mock.patch.object(R, "MAX_REACTIONS_PER_MESSAGE", 2),
         mock.patch.object(R, "CHECKOUTS_KEEP", 2),
+        mock.patch.object(P, "MAX_OPEN_POLLS", 2),
+        mock.patch.object(P, "POLLS_KEEP", 3),
     ):
         yield
 
@@ -111,8 +118,11 @@ CLIENT_KINDS = (
     "lock",
     "kick",
     "checkout",
+    "poll",
+    "pvote",
+    "pvote",
 )
-ALL_KINDS = (*CLIENT_KINDS, "join", "create", "revalidate", "revalidate")
+ALL_KINDS = (*CLIENT_KINDS, "join", "create", "revalidate", "revalidate", "pclose", "pclose")
 ROLES: tuple[Role, ...] = ("member", "associate", "viewer")
 
 
@@ -143,12 +153,15 @@ class History:
     def __init__(self) -> None:
         self.lines: list[int] = []
         self.chats: list[int] = []
+        self.polls: list[int] = []
 
     def record(self, state: RoomState, event: Event) -> None:
         if isinstance(event.op, CartAdd) and state.cart and state.cart[-1].line == event.seq:
             self.lines.append(event.seq)
         if isinstance(event.op, Chat) and state.chat and state.chat[-1].id == event.seq:
             self.chats.append(event.seq)
+        if isinstance(event.op, PollCreate) and state.polls and state.polls[-1].id == event.seq:
+            self.polls.append(event.seq)
 
 
 def pick(live: list[int], ever: list[int], seq: int, n: int) -> int:
@@ -200,6 +213,19 @@ def resolve(state: RoomState, history: History, intent: Intent) -> tuple[str, Ev
             expires_at=a + b,
             sig="s",
         )
+    elif kind == "poll":  # 2..4 options: lines (live, gone, never) and a product
+        chosen = list(dict.fromkeys(pick(live_lines, history.lines, state.seq, a + i * b) for i in range(1 + a % 3)))
+        options = [PollOption(line=n) for n in chosen] + [PollOption(product=PRODUCTS[b % len(PRODUCTS)], label="x")]
+        if len(options) < 2:
+            options.append(PollOption(product=PRODUCTS[(b + 1) % len(PRODUCTS)]))
+        outcome = "keep_winner" if flag else "post_result"
+        op = PollCreate(question="Which?", options=options, deadline=10**12, outcome=outcome)
+    elif kind in ("pvote", "pclose"):
+        live_polls = [p.id for p in state.polls if not p.closed]
+        poll = pick(live_polls, history.polls, state.seq, a)
+        if kind == "pclose":
+            return ("" if b % 5 else actor), PollClose(poll=poll, tally=[b % 3, a % 3])
+        op = PollVote(poll=poll, option=None if b % 5 == 0 else b % 5 - 1)
     elif kind == "revalidate":
         price = (None, 0, 150, 100 * (a % 3))[b % 4]
         op = CartRevalidate(line=pick(live_lines, history.lines, state.seq, a), price=price, in_stock=b % 3 != 0)
@@ -241,6 +267,9 @@ def allowed(state: RoomState, by: str, op: EventBody) -> bool:
         return by == "" and not (info is not None and info.kicked)
     if isinstance(op, CartRevalidate):
         return by == "" and op.line in {item.line for item in state.cart}
+    polls = {p.id: p for p in state.polls}
+    if isinstance(op, PollClose):
+        return by == "" and op.poll in polls and not polls[op.poll].closed
     info = state.members.get(by)
     if info is None or info.kicked or info.role == "viewer":
         return False
@@ -265,6 +294,14 @@ def allowed(state: RoomState, by: str, op: EventBody) -> bool:
         return target is not None and not target.kicked and op.member != state.owner
     if isinstance(op, CheckoutStart):
         return op.requested_by == by and bool(op.lines) and (op.scope == "mine" or owner)
+    if isinstance(op, PollCreate):
+        if op.outcome == "keep_winner" and state.locked and not owner:
+            return False
+        open_now = sum(1 for p in state.polls if not p.closed)
+        return all(o.line is None or o.line in lines for o in op.options) and open_now < P.MAX_OPEN_POLLS
+    if isinstance(op, PollVote):
+        poll = polls.get(op.poll)
+        return poll is not None and not poll.closed and (op.option is None or op.option < len(poll.options))
     return True
 
 
@@ -284,6 +321,12 @@ def check_invariants(state: RoomState) -> None:
         assert len(m.reactions) <= R.MAX_REACTIONS_PER_MESSAGE
         for who in m.reactions.values():
             assert who and len(who) == len(set(who))
+    ids = [p.id for p in state.polls]
+    assert ids == sorted(set(ids)) and len(state.polls) <= P.POLLS_KEEP
+    assert sum(1 for p in state.polls if not p.closed) <= P.MAX_OPEN_POLLS
+    for p in state.polls:
+        assert all(0 <= v < len(p.options) for v in p.votes.values())
+        assert not p.closed or sum(p.tally) == len(p.votes)
     if state.owner:
         assert not state.members[state.owner].kicked
         assert state.members[state.owner].role == "owner"
@@ -349,6 +392,23 @@ def check_step(before: RoomState, event: Event, after: RoomState) -> None:
     elif isinstance(op, CheckoutStart):
         assert after.checkouts[-1].id == op.id and after.checkouts[-1].seq == seq
         assert after.cart == before.cart and len(after.checkouts) <= R.CHECKOUTS_KEEP
+    elif isinstance(op, PollCreate):
+        assert after.polls[-1].id == seq and after.polls[-1].options == op.options and after.cart == before.cart
+    elif isinstance(op, PollVote):
+        poll = P.find_poll(after, op.poll)
+        assert poll is not None and poll.votes.get(by) == op.option and after.cart == before.cart
+    elif isinstance(op, PollClose):
+        poll, old = P.find_poll(after, op.poll), P.find_poll(before, op.poll)
+        assert poll is not None and old is not None and poll.closed
+        counts = [sum(1 for v in old.votes.values() if v == i) for i in range(len(old.options))]
+        assert poll.tally == counts
+        top = max(counts)
+        assert poll.winner == (counts.index(top) if top and counts.count(top) == 1 else None)
+        gone = set()
+        if old.outcome == "keep_winner" and poll.winner is not None:
+            gone = {o.line for i, o in enumerate(old.options) if i != poll.winner and o.line is not None}
+        assert [i.line for i in after.cart] == [i.line for i in before.cart if i.line not in gone]
+        assert poll.removed == [i.line for i in before.cart if i.line in gone]
 
 
 # ---- properties over one log ---------------------------------------------------------------------

@@ -135,6 +135,8 @@ def test_reducer_vectors_include_noops_of_each_refusal_code() -> None:
         ErrorCode.NOT_FOUND,
         ErrorCode.ROOM_CLOSED,
         ErrorCode.EMPTY_CHECKOUT,
+        ErrorCode.POLL_CLOSED,  # polls (SPEC 17)
+        ErrorCode.INVALID_FIELD,  # poll.vote for an option the poll does not have
     }
 
 

@@ -25,6 +25,10 @@ from protocol.messages import (
     MemberErase,
     MemberJoin,
     MemberKick,
+    PollClose,
+    PollCreate,
+    PollOption,
+    PollVote,
     PresenceUpdate,
     React,
     RoomClose,
@@ -35,6 +39,7 @@ from protocol.messages import (
     TypingSignal,
     Vote,
 )
+from protocol.polls import tally
 
 CHAT_LINES = 10
 
@@ -103,6 +108,29 @@ def render_chat(state: RoomState, last: int = CHAT_LINES) -> list[str]:
     return ["chat:"] + [f"  [{m.id}] {who(state, m.by)}: {m.text}" for m in state.chat[-last:]]
 
 
+def option_label(state: RoomState, option: PollOption) -> str:
+    if option.label:
+        return option.label
+    if option.product is not None:
+        return option.product.name
+    return line_label(state, option.line or 0)
+
+
+def render_polls(state: RoomState) -> list[str]:
+    """Open polls with their live tally, then closed ones with their result (SPEC 17)."""
+    out = []
+    for poll in state.polls:
+        counts = poll.tally if poll.closed else tally(poll)
+        choices = ", ".join(f"{i + 1}) {option_label(state, o)} [{counts[i]}]" for i, o in enumerate(poll.options))
+        if poll.closed:
+            result = "tie, no winner" if poll.winner is None else f"winner {poll.winner + 1}"
+            status = f"closed, {result}"
+        else:
+            status = f"open until {poll.deadline}"
+        out.append(f"  poll #{poll.id} by {who(state, poll.by)}: {poll.question} ({status}): {choices}")
+    return ["polls:", *out] if out else []
+
+
 def render_who(client: RoomClient) -> list[str]:
     here = [f"{p.name} ({p.role}, {p.device})" for p in client.presence.values() if p.member != client.member]
     me = f"{who(client.state, client.member, client)} (you)"
@@ -115,7 +143,7 @@ def render_room(client: RoomClient) -> list[str]:
     head = f'room "{state.name}" ({client.room}), you are {me} ({client.role}), seq {client.seq}'
     if state.locked:
         head += ", locked"
-    return [head, *render_cart(state), *render_chat(state), *render_who(client)]
+    return [head, *render_cart(state), *render_polls(state), *render_chat(state), *render_who(client)]
 
 
 def describe_event(event: Event, state: RoomState, names: Mapping[int, str] | None = None) -> str:
@@ -158,6 +186,13 @@ def describe_event(event: Event, state: RoomState, names: Mapping[int, str] | No
         text = f"the personal data of {op.member} was erased"
     elif isinstance(op, CheckoutStart):
         text = f"checkout started by {op.requested_by_name or by} ({len(op.lines)} lines)"
+    elif isinstance(op, PollCreate):
+        text = f"{by} asked: {op.question} ({len(op.options)} options)"
+    elif isinstance(op, PollVote):
+        choice = "cleared their vote" if op.option is None else f"voted for option {op.option + 1}"
+        text = f"{by} {choice} in poll #{op.poll}"
+    elif isinstance(op, PollClose):
+        text = f"poll #{op.poll} closed: " + ("no winner" if op.winner is None else f"option {op.winner + 1} won")
     elif isinstance(op, CartRevalidate):
         line = line_label(state, op.line, names)
         text = f"{line}: {'out of stock' if not op.in_stock else 'in stock'}"

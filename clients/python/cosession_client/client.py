@@ -45,6 +45,7 @@ from protocol.messages import (
     IceServer,
     Limits,
     Ping,
+    Poll,
     PresenceMember,
     Product,
     Role,
@@ -187,6 +188,11 @@ class RoomClient(RoomOps):
     @property
     def seq(self) -> int:
         return self.state.seq
+
+    @property
+    def polls(self) -> list[Poll]:
+        """The room's polls (SPEC 17.2), oldest first: votes, and tally/winner once closed."""
+        return self.state.polls
 
     @property
     def epoch(self) -> str | None:

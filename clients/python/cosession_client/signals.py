@@ -17,6 +17,10 @@ from protocol.messages import (
     Focus,
     Follow,
     MemberKick,
+    PollCreate,
+    PollOption,
+    PollOutcome,
+    PollVote,
     Product,
     React,
     RoomLock,
@@ -64,6 +68,26 @@ class RoomOps:
 
     async def kick(self, member: str) -> int:
         return await self.submit(MemberKick(member=member))
+
+    async def create_poll(
+        self,
+        question: str,
+        options: list[PollOption | int | Product],
+        deadline: int,
+        outcome: PollOutcome = "keep_winner",
+    ) -> int:
+        """A "which one?" poll (SPEC 17); ``options``: PollOptions, cart line ids or
+        products; ``deadline`` in ms since the Unix epoch. Returns the poll's id (its seq)."""
+        opts = [
+            o if isinstance(o, PollOption) else PollOption(line=o) if isinstance(o, int) else PollOption(product=o)
+            for o in options
+        ]
+        return await self.submit(PollCreate(question=question, options=opts, deadline=deadline, outcome=outcome))
+
+    async def vote_poll(self, poll: int, option: int | None) -> int:
+        """Vote for option ``option`` (0-based) of poll ``poll``; None clears the vote.
+        A vote can change until the deadline (then ``OpRejected`` ``poll_closed``)."""
+        return await self.submit(PollVote(poll=poll, option=option))
 
     # ---- ephemeral signals ------------------------------------------------------------
 

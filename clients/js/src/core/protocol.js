@@ -105,6 +105,20 @@ export const ops = {
   lock: (locked) => ({ t: "room.lock", locked }),
   kick: (member) => ({ t: "member.kick", member }),
   checkoutRequest: (scope) => ({ t: "checkout.request", scope }),
+  /** A poll (SPEC 17): options are {line} or {product}, each with an optional label. */
+  pollCreate: (question, options, deadline, outcome = "keep_winner") => ({
+    t: "poll.create",
+    question,
+    options: options.map((o) => {
+      const out = o.line != null ? { line: o.line } : { product: cleanProduct(o.product) };
+      if (o.label) out.label = o.label;
+      return out;
+    }),
+    deadline,
+    outcome,
+  }),
+  /** `option` null clears the vote. */
+  pollVote: (poll, option) => (option == null ? { t: "poll.vote", poll } : { t: "poll.vote", poll, option }),
 };
 
 /** Reasons an op would be refused by the server's decoder (so it is never sent). */
@@ -130,6 +144,17 @@ export function validateOp(op) {
       return int(op.msg, 1, 2 ** 53) && typeof op.emoji === "string" && op.emoji.length >= 1 ? null : "bad reaction";
     case "checkout.request":
       return op.scope === "all" || op.scope === "mine" ? null : 'checkout scope must be "all" or "mine"';
+    case "poll.create": {
+      if (typeof op.question !== "string" || op.question.length < 1 || op.question.length > 300) return "a poll needs a question (1 to 300 characters)";
+      if (!Array.isArray(op.options) || op.options.length < 2 || op.options.length > 6) return "a poll has 2 to 6 options";
+      const lines = op.options.filter((o) => o.line != null).map((o) => o.line);
+      if (new Set(lines).size !== lines.length) return "a cart line appears twice among the options";
+      if (op.options.some((o) => (o.line == null) === (o.product == null) || (o.label != null && o.label.length > 100))) return "bad poll option";
+      if (!int(op.deadline, 0, 2 ** 53)) return "bad deadline";
+      return op.outcome === "keep_winner" || op.outcome === "post_result" ? null : "bad poll outcome";
+    }
+    case "poll.vote":
+      return int(op.poll, 1, 2 ** 53) && (op.option == null || int(op.option, 0, 5)) ? null : "bad poll vote";
     default:
       return null;
   }

@@ -114,6 +114,14 @@ export class RoomApi {
   kick(member) {
     return this.submit(ops.kick(member));
   }
+  /** A "which one?" poll (SPEC 17); resolves with the poll's id (its seq). */
+  createPoll(question, options, deadline, outcome = "keep_winner") {
+    return this.submit(ops.pollCreate(question, options, deadline, outcome));
+  }
+  /** Vote for option `option` (0-based) of poll `poll`; null clears the vote. */
+  votePoll(poll, option) {
+    return this.submit(ops.pollVote(poll, option));
+  }
   /** Ask for a signed checkout snapshot: scope "all" (owner only) or "mine" (the lines
    * this member added). Resolves with the `checkout.start` map, exactly as received, so
    * its `sig` verifies (docs/checkout.md); rejects with an OpError (`forbidden`,

@@ -16,6 +16,7 @@ import { buildCallPane, destroyCall, renderCall } from "./room-call.js";
 import { buildCartPane, checkout, productCard, renderCart, renderFocus } from "./room-cart.js";
 import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping, typing } from "./room-chat.js";
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
+import { buildPolls, destroyPolls, renderPolls } from "./room-polls.js";
 import { buildTabs, renderTabs } from "./tabs.js";
 
 let nextId = 0;
@@ -67,6 +68,7 @@ export class RoomView {
   destroy() {
     for (const u of this._unsubs) u();
     destroyCall(this);
+    destroyPolls(this);
     if (this._mql) this._mql.removeEventListener("change", this._onWide);
     this.root.remove();
   }
@@ -101,6 +103,7 @@ export class RoomView {
     e.announce = h("div.cs-sr", { "data-testid": "announce", role: "status", "aria-live": "polite" });
 
     const cartPane = buildCartPane(this);
+    cartPane.append(buildPolls(this)); // polls (SPEC 17) live under the cart they choose from
     const chatPane = buildChatPane(this);
     const peoplePane = buildPeoplePane(this);
     e.panes = { cart: cartPane, chat: chatPane, people: peoplePane };
@@ -168,6 +171,7 @@ export class RoomView {
     });
     renderFocus(this);
     renderCart(this);
+    renderPolls(this);
     renderChat(this);
     renderPeople(this);
     renderShare(this);

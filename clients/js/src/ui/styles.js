@@ -63,6 +63,20 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-line{display:flex;gap:10px;padding:10px 0;border-bottom:1px solid var(--line)}
 .cs-line:last-child{border-bottom:0}
 .cs-line-actions{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:6px}
+.cs-poll-section{margin-top:14px}
+.cs-polls{list-style:none;margin:0 0 8px;padding:0;display:flex;flex-direction:column;gap:10px}
+.cs-poll{border:1px solid var(--line,#ddd);border-radius:10px;padding:10px}
+.cs-poll-q{font-weight:600;margin:0 0 2px}
+.cs-poll-meta,.cs-poll-result{margin:0 0 6px;font-size:13px;color:var(--muted)}
+.cs-poll-result{color:inherit;font-weight:600}
+.cs-poll-options{list-style:none;margin:0 0 6px;padding:0;display:flex;flex-direction:column;gap:6px}
+.cs-poll-option{display:flex;justify-content:space-between;gap:8px;width:100%;text-align:start}
+.cs-poll-options li[data-winner="true"] .cs-poll-option{border-color:var(--accent);font-weight:600}
+.cs-poll-form{display:flex;flex-direction:column;gap:6px;margin-top:8px}
+.cs-poll-lines{border:0;padding:0;margin:0}
+.cs-poll-line{display:flex;gap:6px;align-items:center}
+.cs-poll-buttons{display:flex;gap:8px}
+.cs-poll-error{color:#b00020;margin:0}
 .cs-stepper{display:inline-flex;align-items:center;border:1px solid var(--line);border-radius:8px;overflow:hidden}
 .cs-stepper button{border:0;border-radius:0;min-width:34px}
 .cs-qty{min-width:26px;text-align:center;font-weight:600}
