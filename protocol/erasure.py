@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, RoomCreate
+from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, QaAsk, RoomCreate
+from protocol.qa_fold import QA_ERASED_TEXT
 from protocol.reducer import ERASED_TEXT
 
 
@@ -28,6 +29,8 @@ def scrub_event(event: Event, member: str) -> Event:
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, owner_name=""))
     if isinstance(op, CheckoutStart):
         return _scrub_checkout(event, op, member)
+    if isinstance(op, QaAsk) and event.by == member and op.text != QA_ERASED_TEXT:
+        return msgspec.structs.replace(event, op=msgspec.structs.replace(op, text=QA_ERASED_TEXT))
     return event
 
 

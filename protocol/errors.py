@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"  # the cluster cannot sequence right now: retry the op later
     INTERNAL = "internal"
     ROOM_CLOSED = "room_closed"  # the room was closed (room.close): no more ops, no new members
+    QA_UNAVAILABLE = "qa_unavailable"  # qa.ask in a room without a tenant (no public Q&A to post to)
 
 
 class CloseCode(IntEnum):

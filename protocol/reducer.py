@@ -49,6 +49,9 @@ from protocol.messages import (
     MemberJoin,
     MemberKick,
     PriceChange,
+    QaAnswer,
+    QaAsk,
+    QaHide,
     React,
     RoomClose,
     RoomCreate,
@@ -57,6 +60,7 @@ from protocol.messages import (
     RoomState,
     Vote,
 )
+from protocol.qa_fold import apply_qa, check_qa_server, scrub_qa
 
 CHAT_KEEP = 500  # chat messages kept in the state; older ones leave the snapshot
 MAX_QTY = 999
@@ -149,6 +153,9 @@ def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> R
         return None
     if isinstance(op, (CallStart, CallEnd)):
         return _check_call(state, by, op)
+    if isinstance(op, (QaAnswer, QaHide)):
+        refused = check_qa_server(state, by, op)
+        return None if refused is None else Rejection(*refused)
     member = state.members.get(by)
     if member is None:
         return Rejection(ErrorCode.FORBIDDEN, "not a member of this room")
@@ -293,6 +300,8 @@ def apply(state: RoomState, event: Event) -> RoomState:
         state.call = ActiveCall(since=event.ts, by=op.member)
     elif isinstance(op, CallEnd):
         state.call = None
+    elif isinstance(op, (QaAsk, QaAnswer, QaHide)):
+        apply_qa(state, event)
     return state
 
 
@@ -321,6 +330,7 @@ def scrub_state(state: RoomState, member: str) -> None:
     for line in state.cart:
         if line.added_by == member:
             line.added_by = ""
+    scrub_qa(state, member)
 
 
 def fold(events: list[Event], state: RoomState | None = None) -> RoomState:

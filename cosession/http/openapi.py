@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from cosession.http.endpoint import MEMBER_TOKEN, NONE, PUBLISHABLE_KEY, SECRET_KEY, Endpoint, ErrorBody
+from cosession.http.endpoint import BUYER_TOKEN, MEMBER_TOKEN, NONE, PUBLISHABLE_KEY, SECRET_KEY, Endpoint, ErrorBody
 
 REF = "#/components/schemas/{name}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -36,6 +36,11 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
         "type": "http",
         "scheme": "bearer",
         "description": "A member's join token `v1.<claims>.<mac>` for this room (SPEC.md section 11).",
+    },
+    BUYER_TOKEN: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A verified buyer's token `bt_...`, issued by a tenant (product Q&A, SPEC.md section 19).",
     },
 }
 

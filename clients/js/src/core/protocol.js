@@ -105,6 +105,8 @@ export const ops = {
   lock: (locked) => ({ t: "room.lock", locked }),
   kick: (member) => ({ t: "member.kick", member }),
   checkoutRequest: (scope) => ({ t: "checkout.request", scope }),
+  /** Ask the tenant's past buyers about a product (SPEC section 19). */
+  qaAsk: (product, text) => ({ t: "qa.ask", product: cleanProduct(product), text }),
 };
 
 /** Reasons an op would be refused by the server's decoder (so it is never sent). */
@@ -130,6 +132,9 @@ export function validateOp(op) {
       return int(op.msg, 1, 2 ** 53) && typeof op.emoji === "string" && op.emoji.length >= 1 ? null : "bad reaction";
     case "checkout.request":
       return op.scope === "all" || op.scope === "mine" ? null : 'checkout scope must be "all" or "mine"';
+    case "qa.ask":
+      if (!op.product || !op.product.id || !op.product.name) return "a product needs an id and a name";
+      return typeof op.text === "string" && op.text.length >= 1 && op.text.length <= 2000 ? null : "a question is 1 to 2000 characters";
     default:
       return null;
   }

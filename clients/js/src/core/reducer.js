@@ -5,6 +5,8 @@
 // position is a no-op that still consumes its seq. Room limits (cart size, chat length)
 // are checked by the server's sequencer only, never here.
 
+import { applyQa, checkQaServer, qaFromWire, qaToWire, scrubQa } from "./qa.js";
+
 export const CHAT_KEEP = 500;
 export const MAX_QTY = 999;
 export const MAX_REACTIONS_PER_MESSAGE = 32;
@@ -19,7 +21,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null };
+  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, qa: [] };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -56,6 +58,7 @@ export function fromWire(snapshot) {
     })),
     checkouts: (s.checkouts || []).map((c) => ({ ...c })),
     call: s.call ? { since: s.call.since, by: s.call.by } : null,
+    qa: qaFromWire(s.qa),
   };
 }
 
@@ -98,6 +101,7 @@ export function toWire(state) {
   }
   if (state.checkouts.length) out.checkouts = state.checkouts.map((c) => ({ ...c }));
   if (state.call) out.call = { since: state.call.since, by: state.call.by };
+  if (state.qa.length) out.qa = qaToWire(state.qa);
   return out;
 }
 
@@ -176,6 +180,7 @@ export function checkRules(state, by, op) {
     if (t === "call.start") return state.call ? { code: "forbidden", message: "a call is already active" } : null;
     return state.call ? null : { code: "not_found", message: "no call is active" };
   }
+  if (t === "qa.answer" || t === "qa.hide") return checkQaServer(state, by, op);
   const member = Object.hasOwn(state.members, by) ? state.members[by] : null;
   if (!member) return { code: "forbidden", message: "not a member of this room" };
   if (member.kicked) return { code: "kicked", message: "you were removed from this room" };
@@ -320,6 +325,11 @@ export function apply(state, event) {
     case "call.end":
       state.call = null;
       break;
+    case "qa.ask":
+    case "qa.answer":
+    case "qa.hide":
+      applyQa(state, event);
+      break;
     default:
       // an op type this client does not know: its seq is consumed, nothing else changes
       break;
@@ -342,6 +352,7 @@ export function eraseMember(state, member) {
     }
   }
   for (const line of state.cart) if (line.added_by === member) line.added_by = "";
+  scrubQa(state, member);
 }
 
 export function fold(events, state = emptyState()) {
