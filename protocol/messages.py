@@ -217,17 +217,7 @@ class QaHide(_Body, tag="qa.hide", frozen=True):
 
 
 ClientOpBody = (
-    CartAdd
-    | CartQty
-    | CartRemove
-    | Vote
-    | Chat
-    | React
-    | RoomRename
-    | RoomLock
-    | MemberKick
-    | CheckoutRequest
-    | QaAsk
+    CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick | CheckoutRequest | QaAsk
 )
 EventBody = (
     CartAdd
