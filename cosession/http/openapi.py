@@ -20,6 +20,7 @@ from cosession.http.endpoint import BUYER_TOKEN, MEMBER_TOKEN, NONE, PUBLISHABLE
 
 REF = "#/components/schemas/{name}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
+_MAX_PATH = {"product": 128}  # path parameters longer than the 64 of ids: a product id (SPEC 6)
 
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     SECRET_KEY: {
@@ -73,7 +74,12 @@ def _types(endpoints: Iterable[Endpoint]) -> list[Any]:
 
 def _parameters(e: Endpoint, components: dict[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "minLength": 1, "maxLength": _MAX_PATH.get(name, 64)},
+        }
         for name in _PATH_PARAM.findall(e.path)
     ]
     if e.query is not None:
