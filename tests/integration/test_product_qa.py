@@ -237,3 +237,27 @@ async def test_asking_needs_a_tenant_and_a_well_formed_question(server: ServerPr
         else:
             raise AssertionError("qa.ask in a room without a tenant was accepted")
         assert ana.state.qa == []
+
+
+async def test_erasing_a_member_tombstones_their_question_in_the_public_thread(server: ServerProcess) -> None:
+    tenant, created = await tenant_room(server)
+    async with RoomClient.connect(created["token"], server=server.http_url) as ana:
+        bo = await join(server, created, "Bo")
+        try:
+            await bo.ask_past_buyers(JACKET, "I am 1.62 m and 80 kg, which size?")
+            await ana.ask_past_buyers(JACKET, "Does it pack small?")
+            await wait_thread(server, tenant, JACKET.id, 2)
+            async with httpx.AsyncClient(base_url=server.http_url) as http:
+                r = await http.delete(
+                    f"/v1/admin/rooms/{created['room']}/members/{bo.member}", headers=bearer(tenant["secret_key"])
+                )
+                assert r.status_code == 200, r.text
+            await wait_until(lambda: any(i.text == "[erased]" for i in ana.state.qa))
+        finally:
+            await bo.close()
+    async with asyncio.timeout(10):
+        while True:
+            texts = [q["text"] for q in (await thread_of(server, tenant, JACKET.id))["questions"]]
+            if texts == ["[erased]", "Does it pack small?"]:
+                break
+            await asyncio.sleep(0.05)
