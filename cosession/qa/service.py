@@ -103,8 +103,10 @@ class QaService:
         made = 0
         async with self._lock:
             for delivery in await self.store.due(answer=answer_id, limit=SWEEP_BATCH):
-                if await self._deliver_one(delivery):
-                    made += 1
+                try:
+                    made += await self._deliver_one(delivery)
+                except Exception as exc:  # this room is away (cluster, database): the next sweep retries
+                    log.warning("qa delivery failed", room=delivery.room, error=type(exc).__name__)
         return made
 
     async def _deliver_one(self, d: Delivery) -> bool:

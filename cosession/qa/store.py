@@ -8,6 +8,7 @@ outbox: the rooms to tell are durable before the answer is acknowledged).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from dataclasses import dataclass
@@ -277,7 +278,7 @@ class QaStore:
                 .where(ANSWERS.c.id == answer_id, ANSWERS.c.hidden_at.is_(None))
                 .values(hidden_at=now_ms())
             )
-        return Answer(**{**found.__dict__, "hidden": True})
+        return dataclasses.replace(found, hidden=True)
 
     async def mark(self, answer: str, room: str, *, hide: bool) -> None:
         column = "hide_sent_at" if hide else "delivered_at"

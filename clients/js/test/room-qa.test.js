@@ -49,3 +49,15 @@ describe("product Q&A in the room view", () => {
     expect(qaNews(qaSnapshot(s), s, i18n)).toEqual([]);
   });
 });
+
+describe("qa.ask in the client core", () => {
+  it("builds the op and refuses what the server's decoder would", async () => {
+    const { ops, validateOp } = await import("../src/core/protocol.js");
+    const op = ops.qaAsk({ ...JACKET, extra: "x" }, "Dry?");
+    expect(op).toEqual({ t: "qa.ask", product: JACKET, text: "Dry?" });
+    expect(validateOp(op)).toBeNull();
+    expect(validateOp(ops.qaAsk(JACKET, ""))).not.toBeNull();
+    expect(validateOp(ops.qaAsk(JACKET, "x".repeat(2001)))).not.toBeNull();
+    expect(validateOp({ t: "qa.ask", text: "no product" })).not.toBeNull();
+  });
+});
