@@ -30,6 +30,9 @@ from cosession.http.openapi import openapi_routes
 from cosession.hub.hub_memory import MemoryHub
 from cosession.polls.deadlines import DeadlineStore
 from cosession.polls.sweeper import PollSweeper
+from cosession.qa.api import endpoints as qa_endpoints
+from cosession.qa.api import routes as qa_routes
+from cosession.qa.wiring import build_qa
 from cosession.retail.api import endpoints as retail_endpoints
 from cosession.retail.api import routes as retail_routes
 from cosession.retail.wiring import build_retail
@@ -90,6 +93,7 @@ def build_services(settings: Settings) -> Services:
         services.cluster = ClusterNode(settings, redis_hub, registry)
     services.retail = build_retail(services)
     registry.extension = services.retail
+    services.qa = build_qa(services)  # chained after retail
     return services
 
 
@@ -130,6 +134,7 @@ def create_app(settings: Settings) -> Starlette:
         *trends_endpoints,
         *webhook_endpoints,
         *retail_endpoints,
+        *qa_endpoints,
     ]
 
     @contextlib.asynccontextmanager
@@ -146,6 +151,8 @@ def create_app(settings: Settings) -> Starlette:
             await services.webhooks.start()
         if services.retail is not None:
             services.retail.start()
+        if services.qa is not None:
+            services.qa.start()
         if services.settings.demo:
             await tenants.ensure_demo(demo_origins(services.settings.base_url))
         if assets().missing():
@@ -175,6 +182,8 @@ def create_app(settings: Settings) -> Starlette:
             services.registry.stop()
             if services.retail is not None:
                 await _bounded("stop catalog checks", services.retail.stop(), 3.0)
+            if services.qa is not None:
+                await _bounded("stop Q&A deliveries", services.qa.stop(), 3.0)
             if services.cluster is not None:
                 await _bounded("leave the cluster", services.cluster.stop(), 3.0)
                 await _bounded("close redis", services.cluster.hub.stop(), 3.0)
@@ -190,6 +199,7 @@ def create_app(settings: Settings) -> Starlette:
             *trends_routes,  # /v1/trends and /v1/admin/trends
             *webhook_routes,
             *retail_routes,
+            *qa_routes,
             *(e.route() for e in admin_endpoints),
             *openapi_routes(described, version=__version__),
             WebSocketRoute("/v1/ws", websocket_endpoint),

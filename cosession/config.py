@@ -95,6 +95,10 @@ class Settings:
     catalog_breaker_failures: int = 5  # failures in a row that open a catalog's breaker
     catalog_breaker_cooldown: float = 30.0  # seconds open before one probe call
     catalog_interval: float = 60.0  # seconds between re-checks of an active room's cart
+    # product Q&A (cosession/qa, SPEC 19): answers per minute, per node
+    qa_buyer_answers_per_minute: int = 5  # per verified buyer (0: no limit)
+    qa_tenant_answers_per_minute: int = 300  # per tenant, all its buyers together (0: no limit)
+    qa_sweep_interval: float = 30.0  # seconds between retries of answers not yet in every asking room
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

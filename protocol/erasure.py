@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, PollCreate, RoomCreate
+from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, PollCreate, QaAsk, RoomCreate
+from protocol.qa_fold import QA_ERASED_TEXT
 from protocol.reducer import ERASED_TEXT
 
 
@@ -33,6 +34,8 @@ def scrub_event(event: Event, member: str) -> Event:
             return event
         options = [msgspec.structs.replace(o, label=None) for o in op.options]
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, question=ERASED_TEXT, options=options))
+    if isinstance(op, QaAsk) and event.by == member and op.text != QA_ERASED_TEXT:
+        return msgspec.structs.replace(event, op=msgspec.structs.replace(op, text=QA_ERASED_TEXT))
     return event
 
 

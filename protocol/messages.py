@@ -238,6 +238,35 @@ class PollClose(_Body, tag="poll.close", frozen=True):
     winner: OptionIndex | None = None
 
 
+# ---- product Q&A (SPEC section 19) -----------------------------------------------------
+
+QaText = Annotated[str, Meta(min_length=1, max_length=2000)]
+QaId = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class QaAsk(_Body, tag="qa.ask", frozen=True):
+    """Ask the tenant's past buyers about ``product`` (posted to its public Q&A thread)."""
+
+    product: Product
+    text: QaText
+
+
+class QaAnswer(_Body, tag="qa.answer", frozen=True):
+    """A verified buyer's answer on a thread this room asked on (server only)."""
+
+    thread: QaId
+    answer: QaId
+    product_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    text: QaText
+    name: ShortText  # the buyer's display name
+
+
+class QaHide(_Body, tag="qa.hide", frozen=True):
+    """The retailer hid an answer: it leaves the room's state (server only)."""
+
+    answer: QaId
+
+
 ClientOpBody = (
     CartAdd
     | CartQty
@@ -251,6 +280,7 @@ ClientOpBody = (
     | CheckoutRequest
     | PollCreate
     | PollVote
+    | QaAsk
 )
 EventBody = (
     CartAdd
@@ -274,6 +304,9 @@ EventBody = (
     | PollCreate
     | PollVote
     | PollClose
+    | QaAsk
+    | QaAnswer
+    | QaHide
 )
 
 CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
@@ -289,6 +322,7 @@ CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
     CheckoutRequest,
     PollCreate,
     PollVote,
+    QaAsk,
 )
 SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (
     RoomCreate,
@@ -301,6 +335,8 @@ SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (
     CallStart,
     CallEnd,
     PollClose,
+    QaAnswer,
+    QaHide,
 )
 # Client ops the server turns into another event body (checkout.request → checkout.start).
 REQUEST_OP_TYPES: tuple[type[_Body], ...] = (CheckoutRequest,)
@@ -375,6 +411,22 @@ class Poll(Struct, forbid_unknown_fields=True, omit_defaults=True):
     removed: list[int] = []  # keep_winner: the cart lines the close removed
 
 
+class QaItem(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A question the room asked past buyers (``kind`` ask) or a buyer's answer (answer)."""
+
+    id: int  # seq of its qa.ask / qa.answer event
+    kind: Literal["ask", "answer"]
+    ts: int
+    product_id: str
+    text: str
+    by: str = ""  # ask: the asker; answer: ""
+    product: Product | None = None  # ask: the product asked about
+    thread: str = ""  # answer: the thread id
+    answer: str = ""  # answer: the answer id (what qa.hide names)
+    name: str = ""  # answer: the buyer's display name
+    hidden: bool = False  # answer: hidden by the retailer (text and name are then "")
+
+
 class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """The durable state of a room: the fold of its events from ``RoomState()``."""
 
@@ -389,6 +441,7 @@ class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     checkouts: list[CheckoutRecord] = []  # the last CHECKOUTS_KEEP, oldest first
     call: ActiveCall | None = None  # absent: no call in progress
     polls: list[Poll] = []  # open polls and the last closed ones (SPEC 17.2), oldest first
+    qa: list[QaItem] = []  # product Q&A asks and answers, id order, the last QA_KEEP
 
 
 # ---- envelopes: client -> server ------------------------------------------------------

@@ -52,6 +52,9 @@ from protocol.messages import (
     PollCreate,
     PollVote,
     PriceChange,
+    QaAnswer,
+    QaAsk,
+    QaHide,
     React,
     RoomClose,
     RoomCreate,
@@ -61,6 +64,7 @@ from protocol.messages import (
     Vote,
 )
 from protocol.polls import fold_poll, poll_rule, scrub_polls
+from protocol.qa_fold import apply_qa, check_qa_server, scrub_qa
 
 CHAT_KEEP = 500  # chat messages kept in the state; older ones leave the snapshot
 MAX_QTY = 999
@@ -156,6 +160,9 @@ def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> R
     if isinstance(op, PollClose):
         refusal = poll_rule(state, by, op, False)
         return None if refusal is None else Rejection(*refusal)
+    if isinstance(op, (QaAnswer, QaHide)):
+        refused = check_qa_server(state, by, op)
+        return None if refused is None else Rejection(*refused)
     member = state.members.get(by)
     if member is None:
         return Rejection(ErrorCode.FORBIDDEN, "not a member of this room")
@@ -305,6 +312,8 @@ def apply(state: RoomState, event: Event) -> RoomState:
         state.call = None
     elif isinstance(op, (PollCreate, PollVote, PollClose)):
         fold_poll(state, event, op)
+    elif isinstance(op, (QaAsk, QaAnswer, QaHide)):
+        apply_qa(state, event)
     return state
 
 
@@ -335,6 +344,7 @@ def scrub_state(state: RoomState, member: str) -> None:
         if line.added_by == member:
             line.added_by = ""
     scrub_polls(state, member, ERASED_TEXT)
+    scrub_qa(state, member)
 
 
 def fold(events: list[Event], state: RoomState | None = None) -> RoomState:

@@ -27,6 +27,7 @@ from cosession.http.inputs import MAX_BODY_BYTES, BodyReader, read_query
 SECRET_KEY = "secretKey"  # Authorization: Bearer sk_... (tenant secret API key)
 PUBLISHABLE_KEY = "publishableKey"  # Authorization: Bearer pk_... (with an allowed Origin)
 MEMBER_TOKEN = "memberToken"  # Authorization: Bearer v1.... (a member's join token)
+BUYER_TOKEN = "buyerToken"  # Authorization: Bearer bt_... (a verified buyer, product Q&A)
 NONE = ""  # no credential needed (listed as an empty requirement)
 
 Handler = Callable[..., Awaitable[Any]]

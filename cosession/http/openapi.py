@@ -16,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from cosession.http.endpoint import MEMBER_TOKEN, NONE, PUBLISHABLE_KEY, SECRET_KEY, Endpoint, ErrorBody
+from cosession.http.endpoint import BUYER_TOKEN, MEMBER_TOKEN, NONE, PUBLISHABLE_KEY, SECRET_KEY, Endpoint, ErrorBody
 
 REF = "#/components/schemas/{name}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
+_MAX_PATH = {"product": 128}  # path parameters longer than the 64 of ids: a product id (SPEC 6)
 
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     SECRET_KEY: {
@@ -36,6 +37,11 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
         "type": "http",
         "scheme": "bearer",
         "description": "A member's join token `v1.<claims>.<mac>` for this room (SPEC.md section 11).",
+    },
+    BUYER_TOKEN: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A verified buyer's token `bt_...`, issued by a tenant (product Q&A, SPEC.md section 19).",
     },
 }
 
@@ -68,7 +74,12 @@ def _types(endpoints: Iterable[Endpoint]) -> list[Any]:
 
 def _parameters(e: Endpoint, components: dict[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "minLength": 1, "maxLength": _MAX_PATH.get(name, 64)},
+        }
         for name in _PATH_PARAM.findall(e.path)
     ]
     if e.query is not None:

@@ -51,6 +51,7 @@ from protocol.messages import (
     PresenceMember,
     PresenceUpdate,
     Product,
+    QaAsk,
     Resume,
     Role,
     ServerMessage,
@@ -205,6 +206,10 @@ class Room:
         if self._committer.full:  # the database is not keeping up (or down): do not queue more
             message = "the server cannot write right now: retry later"
             conn.send(Error(code=ErrorCode.UNAVAILABLE, message=message, ref=ref))
+            return
+        if isinstance(body, QaAsk) and self.tenant is None:  # SPEC 19: Q&A threads belong to a tenant
+            message = "product Q&A needs a room created by a retailer (tenant)"
+            conn.send(Error(code=ErrorCode.QA_UNAVAILABLE, message=message, ref=ref))
             return
         if isinstance(body, CheckoutRequest):  # the server re-checks, freezes and signs the lines
             if self.extension is None:

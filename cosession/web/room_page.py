@@ -118,7 +118,8 @@ def join_form(locale: str, room_name: str) -> str:
     )
 
 
-def page_html(*, locale: str, code: str, room_name: str, script_url: str) -> str:
+def page_html(*, locale: str, code: str, room_name: str, script_url: str, qa: bool = False) -> str:
+    """``qa``: the room belongs to a tenant, so "Ask past buyers" is offered (SPEC 19)."""
     e = html.escape
     return (
         f"<!doctype html><html lang={locale} dir={'rtl' if locale in RTL else 'ltr'}><head><meta charset=utf-8>"
@@ -131,7 +132,8 @@ def page_html(*, locale: str, code: str, room_name: str, script_url: str) -> str
         f"<style>{FORM_CSS}</style>"
         f"<script src='{e(script_url)}' defer></script>"
         "</head><body>"
-        f"<main id=cosession-room data-invite='{e(code)}' data-room-name='{e(room_name)}' data-lang={locale}>"
+        f"<main id=cosession-room data-invite='{e(code)}' data-room-name='{e(room_name)}' data-lang={locale}"
+        f"{' data-qa=1' if qa else ''}>"
         f"{join_form(locale, room_name)}"
         "<noscript><p>This page needs JavaScript.</p></noscript></main>"
         "</body></html>"

@@ -131,7 +131,8 @@ async def room_page(request: Request) -> Response:
     host = request.headers.get("host", "")
     ws = f"ws://{host} wss://{host}" if host else ""
     script = _assets.url("room.js")
-    body = page_html(locale=locale, code=code, room_name=name, script_url=script)
+    qa = room is not None and room.tenant is not None
+    body = page_html(locale=locale, code=code, room_name=name, script_url=script, qa=qa)
     return HTMLResponse(
         body,
         headers={

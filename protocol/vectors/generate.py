@@ -65,7 +65,7 @@ from protocol.messages import (
     Welcome,
 )
 from protocol.reducer import CHAT_KEEP, CHECKOUTS_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
-from protocol.vectors import VECTORS_DIR, call_cases, poll_cases
+from protocol.vectors import VECTORS_DIR, call_cases, poll_cases, qa_cases
 from protocol.vectors.session_cases import session_cases
 
 Direction = Literal["client", "server"]
@@ -261,6 +261,7 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
     ]
     out += call_cases.codec_messages(T0)
     out += poll_cases.codec_messages(T0)
+    out += qa_cases.codec_messages(T0)
     return out
 
 
@@ -676,6 +677,9 @@ REDUCER_CASES.update(
 REDUCER_CASES.update(
     {name: (lambda fn=fn: fn(_room_log)) for name, fn in poll_cases.REDUCER_CASES.items()}  # type: ignore[misc]
 )
+REDUCER_CASES.update(
+    {name: (lambda fn=fn: fn(_room_log)) for name, fn in qa_cases.REDUCER_CASES.items()}  # type: ignore[misc]
+)
 
 
 def reducer_cases() -> list[dict[str, Any]]:
@@ -874,14 +878,21 @@ _MSGPACK_INVALID: list[tuple[str, Any, ErrorCode]] = [
 ]
 
 
+CASE_MODULES = (call_cases, poll_cases, qa_cases)  # feature modules that add vector cases
+
+
+def _extra_invalid(name: str) -> list[tuple[str, Any, ErrorCode]]:
+    return [case for module in CASE_MODULES for case in getattr(module, name)]
+
+
 def invalid_cases() -> list[dict[str, Any]]:
     cases: list[dict[str, Any]] = []
-    for name, value, code in _JSON_INVALID + call_cases.JSON_INVALID + poll_cases.JSON_INVALID:
+    for name, value, code in _JSON_INVALID + _extra_invalid("JSON_INVALID"):
         text = value.decode("utf-8") if isinstance(value, Raw) else json.dumps(value, ensure_ascii=False)
         cases.append(
             {"name": f"json/{name}", "format": "json", "frame": text, "code": _checked(JSON, text, code, name)}
         )
-    for name, value, code in _MSGPACK_INVALID + call_cases.MSGPACK_INVALID + poll_cases.MSGPACK_INVALID:
+    for name, value, code in _MSGPACK_INVALID + _extra_invalid("MSGPACK_INVALID"):
         frame = bytes(value) if isinstance(value, Raw) else msgspec.msgpack.encode(value)
         cases.append(
             {

@@ -32,10 +32,11 @@ POSITIVE_REFUSALS = ("got `float`", "bad cursor", "bad window", "on this server"
 
 
 class Live:
-    def __init__(self, proc: ServerProcess, tenant: dict[str, str], room: dict[str, Any]) -> None:
+    def __init__(self, proc: ServerProcess, tenant: dict[str, str], room: dict[str, Any], buyer: str) -> None:
         self.proc = proc
         self.tenant = tenant
         self.room = room
+        self.buyer = buyer  # a verified buyer's bt_ token (product Q&A)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         await proc.start()
         tenant = await make_tenant(f"sqlite:///{proc.db}")
         room = await new_room(proc.http_url, tenant["sk"], "Fuzzed")
-        return Live(proc, tenant, room)
+        async with httpx.AsyncClient(base_url=proc.http_url) as http:
+            made = await http.post(
+                "/v1/tenant/buyers", json={"name": "Dana"}, headers={"authorization": f"Bearer {tenant['sk']}"}
+            )
+        return Live(proc, tenant, room, made.json()["token"])
 
     try:
         yield asyncio.run(setup())
@@ -97,6 +102,7 @@ def test_api_conforms_to_its_openapi_document(live: Live) -> None:
         "secretKey": {"bearer": live.tenant["sk"]},
         "memberToken": {"bearer": live.room["token"]},
         "publishableKey": {"bearer": live.tenant["pk"]},
+        "buyerToken": {"bearer": live.buyer},
     }
     config = SchemathesisConfig.from_dict({"auth": {"openapi": schemes}})
     schema = schemathesis.openapi.from_url(live.proc.http_url + "/v1/openapi.json", config=config)
@@ -154,7 +160,7 @@ def test_document_covers_every_v1_route(tmp_path: Path) -> None:
     described = {(m.upper(), path) for path, ops in doc["paths"].items() for m in ops}
     assert served == described
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["components"]["securitySchemes"]) == {"secretKey", "publishableKey", "memberToken"}
+    assert set(doc["components"]["securitySchemes"]) == {"secretKey", "publishableKey", "memberToken", "buyerToken"}
 
 
 async def _document(app: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from protocol.messages import CartLine, Product, RoomState
 
 HELP = (
     "commands: add <product-id> <name> <price> [currency] [qty] | qty <line> <n> | rm <line> | "
-    "up <line> | down <line> | say <text> | checkout [all|mine] | cart | who | help | quit  "
+    "up <line> | down <line> | say <text> | ask <line> <question> | checkout [all|mine] | cart | who | help | quit  "
     "(<line>: its number in `cart`)"
 )
 MAX_PRICE = 10**10  # in units: the protocol's bound is 10**12 minor units
@@ -114,6 +114,12 @@ async def run_command(client: RoomClient, line: str, out: Callable[[str], None])
                 await client.remove_line(line_id)
             else:
                 await client.vote(line_id, "up" if verb == "up" else "down")
+        elif verb == "ask":  # product Q&A: ask the shop's past buyers about a cart line's product
+            number, _, question = rest.strip().partition(" ")
+            if not number or not question.strip():
+                raise ValueError("usage: ask <line> <question>; `cart` lists the lines")
+            await client.ask_past_buyers(find_position(client.state, number).product, question.strip())
+            out("ok: asked past buyers; their answers will appear here")
         elif verb == "checkout":
             scope = rest.strip() or ("all" if client.member == client.state.owner else "mine")
             if scope not in ("all", "mine"):
@@ -140,6 +146,8 @@ def _rejection(verb: str, exc: OpRejected) -> str:
         return "that cart line was removed meanwhile; `cart` lists the lines"
     if exc.code == "invalid_field":
         return explain_invalid(exc.message)
+    if exc.code == "qa_unavailable":
+        return "questions to past buyers work only in a shop's rooms (created with its key)"
     if exc.code == "empty_checkout":
         return "nothing to check out: `checkout mine` takes the lines you added, `checkout all` (owner) the cart"
     return exc.message

@@ -30,6 +30,9 @@ from protocol.messages import (
     PollOption,
     PollVote,
     PresenceUpdate,
+    QaAnswer,
+    QaAsk,
+    QaHide,
     React,
     RoomClose,
     RoomCreate,
@@ -198,6 +201,12 @@ def describe_event(event: Event, state: RoomState, names: Mapping[int, str] | No
         text = f"{line}: {'out of stock' if not op.in_stock else 'in stock'}"
         if op.price is not None:
             text += f", price now {op.price}"
+    elif isinstance(op, QaAsk):
+        text = f"{by} asked past buyers about {op.product.name}: {op.text}"
+    elif isinstance(op, QaAnswer):
+        text = f"{op.name} (verified buyer) answered: {op.text}"
+    elif isinstance(op, QaHide):
+        text = "the shop hid a buyer's answer"
     return f"[{event.seq}] {text}"
 
 

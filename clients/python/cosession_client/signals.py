@@ -22,6 +22,7 @@ from protocol.messages import (
     PollOutcome,
     PollVote,
     Product,
+    QaAsk,
     React,
     RoomLock,
     RoomRename,
@@ -59,6 +60,12 @@ class RoomOps:
 
     async def react(self, msg: int, emoji: str, on: bool = True) -> int:
         return await self.submit(React(msg=msg, emoji=emoji, on=on))
+
+    async def ask_past_buyers(self, product: Product, text: str) -> int:
+        """Post a question about ``product`` to the tenant's public Q&A thread (SPEC 19):
+        verified buyers' answers arrive later as ``qa.answer`` events (``state.qa``).
+        Refused with ``qa_unavailable`` in a room without a tenant."""
+        return await self.submit(QaAsk(product=product, text=text))
 
     async def rename(self, name: str) -> int:
         return await self.submit(RoomRename(name=name))

@@ -31,7 +31,7 @@ export function isRetryable(closeCode, error) {
  * codes of §11, plus the client's own "network", "too_many_pending" and "closed"). */
 export const MESSAGE_CODES = new Set([
   "invalid_field", "unauthorized", "token_expired", "room_not_found", "invite_not_found", "room_full",
-  "too_many_members", "too_many_connections", "forbidden", "kicked", "room_locked", "room_closed", "empty_checkout",
+  "too_many_members", "too_many_connections", "forbidden", "kicked", "room_locked", "room_closed", "empty_checkout", "qa_unavailable",
   "not_found", "cart_full", "too_long", "rate_limited", "unavailable",
   "internal", "network", "too_many_pending", "closed", "poll_closed",
 ]);

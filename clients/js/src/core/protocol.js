@@ -119,6 +119,8 @@ export const ops = {
   }),
   /** `option` null clears the vote. */
   pollVote: (poll, option) => (option == null ? { t: "poll.vote", poll } : { t: "poll.vote", poll, option }),
+  /** Ask the tenant's past buyers about a product (SPEC section 19). */
+  qaAsk: (product, text) => ({ t: "qa.ask", product: cleanProduct(product), text }),
 };
 
 /** Reasons an op would be refused by the server's decoder (so it is never sent). */
@@ -155,6 +157,9 @@ export function validateOp(op) {
     }
     case "poll.vote":
       return int(op.poll, 1, 2 ** 53) && (op.option == null || int(op.option, 0, 5)) ? null : "bad poll vote";
+    case "qa.ask":
+      if (!op.product || !op.product.id || !op.product.name) return "a product needs an id and a name";
+      return typeof op.text === "string" && op.text.length >= 1 && op.text.length <= 2000 ? null : "a question is 1 to 2000 characters";
     default:
       return null;
   }

@@ -6,6 +6,7 @@
 // are checked by the server's sequencer only, never here.
 
 import { foldPoll, pollFromWire, pollRule, pollToWire, scrubPolls } from "./polls.js";
+import { applyQa, checkQaServer, qaFromWire, qaToWire, scrubQa } from "./qa.js";
 
 export const CHAT_KEEP = 500;
 export const MAX_QTY = 999;
@@ -21,7 +22,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, polls: [] };
+  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, polls: [], qa: [] };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -59,6 +60,7 @@ export function fromWire(snapshot) {
     checkouts: (s.checkouts || []).map((c) => ({ ...c })),
     call: s.call ? { since: s.call.since, by: s.call.by } : null,
     polls: (s.polls || []).map(pollFromWire),
+    qa: qaFromWire(s.qa),
   };
 }
 
@@ -102,6 +104,7 @@ export function toWire(state) {
   if (state.checkouts.length) out.checkouts = state.checkouts.map((c) => ({ ...c }));
   if (state.call) out.call = { since: state.call.since, by: state.call.by };
   if (state.polls.length) out.polls = state.polls.map(pollToWire);
+  if (state.qa.length) out.qa = qaToWire(state.qa);
   return out;
 }
 
@@ -181,6 +184,7 @@ export function checkRules(state, by, op) {
     return state.call ? null : { code: "not_found", message: "no call is active" };
   }
   if (t === "poll.close") return pollRule(state, by, op, false);
+  if (t === "qa.answer" || t === "qa.hide") return checkQaServer(state, by, op);
   const member = Object.hasOwn(state.members, by) ? state.members[by] : null;
   if (!member) return { code: "forbidden", message: "not a member of this room" };
   if (member.kicked) return { code: "kicked", message: "you were removed from this room" };
@@ -332,6 +336,11 @@ export function apply(state, event) {
     case "poll.close":
       foldPoll(state, event, op);
       break;
+    case "qa.ask":
+    case "qa.answer":
+    case "qa.hide":
+      applyQa(state, event);
+      break;
     default:
       // an op type this client does not know: its seq is consumed, nothing else changes
       break;
@@ -355,6 +364,7 @@ export function eraseMember(state, member) {
   }
   for (const line of state.cart) if (line.added_by === member) line.added_by = "";
   scrubPolls(state, member, ERASED_TEXT);
+  scrubQa(state, member);
 }
 
 export function fold(events, state = emptyState()) {

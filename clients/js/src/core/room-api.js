@@ -122,6 +122,12 @@ export class RoomApi {
   votePoll(poll, option) {
     return this.submit(ops.pollVote(poll, option));
   }
+  /** Post a question about `product` to the shop's public Q&A (SPEC section 19); verified
+   * buyers' answers arrive later in `state.qa`. Rejects with `qa_unavailable` in a room
+   * without a tenant. */
+  askPastBuyers(product, text) {
+    return this.submit(ops.qaAsk(product, text));
+  }
   /** Ask for a signed checkout snapshot: scope "all" (owner only) or "mine" (the lines
    * this member added). Resolves with the `checkout.start` map, exactly as received, so
    * its `sig` verifies (docs/checkout.md); rejects with an OpError (`forbidden`,

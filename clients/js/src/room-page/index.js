@@ -62,7 +62,7 @@ function main() {
     let view = null;
     flow.connect(session, {
       setup: (conn) => {
-        view = new RoomView(app, conn, { mode: "page", locale: i18n.locale, inviteUrl, qrUrl, title: roomName });
+        view = new RoomView(app, conn, { mode: "page", locale: i18n.locale, inviteUrl, qrUrl, title: roomName, qa: app.dataset.qa === "1" });
         debug.conn = conn;
         debug.view = view;
       },

@@ -9,6 +9,7 @@
 import { linePrice, unitPrice } from "./cart-lines.js";
 import { h, initials, safeUrl, setAttr, setText, syncList } from "./dom.js";
 import { icon } from "./icons.js";
+import { buildAskButton, updateAskButton } from "./room-qa.js";
 import { buildLineFlags, updateLineFlags } from "./room-retail.js";
 
 export function buildCartPane(v) {
@@ -143,9 +144,10 @@ function buildLine(v) {
   r.up = h("button", { type: "button", "data-testid": "vote-up", onclick: act((l) => vote(v, l, 1)) }, icon("up", 16), r.upCount);
   r.down = h("button", { type: "button", "data-testid": "vote-down", onclick: act((l) => vote(v, l, -1)) }, icon("down", 16), r.downCount);
   r.remove = h("button.cs-remove", { type: "button", "data-testid": "remove", onclick: act((l) => (v.announcer.mine(`r${l.line}`), v._do(conn.removeLine(l.line)))) }, icon("trash", 16));
+  r.ask = buildAskButton(v, li); // product Q&A (room-qa.js); null without a shop
   li.append(
     r.img,
-    h("div.cs-line-main", null, r.name, r.price, r.flags, h("div.cs-line-actions", null, h("span.cs-stepper", null, r.dec, r.qty, r.inc), r.up, r.down, r.remove)),
+    h("div.cs-line-main", null, r.name, r.price, r.flags, h("div.cs-line-actions", null, h("span.cs-stepper", null, r.dec, r.qty, r.inc), r.up, r.down, r.remove, r.ask || "")),
   );
   return li;
 }
@@ -199,6 +201,7 @@ function updateLine(v, li, line) {
   setAttr(r.remove, "aria-label", t("cart.removeName", { product: name }));
   setAttr(r.remove, "title", t("cart.remove"));
   updateLineFlags(v, li, line);
+  updateAskButton(v, li, name);
 }
 
 export function renderCart(v) {

@@ -8,6 +8,7 @@
 import { h, setAttr, setText, syncList } from "./dom.js";
 import { icon } from "./icons.js";
 import { updateCard } from "./room-cart.js";
+import { buildQaItem, qaTimeline, updateQaItem } from "./room-qa.js";
 import { buildNote, checkoutNotes, updateNote } from "./room-retail.js";
 
 export function buildChatPane(v) {
@@ -72,18 +73,19 @@ export function renderChat(v) {
   const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
   const pending = conn.pendingOps().filter((op) => op.t === "chat");
   const notes = checkoutNotes(s, (m) => v._name(m), v.i18n, conn.member);
-  // one timeline in seq order: the messages, and the checkout notes (a kind of their own)
+  // one timeline in seq order: the messages, the checkout notes, and product Q&A (room-qa.js)
   const timeline = [
     ...s.chat.map((m) => ({ key: `m${m.id}`, kind: "message", seq: m.id, m, pending: false })),
     ...notes.map((n) => ({ key: `c${n.seq}`, kind: "note", seq: n.seq, n })),
+    ...qaTimeline(s, (m) => v._name(m), v.i18n),
   ].sort((a, b) => a.seq - b.seq);
   const items = [...timeline, ...pending.map((op, i) => ({ key: `p${i}`, kind: "message", m: op, pending: true }))];
   syncList(
     v.el.chat,
     items,
     (x) => x.key,
-    (x) => (x.kind === "note" ? buildNote() : buildMessage(v)),
-    (li, x) => (x.kind === "note" ? updateNote(li, x.n) : updateMessage(v, li, x.m, x.pending)),
+    (x) => (x.kind === "note" ? buildNote() : x.kind.startsWith("qa-") ? buildQaItem(x) : buildMessage(v)),
+    (li, x) => (x.kind === "note" ? updateNote(li, x.n) : x.kind.startsWith("qa-") ? updateQaItem(v, li, x) : updateMessage(v, li, x.m, x.pending)),
     v.el.input,
   );
   v.el.chatEmpty.hidden = items.length > 0;

@@ -115,6 +115,16 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-focus-slot{display:contents}
 .cs-note{align-self:center;max-width:100%;text-align:center;font-size:12px;color:var(--muted);background:var(--bg);border:1px solid var(--line);border-radius:999px;padding:3px 10px;overflow-wrap:anywhere}
 .cs-note b{font-weight:700;color:var(--fg)}
+.cs-qa-ask q{font-style:italic}
+.cs-qa-answer{border-inline-start:3px solid var(--ok)}
+.cs-qa-head{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 8px}
+.cs-badge{display:inline-block;font-size:11px;font-weight:700;border:1px solid currentColor;border-radius:4px;padding:0 5px;color:var(--ok)}
+.cs-qa-about{font-size:12px;color:var(--muted)}
+.cs-qa-form{display:flex;flex-direction:column;gap:4px;margin-top:6px;width:100%}
+.cs-qa-form label{font-weight:600;font-size:13px}
+.cs-qa-form textarea{font:inherit;min-height:3em}
+.cs-qa-hint{margin:0;font-size:12px;color:var(--muted)}
+.cs-qa-buttons{display:flex;gap:6px}
 .cs-line-flags{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}
 .cs-flag{display:inline-block;font-size:12px;font-weight:600;border:1px solid currentColor;border-radius:4px;padding:1px 6px}
 ${flagCss}

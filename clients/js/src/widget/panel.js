@@ -113,6 +113,7 @@ export function createPanel(ctx) {
           onClose: ctx.close,
           onCheckout: () => requestCheckout(conn, view),
           onCartChange: (cart) => emit("cart", { ...info(), lines: linesOf(cart) }),
+          qa: true, // widget rooms belong to the shop (its publishable key): product Q&A works
         });
         // the room view's <header> would be a second `banner` landmark on the shop's page
         // (a dialog does not scope it): inside the widget it is only a header row
