@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, RoomCreate
+from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, QuestionAnswer, QuestionAsk, RoomCreate
 from protocol.reducer import ERASED_TEXT
 
 
@@ -22,6 +22,12 @@ def scrub_event(event: Event, member: str) -> Event:
         if op.text == ERASED_TEXT and op.product is None:
             return event
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, text=ERASED_TEXT, product=None))
+    if isinstance(op, QuestionAsk) and event.by == member:
+        if op.text == ERASED_TEXT and op.product is None:
+            return event
+        return msgspec.structs.replace(event, op=msgspec.structs.replace(op, text=ERASED_TEXT, product=None))
+    if isinstance(op, QuestionAnswer) and event.by == member and op.text != ERASED_TEXT:
+        return msgspec.structs.replace(event, op=msgspec.structs.replace(op, text=ERASED_TEXT))
     if isinstance(op, MemberJoin) and op.member == member and op.name:
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, name=""))
     if isinstance(op, RoomCreate) and op.owner == member and op.owner_name:

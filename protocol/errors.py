@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"  # the cluster cannot sequence right now: retry the op later
     INTERNAL = "internal"
     ROOM_CLOSED = "room_closed"  # the room was closed (room.close): no more ops, no new members
+    QUESTION_CLOSED = "question_closed"  # question.answer / question.close of a closed question (SPEC 16)
 
 
 class CloseCode(IntEnum):

@@ -49,6 +49,9 @@ from protocol.messages import (
     MemberJoin,
     MemberKick,
     PriceChange,
+    QuestionAnswer,
+    QuestionAsk,
+    QuestionClose,
     React,
     RoomClose,
     RoomCreate,
@@ -57,6 +60,7 @@ from protocol.messages import (
     RoomState,
     Vote,
 )
+from protocol.questions import apply_question, check_mentions, check_question
 
 CHAT_KEEP = 500  # chat messages kept in the state; older ones leave the snapshot
 MAX_QTY = 999
@@ -65,6 +69,7 @@ ERASED_TEXT = "[erased]"  # member.erase: the text of every chat message of the 
 CHECKOUTS_KEEP = 20  # checkout records kept in the state; the snapshots stay in the log
 
 CART_OPS = (CartAdd, CartQty, CartRemove)
+QUESTION_OPS = (QuestionAsk, QuestionAnswer, QuestionClose)
 OWNER_OPS = (RoomRename, RoomLock, MemberKick)
 
 
@@ -167,6 +172,11 @@ def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> R
     elif isinstance(op, Chat):
         if op.reply_to is not None and find_chat(state, op.reply_to) is None:
             return Rejection(ErrorCode.NOT_FOUND, f"chat message {op.reply_to} is gone")
+        if op.mentions and (problem := check_mentions(state, op.mentions)) is not None:
+            return Rejection(*problem)
+    elif isinstance(op, QUESTION_OPS):
+        problem = check_question(state, by, op)
+        return None if problem is None else Rejection(*problem)
     elif isinstance(op, React):
         msg = find_chat(state, op.msg)
         if msg is None:
@@ -198,8 +208,8 @@ def check_limits(state: RoomState, op: EventBody | CheckoutRequest, limits: Room
     if isinstance(op, CartAdd):
         if _merge_target(state, op) is None and len(state.cart) >= limits.max_cart_lines:
             return Rejection(ErrorCode.CART_FULL, f"the cart holds at most {limits.max_cart_lines} lines")
-    elif isinstance(op, Chat) and len(op.text) > limits.max_chat_chars:
-        return Rejection(ErrorCode.TOO_LONG, f"chat text is limited to {limits.max_chat_chars} characters")
+    elif isinstance(op, (Chat, QuestionAsk, QuestionAnswer)) and len(op.text) > limits.max_chat_chars:
+        return Rejection(ErrorCode.TOO_LONG, f"text is limited to {limits.max_chat_chars} characters")
     return None
 
 
@@ -236,10 +246,20 @@ def apply(state: RoomState, event: Event) -> RoomState:
             line.votes[by] = 1 if op.value == "up" else -1
     elif isinstance(op, Chat):
         state.chat.append(
-            ChatMessage(id=event.seq, by=by, ts=event.ts, text=op.text, product=op.product, reply_to=op.reply_to)
+            ChatMessage(
+                id=event.seq,
+                by=by,
+                ts=event.ts,
+                text=op.text,
+                product=op.product,
+                reply_to=op.reply_to,
+                mentions=list(op.mentions),
+            )
         )
         if len(state.chat) > CHAT_KEEP:
             del state.chat[: len(state.chat) - CHAT_KEEP]
+    elif isinstance(op, QUESTION_OPS):
+        apply_question(state, event)
     elif isinstance(op, React):
         msg = find_chat(state, op.msg)
         assert msg is not None
@@ -308,8 +328,8 @@ def erase_member(state: RoomState, member: str) -> None:
 
 def scrub_state(state: RoomState, member: str) -> None:
     """Tombstone ``member``'s personal data in ``state``, in place: name ``""``, its chat
-    messages' text ``ERASED_TEXT`` without product, and cart lines it added lose their
-    author. Ids, votes and reactions stay (member ids are opaque). No rule reads these
+    messages' text ``ERASED_TEXT`` without product, the text of its questions (without
+    product) and answers ``ERASED_TEXT``, and cart lines it added lose their author. Ids, votes and reactions stay (member ids are opaque). No rule reads these
     fields, so a scrubbed snapshot folds the rest of the log exactly as the original."""
     info = state.members.get(member)
     if info is not None:
@@ -321,6 +341,13 @@ def scrub_state(state: RoomState, member: str) -> None:
     for line in state.cart:
         if line.added_by == member:
             line.added_by = ""
+    for question in state.questions:
+        if question.by == member:
+            question.text = ERASED_TEXT
+            question.product = None
+        for answer in question.answers:
+            if answer.by == member:
+                answer.text = ERASED_TEXT
 
 
 def fold(events: list[Event], state: RoomState | None = None) -> RoomState:

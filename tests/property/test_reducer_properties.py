@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol import JSON, MSGPACK
+from protocol import questions as Q
 from protocol import reducer as R
 from protocol.messages import (
     CartAdd,
@@ -37,6 +38,9 @@ from protocol.messages import (
     MemberJoin,
     MemberKick,
     Product,
+    QuestionAnswer,
+    QuestionAsk,
+    QuestionClose,
     React,
     Role,
     RoomCreate,
@@ -47,6 +51,14 @@ from protocol.messages import (
     Welcome,
 )
 from protocol.reducer import RoomLimits, apply, check_limits, check_rules, copy_state, fold
+from tests.property.question_ops import (
+    QUESTION_KINDS,
+    check_question_invariants,
+    check_question_step,
+    mention_list,
+    question_allowed,
+    resolve_question,
+)
 
 OWNER, ASSOC, VIEWER, OUTSIDER = "ana", "as", "vic", "zed"
 MEMBERS = ("bo", "cy")
@@ -86,6 +98,9 @@ def tiny_constants(tiny: bool) -> Iterator[None]:
         mock.patch.object(R, "CHAT_KEEP", 3),
         mock.patch.object(R, "MAX_REACTIONS_PER_MESSAGE", 2),
         mock.patch.object(R, "CHECKOUTS_KEEP", 2),
+        mock.patch.object(Q, "QUESTIONS_KEEP", 2),
+        mock.patch.object(Q, "MAX_ANSWERS", 2),
+        mock.patch.object(Q, "MAX_OPEN_ASKED", 2),
     ):
         yield
 
@@ -111,6 +126,7 @@ CLIENT_KINDS = (
     "lock",
     "kick",
     "checkout",
+    *QUESTION_KINDS,
 )
 ALL_KINDS = (*CLIENT_KINDS, "join", "create", "revalidate", "revalidate")
 ROLES: tuple[Role, ...] = ("member", "associate", "viewer")
@@ -143,12 +159,15 @@ class History:
     def __init__(self) -> None:
         self.lines: list[int] = []
         self.chats: list[int] = []
+        self.questions: list[int] = []
 
     def record(self, state: RoomState, event: Event) -> None:
         if isinstance(event.op, CartAdd) and state.cart and state.cart[-1].line == event.seq:
             self.lines.append(event.seq)
         if isinstance(event.op, Chat) and state.chat and state.chat[-1].id == event.seq:
             self.chats.append(event.seq)
+        if state.questions and state.questions[-1].id == event.seq:
+            self.questions.append(event.seq)
 
 
 def pick(live: list[int], ever: list[int], seq: int, n: int) -> int:
@@ -171,7 +190,10 @@ def resolve(state: RoomState, history: History, intent: Intent) -> tuple[str, Ev
         op = Vote(line=pick(live_lines, history.lines, state.seq, a), value=("up", "down", "clear")[b % 3])
     elif kind == "chat":
         reply = None if flag or b % 2 else pick(live_chats, history.chats, state.seq, b // 2)
-        op = Chat(text=("hi", "ok", "x" * 12)[a % 3], reply_to=reply)
+        mentions = mention_list((OWNER, *JOINABLE), a, b) if a % 4 == 0 else []
+        op = Chat(text=("hi", "ok", "x" * 12)[a % 3], reply_to=reply, mentions=mentions)
+    elif kind in QUESTION_KINDS:
+        op = resolve_question(kind, state, history.questions, (OWNER, *JOINABLE), a, b, flag)
     elif kind == "react":
         op = React(msg=pick(live_chats, history.chats, state.seq, a), emoji=EMOJI[b % len(EMOJI)], on=flag)
     elif kind == "rename":
@@ -254,7 +276,9 @@ def allowed(state: RoomState, by: str, op: EventBody) -> bool:
     if isinstance(op, (CartQty, CartRemove, Vote)):
         return op.line in lines
     if isinstance(op, Chat):
-        return op.reply_to is None or op.reply_to in chats
+        return (op.reply_to is None or op.reply_to in chats) and question_allowed(state, by, op)
+    if isinstance(op, (QuestionAsk, QuestionAnswer, QuestionClose)):
+        return question_allowed(state, by, op)
     if isinstance(op, React):
         msg = chats.get(op.msg)
         if msg is None:
@@ -284,6 +308,7 @@ def check_invariants(state: RoomState) -> None:
         assert len(m.reactions) <= R.MAX_REACTIONS_PER_MESSAGE
         for who in m.reactions.values():
             assert who and len(who) == len(set(who))
+    check_question_invariants(state)
     if state.owner:
         assert not state.members[state.owner].kicked
         assert state.members[state.owner].role == "owner"
@@ -325,6 +350,9 @@ def check_step(before: RoomState, event: Event, after: RoomState) -> None:
         assert line is not None and line.votes.get(by) == {"up": 1, "down": -1, "clear": None}[op.value]
     elif isinstance(op, Chat):
         assert after.chat[-1].id == seq and after.chat[-1].by == by and after.chat[-1].text == op.text
+        check_question_step(before, by, seq, op, after)
+    elif isinstance(op, (QuestionAsk, QuestionAnswer, QuestionClose)):
+        check_question_step(before, by, seq, op, after)
     elif isinstance(op, React):
         msg = R.find_chat(after, op.msg)
         assert msg is not None and (by in msg.reactions.get(op.emoji, [])) == op.on
