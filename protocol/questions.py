@@ -1,6 +1,6 @@
 """Mentions and questions (SPEC section 16): their rules, their effects, and who has what open.
 
-Pure functions over ``RoomState`` used by ``protocol.reducer`` (rules 20–26 and the
+Pure functions over ``RoomState`` used by ``protocol.reducer`` (rules 20-26 and the
 effects of ``question.*``) and by clients (``open_questions_for``: the questions waiting
 for a member's answer, listed first when the member comes back). No I/O.
 """
@@ -52,7 +52,7 @@ def check_mentions(state: RoomState, mentions: list[str]) -> Problem | None:
 
 
 def check_question(state: RoomState, by: str, op: QuestionAsk | QuestionAnswer | QuestionClose) -> Problem | None:
-    """Rules 21–26, for a ``by`` that passed the general rules (a member, not kicked, not a viewer)."""
+    """Rules 21-26, for a ``by`` that passed the general rules (a member, not kicked, not a viewer)."""
     if isinstance(op, QuestionAsk):
         if len(set(op.to)) != len(op.to):
             return ErrorCode.INVALID_FIELD, "a member is asked twice"

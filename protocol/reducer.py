@@ -329,8 +329,9 @@ def erase_member(state: RoomState, member: str) -> None:
 def scrub_state(state: RoomState, member: str) -> None:
     """Tombstone ``member``'s personal data in ``state``, in place: name ``""``, its chat
     messages' text ``ERASED_TEXT`` without product, the text of its questions (without
-    product) and answers ``ERASED_TEXT``, and cart lines it added lose their author. Ids, votes and reactions stay (member ids are opaque). No rule reads these
-    fields, so a scrubbed snapshot folds the rest of the log exactly as the original."""
+    product) and answers ``ERASED_TEXT``, and cart lines it added lose their author.
+    Ids, votes and reactions stay (member ids are opaque). No rule reads these fields, so
+    a scrubbed snapshot folds the rest of the log exactly as the original."""
     info = state.members.get(member)
     if info is not None:
         info.name = ""
