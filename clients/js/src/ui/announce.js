@@ -1,11 +1,13 @@
 // Room view: polite announcements (a visually hidden live region) of what others do — a
 // line added, a quantity changed, a line removed, someone joining or leaving, a checkout
-// started, a line's price or stock changed by the catalog (room-retail.js) — found by
+// started, a line's price or stock changed by the catalog (room-retail.js), a question to
+// me or an answer to one (room-questions.js) — found by
 // comparing each render's cart and presence with the last. Our own edits (and anything
 // present at the first render) are not announced; chat is a role=log of its own (a
 // checkout note there is announced here only while the chat is not on screen).
 
 import { setText } from "./dom.js";
+import { questionNews, questionSnapshot } from "./room-questions.js";
 import { retailNews, retailSnapshot } from "./room-retail.js";
 
 const MINE_MS = 3000;
@@ -16,6 +18,7 @@ export class Announcer {
     this.lines = null; // line id → {qty, name}
     this.people = null; // member id → name
     this.retail = null; // checkouts seen, line prices and stock (retailSnapshot)
+    this.questions = null; // question id → answers seen (questionSnapshot)
     this.mineUntil = new Map(); // edit key → until when our own edit is expected
     this.queue = [];
     this.timer = null;
@@ -59,9 +62,12 @@ export class Announcer {
         if (!(news.kind === "checkout" && chatShown)) this.say(news.text);
       }
     }
+    // questions to me and answers to them; at the first render, how many wait for me
+    for (const text of questionNews(this.questions, conn.state, conn.member, (m) => this.v._name(m), t)) this.say(text);
     this.lines = lines;
     this.people = people;
     this.retail = retailSnapshot(conn.state);
+    this.questions = questionSnapshot(conn.state);
   }
 
   /** Queue a message; the region shows the latest batch (joined), then clears. */

@@ -16,6 +16,7 @@ import { buildCallPane, destroyCall, renderCall } from "./room-call.js";
 import { buildCartPane, checkout, productCard, renderCart, renderFocus } from "./room-cart.js";
 import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping, typing } from "./room-chat.js";
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
+import { renderQuestions } from "./room-questions.js";
 import { buildTabs, renderTabs } from "./tabs.js";
 
 let nextId = 0;
@@ -169,6 +170,7 @@ export class RoomView {
     renderFocus(this);
     renderCart(this);
     renderChat(this);
+    renderQuestions(this);
     renderPeople(this);
     renderShare(this);
     renderCall(this);
