@@ -35,7 +35,7 @@ function buildAskForm(v) {
   e.askTo = h("div.cs-ask-to");
   e.askNobody = h("p.cs-ask-hint", { "data-testid": "ask-hint", "aria-live": "polite" });
   e.askAbout = h("select", { id: aboutId, "data-testid": "ask-about" });
-  e.askText = h("input", { id: textId, "data-testid": "ask-text", maxLength: 2000, autocomplete: "off", dir: "auto", required: true });
+  e.askText = h("input", { id: textId, "data-testid": "ask-text", maxLength: 2000, autocomplete: "off", dir: "auto" });
   return h(
     "form.cs-ask",
     { hidden: true, "data-testid": "ask-form", onsubmit: (ev) => (ev.preventDefault(), sendAsk(v)) },
