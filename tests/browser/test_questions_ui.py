@@ -14,6 +14,7 @@ from playwright.async_api import Page, expect
 
 from cosession_client import RoomClient
 from protocol.messages import Product
+from tests.browser.a11y import serious_violations
 from tests.browser.conftest import DESKTOP, PHONE, Browsers, artifact
 from tests.support.server import ServerProcess
 
@@ -46,8 +47,8 @@ async def test_ana_asks_ben_about_a_cart_line_and_sees_his_answer(server: Server
     invite_url = created["invite"]["url"]
     async with RoomClient.connect(created["token"], server=server.http_url) as olga:
         await olga.add_to_cart(JACKET)
-        _, ana = await browsers.new_page("ana", **DESKTOP)
-        ben_ctx, ben = await browsers.new_page("ben", **PHONE)
+        _, ana = await browsers.new_page("ana", bypass_csp=True, **DESKTOP)
+        ben_ctx, ben = await browsers.new_page("ben", bypass_csp=True, **PHONE)
         await join(ana, invite_url, "Ana")
         await join(ben, invite_url, "Ben")
         await ben.goto("about:blank")  # Ben leaves for a while
@@ -62,6 +63,7 @@ async def test_ana_asks_ben_about_a_cart_line_and_sees_his_answer(server: Server
         await form.get_by_label("Ben").check()
         await form.get_by_label("About").select_option(label="Rain jacket")
         await form.get_by_label("Question").fill("Ben, size M or L?")
+        assert await serious_violations(ana) == []  # the open form, labelled
         await form.get_by_test_id("ask-send").click()
         await expect(form).to_be_hidden()
         asked = ana.get_by_test_id("question").filter(has_text="Ben, size M or L?")
@@ -88,6 +90,7 @@ async def test_ana_asks_ben_about_a_cart_line_and_sees_his_answer(server: Server
         await expect(ben.get_by_test_id("questions-for-you")).to_have_text("For you: 1")
         await expect(ben.get_by_test_id("announce")).to_contain_text("Questions waiting for your answer: 1")
         await ben.screenshot(path=artifact("questions-ben.png"))
+        assert await serious_violations(ben) == []  # the list with answer forms
 
         # Ben answers with the keyboard: into the answer field, type, Enter. Answered, it
         # is no longer open for him and takes its place among the others (newest first).
@@ -117,8 +120,8 @@ async def test_ana_asks_ben_about_a_cart_line_and_sees_his_answer(server: Server
 async def test_mention_autocomplete_by_keyboard(server: ServerProcess, browsers: Browsers) -> None:
     created = await server.create_room(name="Mentions", owner_name="Olga")
     invite_url = created["invite"]["url"]
-    _, ana = await browsers.new_page("ana", **DESKTOP)
-    _, ben = await browsers.new_page("ben", **PHONE)
+    _, ana = await browsers.new_page("ana", bypass_csp=True, **DESKTOP)
+    _, ben = await browsers.new_page("ben", bypass_csp=True, **PHONE)
     await join(ben, invite_url, "Ben")
     await join(ana, invite_url, "Ana")
     await chat_tab(ana)
@@ -133,6 +136,7 @@ async def test_mention_autocomplete_by_keyboard(server: ServerProcess, browsers:
     option_id = await listbox.get_by_role("option").first.get_attribute("id")
     await expect(box).to_have_attribute("aria-activedescendant", option_id or "")
     await expect(listbox.get_by_role("option", name="Ben")).to_have_attribute("aria-selected", "true")
+    assert await serious_violations(ana) == []  # the open combobox
     await ana.keyboard.press("Escape")  # closes the list, keeps the text
     await expect(listbox).to_be_hidden()
     await expect(box).to_have_attribute("aria-expanded", "false")
