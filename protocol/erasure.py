@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, PollCreate, QaAsk, RoomCreate
+from protocol.messages import (
+    Chat,
+    CheckoutStart,
+    Event,
+    MemberJoin,
+    PollCreate,
+    QaAsk,
+    QuestionAnswer,
+    QuestionAsk,
+    RoomCreate,
+)
 from protocol.qa_fold import QA_ERASED_TEXT
 from protocol.reducer import ERASED_TEXT
 
@@ -23,6 +33,12 @@ def scrub_event(event: Event, member: str) -> Event:
         if op.text == ERASED_TEXT and op.product is None:
             return event
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, text=ERASED_TEXT, product=None))
+    if isinstance(op, QuestionAsk) and event.by == member:
+        if op.text == ERASED_TEXT and op.product is None:
+            return event
+        return msgspec.structs.replace(event, op=msgspec.structs.replace(op, text=ERASED_TEXT, product=None))
+    if isinstance(op, QuestionAnswer) and event.by == member and op.text != ERASED_TEXT:
+        return msgspec.structs.replace(event, op=msgspec.structs.replace(op, text=ERASED_TEXT))
     if isinstance(op, MemberJoin) and op.member == member and op.name:
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, name=""))
     if isinstance(op, RoomCreate) and op.owner == member and op.owner_name:

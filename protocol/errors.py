@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     ROOM_CLOSED = "room_closed"  # the room was closed (room.close): no more ops, no new members
     POLL_CLOSED = "poll_closed"  # poll.vote on a poll that is closed or past its deadline
     QA_UNAVAILABLE = "qa_unavailable"  # qa.ask in a room without a tenant (no public Q&A to post to)
+    QUESTION_CLOSED = "question_closed"  # question.answer / question.close of a closed question (SPEC 16)
 
 
 class CloseCode(IntEnum):

@@ -34,6 +34,13 @@ Role = Literal["owner", "member", "associate", "viewer"]
 Device = Literal["phone", "tablet", "desktop", "bot", "unknown"]
 VoteValue = Literal["up", "down", "clear"]
 CheckoutScope = Literal["all", "mine"]
+# Mentions and questions (SPEC section 16)
+MAX_MENTIONS = 20
+MAX_QUESTION_TO = 10
+MAX_QUESTION_CHARS = 2000
+Mentions = Annotated[list[MemberId], Meta(max_length=MAX_MENTIONS)]
+QuestionTo = Annotated[list[MemberId], Meta(min_length=1, max_length=MAX_QUESTION_TO)]
+QuestionText = Annotated[str, Meta(min_length=1, max_length=MAX_QUESTION_CHARS)]
 
 
 class Product(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -78,12 +85,33 @@ class Chat(_Body, tag="chat", frozen=True):
     text: ChatText
     product: Product | None = None
     reply_to: LineId | None = None  # id (= seq) of the message answered
+    mentions: Mentions = []  # member ids named with @ (SPEC 16): each a member of the room
 
 
 class React(_Body, tag="react", frozen=True):
     msg: LineId  # id (= seq) of the chat message
     emoji: Emoji
     on: bool = True
+
+
+class QuestionAsk(_Body, tag="question.ask", frozen=True):
+    """A question to one or more members, optionally about a product or a cart line (SPEC 16)."""
+
+    to: QuestionTo
+    text: QuestionText
+    product: Product | None = None
+    line: LineId | None = None
+
+
+class QuestionAnswer(_Body, tag="question.answer", frozen=True):
+    question: LineId  # id (= seq) of the question.ask
+    text: QuestionText
+
+
+class QuestionClose(_Body, tag="question.close", frozen=True):
+    """The asker (or the owner) closes a question, answered or not."""
+
+    question: LineId
 
 
 class RoomRename(_Body, tag="room.rename", frozen=True):
@@ -274,6 +302,9 @@ ClientOpBody = (
     | Vote
     | Chat
     | React
+    | QuestionAsk
+    | QuestionAnswer
+    | QuestionClose
     | RoomRename
     | RoomLock
     | MemberKick
@@ -289,6 +320,9 @@ EventBody = (
     | Vote
     | Chat
     | React
+    | QuestionAsk
+    | QuestionAnswer
+    | QuestionClose
     | RoomRename
     | RoomLock
     | MemberKick
@@ -316,6 +350,9 @@ CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
     Vote,
     Chat,
     React,
+    QuestionAsk,
+    QuestionAnswer,
+    QuestionClose,
     RoomRename,
     RoomLock,
     MemberKick,
@@ -387,6 +424,28 @@ class ChatMessage(Struct, forbid_unknown_fields=True, omit_defaults=True):
     product: Product | None = None
     reply_to: int | None = None
     reactions: dict[str, list[str]] = {}  # emoji -> members, in order of reacting
+    mentions: list[str] = []  # member ids the message mentions (SPEC 16)
+
+
+class Answer(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    seq: int  # seq of the question.answer event
+    by: str
+    ts: int
+    text: str
+
+
+class Question(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A question asked in the room (SPEC 16); "answered" means ``answers`` is not empty."""
+
+    id: int  # seq of the question.ask event
+    by: str
+    ts: int
+    to: list[str]
+    text: str
+    product: Product | None = None
+    line: int | None = None
+    answers: list[Answer] = []
+    closed: bool = False
 
 
 class ActiveCall(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -442,6 +501,7 @@ class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     call: ActiveCall | None = None  # absent: no call in progress
     polls: list[Poll] = []  # open polls and the last closed ones (SPEC 17.2), oldest first
     qa: list[QaItem] = []  # product Q&A asks and answers, id order, the last QA_KEEP
+    questions: list[Question] = []  # the last QUESTIONS_KEEP, oldest first (SPEC 16)
 
 
 # ---- envelopes: client -> server ------------------------------------------------------

@@ -55,6 +55,9 @@ from protocol.messages import (
     QaAnswer,
     QaAsk,
     QaHide,
+    QuestionAnswer,
+    QuestionAsk,
+    QuestionClose,
     React,
     RoomClose,
     RoomCreate,
@@ -65,6 +68,7 @@ from protocol.messages import (
 )
 from protocol.polls import fold_poll, poll_rule, scrub_polls
 from protocol.qa_fold import apply_qa, check_qa_server, scrub_qa
+from protocol.questions import apply_question, check_mentions, check_question
 
 CHAT_KEEP = 500  # chat messages kept in the state; older ones leave the snapshot
 MAX_QTY = 999
@@ -73,6 +77,7 @@ ERASED_TEXT = "[erased]"  # member.erase: the text of every chat message of the 
 CHECKOUTS_KEEP = 20  # checkout records kept in the state; the snapshots stay in the log
 
 CART_OPS = (CartAdd, CartQty, CartRemove)
+QUESTION_OPS = (QuestionAsk, QuestionAnswer, QuestionClose)
 OWNER_OPS = (RoomRename, RoomLock, MemberKick)
 
 
@@ -181,6 +186,11 @@ def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> R
     elif isinstance(op, Chat):
         if op.reply_to is not None and find_chat(state, op.reply_to) is None:
             return Rejection(ErrorCode.NOT_FOUND, f"chat message {op.reply_to} is gone")
+        if op.mentions and (problem := check_mentions(state, op.mentions)) is not None:
+            return Rejection(*problem)
+    elif isinstance(op, QUESTION_OPS):
+        problem = check_question(state, by, op)
+        return None if problem is None else Rejection(*problem)
     elif isinstance(op, React):
         msg = find_chat(state, op.msg)
         if msg is None:
@@ -215,8 +225,8 @@ def check_limits(state: RoomState, op: EventBody | CheckoutRequest, limits: Room
     if isinstance(op, CartAdd):
         if _merge_target(state, op) is None and len(state.cart) >= limits.max_cart_lines:
             return Rejection(ErrorCode.CART_FULL, f"the cart holds at most {limits.max_cart_lines} lines")
-    elif isinstance(op, Chat) and len(op.text) > limits.max_chat_chars:
-        return Rejection(ErrorCode.TOO_LONG, f"chat text is limited to {limits.max_chat_chars} characters")
+    elif isinstance(op, (Chat, QuestionAsk, QuestionAnswer)) and len(op.text) > limits.max_chat_chars:
+        return Rejection(ErrorCode.TOO_LONG, f"text is limited to {limits.max_chat_chars} characters")
     return None
 
 
@@ -253,10 +263,20 @@ def apply(state: RoomState, event: Event) -> RoomState:
             line.votes[by] = 1 if op.value == "up" else -1
     elif isinstance(op, Chat):
         state.chat.append(
-            ChatMessage(id=event.seq, by=by, ts=event.ts, text=op.text, product=op.product, reply_to=op.reply_to)
+            ChatMessage(
+                id=event.seq,
+                by=by,
+                ts=event.ts,
+                text=op.text,
+                product=op.product,
+                reply_to=op.reply_to,
+                mentions=list(op.mentions),
+            )
         )
         if len(state.chat) > CHAT_KEEP:
             del state.chat[: len(state.chat) - CHAT_KEEP]
+    elif isinstance(op, QUESTION_OPS):
+        apply_question(state, event)
     elif isinstance(op, React):
         msg = find_chat(state, op.msg)
         assert msg is not None
@@ -330,9 +350,10 @@ def erase_member(state: RoomState, member: str) -> None:
 def scrub_state(state: RoomState, member: str) -> None:
     """Tombstone ``member``'s personal data in ``state``, in place: name ``""``, its chat
     messages' text ``ERASED_TEXT`` without product, cart lines it added lose their
-    author, and its polls' question becomes ``ERASED_TEXT`` without option labels. Ids,
-    votes and reactions stay (member ids are opaque). No rule reads these fields, so a
-    scrubbed snapshot folds the rest of the log exactly as the original."""
+    author, its polls' question becomes ``ERASED_TEXT`` without option labels, the text of
+    its questions (without product) and answers ``ERASED_TEXT``, and its Q&A asks are
+    tombstoned. Ids, votes and reactions stay (member ids are opaque). No rule reads these
+    fields, so a scrubbed snapshot folds the rest of the log exactly as the original."""
     info = state.members.get(member)
     if info is not None:
         info.name = ""
@@ -345,6 +366,13 @@ def scrub_state(state: RoomState, member: str) -> None:
             line.added_by = ""
     scrub_polls(state, member, ERASED_TEXT)
     scrub_qa(state, member)
+    for question in state.questions:
+        if question.by == member:
+            question.text = ERASED_TEXT
+            question.product = None
+        for answer in question.answers:
+            if answer.by == member:
+                answer.text = ERASED_TEXT
 
 
 def fold(events: list[Event], state: RoomState | None = None) -> RoomState:

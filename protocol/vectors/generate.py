@@ -65,7 +65,7 @@ from protocol.messages import (
     Welcome,
 )
 from protocol.reducer import CHAT_KEEP, CHECKOUTS_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
-from protocol.vectors import VECTORS_DIR, call_cases, poll_cases, qa_cases
+from protocol.vectors import VECTORS_DIR, call_cases, poll_cases, qa_cases, question_cases
 from protocol.vectors.session_cases import session_cases
 
 Direction = Literal["client", "server"]
@@ -262,6 +262,7 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
     out += call_cases.codec_messages(T0)
     out += poll_cases.codec_messages(T0)
     out += qa_cases.codec_messages(T0)
+    out += question_cases.codec_messages(T0)
     return out
 
 
@@ -680,6 +681,9 @@ REDUCER_CASES.update(
 REDUCER_CASES.update(
     {name: (lambda fn=fn: fn(_room_log)) for name, fn in qa_cases.REDUCER_CASES.items()}  # type: ignore[misc]
 )
+REDUCER_CASES.update(
+    {name: (lambda fn=fn: fn(_room_log)) for name, fn in question_cases.REDUCER_CASES.items()}  # type: ignore[misc]
+)
 
 
 def reducer_cases() -> list[dict[str, Any]]:
@@ -878,7 +882,7 @@ _MSGPACK_INVALID: list[tuple[str, Any, ErrorCode]] = [
 ]
 
 
-CASE_MODULES = (call_cases, poll_cases, qa_cases)  # feature modules that add vector cases
+CASE_MODULES = (call_cases, poll_cases, qa_cases, question_cases)  # feature modules that add vector cases
 
 
 def _extra_invalid(name: str) -> list[tuple[str, Any, ErrorCode]]:

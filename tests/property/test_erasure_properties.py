@@ -25,6 +25,8 @@ from protocol.messages import (
     LogGap,
     MemberErase,
     MemberJoin,
+    QuestionAnswer,
+    QuestionAsk,
     RoomClose,
     RoomCreate,
     RoomState,
@@ -141,12 +143,17 @@ def test_scrubbed_log_and_snapshots_fold_to_the_same_state(events: list[Event], 
         assert info.name == "" and info.erased and info.kicked
         assert all(m.text == ERASED_TEXT and m.product is None for m in whole.chat if m.by == member)
         assert all(line.added_by != member for line in whole.cart)
+        for q in whole.questions:  # SPEC 16: question and answer texts are tombstones too
+            assert q.by != member or (q.text == ERASED_TEXT and q.product is None)
+            assert all(a.text == ERASED_TEXT for a in q.answers if a.by == member)
         for event in scrubbed:  # nothing personal of theirs left in the rewritten log
             op = event.op
             if isinstance(op, Chat) and event.by == member:
                 assert op.text == ERASED_TEXT
             if isinstance(op, MemberJoin) and op.member == member:
                 assert op.name == ""
+            if isinstance(op, (QuestionAsk, QuestionAnswer)) and event.by == member:
+                assert op.text == ERASED_TEXT
             if isinstance(op, RoomCreate) and op.owner == member:
                 assert op.owner_name == ""
             if isinstance(op, CheckoutStart):

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from protocol import JSON, MSGPACK
 from protocol import polls as P
+from protocol import questions as Q
 from protocol import reducer as R
 from protocol.messages import (
     CartAdd,
@@ -42,6 +43,9 @@ from protocol.messages import (
     PollOption,
     PollVote,
     Product,
+    QuestionAnswer,
+    QuestionAsk,
+    QuestionClose,
     React,
     Role,
     RoomCreate,
@@ -52,6 +56,14 @@ from protocol.messages import (
     Welcome,
 )
 from protocol.reducer import RoomLimits, apply, check_limits, check_rules, copy_state, fold
+from tests.property.question_ops import (
+    QUESTION_KINDS,
+    check_question_invariants,
+    check_question_step,
+    mention_list,
+    question_allowed,
+    resolve_question,
+)
 
 OWNER, ASSOC, VIEWER, OUTSIDER = "ana", "as", "vic", "zed"
 MEMBERS = ("bo", "cy")
@@ -93,6 +105,9 @@ def tiny_constants(tiny: bool) -> Iterator[None]:
         mock.patch.object(R, "CHECKOUTS_KEEP", 2),
         mock.patch.object(P, "MAX_OPEN_POLLS", 2),
         mock.patch.object(P, "POLLS_KEEP", 3),
+        mock.patch.object(Q, "QUESTIONS_KEEP", 2),
+        mock.patch.object(Q, "MAX_ANSWERS", 2),
+        mock.patch.object(Q, "MAX_OPEN_ASKED", 2),
     ):
         yield
 
@@ -121,6 +136,7 @@ CLIENT_KINDS = (
     "poll",
     "pvote",
     "pvote",
+    *QUESTION_KINDS,
 )
 ALL_KINDS = (*CLIENT_KINDS, "join", "create", "revalidate", "revalidate", "pclose", "pclose")
 ROLES: tuple[Role, ...] = ("member", "associate", "viewer")
@@ -154,6 +170,7 @@ class History:
         self.lines: list[int] = []
         self.chats: list[int] = []
         self.polls: list[int] = []
+        self.questions: list[int] = []
 
     def record(self, state: RoomState, event: Event) -> None:
         if isinstance(event.op, CartAdd) and state.cart and state.cart[-1].line == event.seq:
@@ -162,6 +179,8 @@ class History:
             self.chats.append(event.seq)
         if isinstance(event.op, PollCreate) and state.polls and state.polls[-1].id == event.seq:
             self.polls.append(event.seq)
+        if state.questions and state.questions[-1].id == event.seq:
+            self.questions.append(event.seq)
 
 
 def pick(live: list[int], ever: list[int], seq: int, n: int) -> int:
@@ -184,7 +203,10 @@ def resolve(state: RoomState, history: History, intent: Intent) -> tuple[str, Ev
         op = Vote(line=pick(live_lines, history.lines, state.seq, a), value=("up", "down", "clear")[b % 3])
     elif kind == "chat":
         reply = None if flag or b % 2 else pick(live_chats, history.chats, state.seq, b // 2)
-        op = Chat(text=("hi", "ok", "x" * 12)[a % 3], reply_to=reply)
+        mentions = mention_list((OWNER, *JOINABLE), a, b) if a % 4 == 0 else []
+        op = Chat(text=("hi", "ok", "x" * 12)[a % 3], reply_to=reply, mentions=mentions)
+    elif kind in QUESTION_KINDS:
+        op = resolve_question(kind, state, history.questions, (OWNER, *JOINABLE), a, b, flag)
     elif kind == "react":
         op = React(msg=pick(live_chats, history.chats, state.seq, a), emoji=EMOJI[b % len(EMOJI)], on=flag)
     elif kind == "rename":
@@ -283,7 +305,9 @@ def allowed(state: RoomState, by: str, op: EventBody) -> bool:
     if isinstance(op, (CartQty, CartRemove, Vote)):
         return op.line in lines
     if isinstance(op, Chat):
-        return op.reply_to is None or op.reply_to in chats
+        return (op.reply_to is None or op.reply_to in chats) and question_allowed(state, by, op)
+    if isinstance(op, (QuestionAsk, QuestionAnswer, QuestionClose)):
+        return question_allowed(state, by, op)
     if isinstance(op, React):
         msg = chats.get(op.msg)
         if msg is None:
@@ -327,6 +351,7 @@ def check_invariants(state: RoomState) -> None:
     for p in state.polls:
         assert all(0 <= v < len(p.options) for v in p.votes.values())
         assert not p.closed or sum(p.tally) == len(p.votes)
+    check_question_invariants(state)
     if state.owner:
         assert not state.members[state.owner].kicked
         assert state.members[state.owner].role == "owner"
@@ -368,6 +393,9 @@ def check_step(before: RoomState, event: Event, after: RoomState) -> None:
         assert line is not None and line.votes.get(by) == {"up": 1, "down": -1, "clear": None}[op.value]
     elif isinstance(op, Chat):
         assert after.chat[-1].id == seq and after.chat[-1].by == by and after.chat[-1].text == op.text
+        check_question_step(before, by, seq, op, after)
+    elif isinstance(op, (QuestionAsk, QuestionAnswer, QuestionClose)):
+        check_question_step(before, by, seq, op, after)
     elif isinstance(op, React):
         msg = R.find_chat(after, op.msg)
         assert msg is not None and (by in msg.reactions.get(op.emoji, [])) == op.on

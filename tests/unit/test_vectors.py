@@ -136,7 +136,9 @@ def test_reducer_vectors_include_noops_of_each_refusal_code() -> None:
         ErrorCode.ROOM_CLOSED,
         ErrorCode.EMPTY_CHECKOUT,
         ErrorCode.POLL_CLOSED,  # polls (SPEC 17)
-        ErrorCode.INVALID_FIELD,  # poll.vote for an option the poll does not have
+        ErrorCode.INVALID_FIELD,  # poll.vote for an option the poll does not have; rules 20-21: mentions
+        # and question addressees (SPEC 16)
+        ErrorCode.QUESTION_CLOSED,  # rule 24
     }
 
 

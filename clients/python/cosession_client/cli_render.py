@@ -33,6 +33,9 @@ from protocol.messages import (
     QaAnswer,
     QaAsk,
     QaHide,
+    QuestionAnswer,
+    QuestionAsk,
+    QuestionClose,
     React,
     RoomClose,
     RoomCreate,
@@ -171,6 +174,13 @@ def describe_event(event: Event, state: RoomState, names: Mapping[int, str] | No
         text = f"{by}{reply}: {op.text}{about}"
     elif isinstance(op, React):
         text = f"{by} {'reacted' if op.on else 'took back'} {op.emoji} on message #{op.msg}"
+    elif isinstance(op, QuestionAsk):
+        about = f" (about {line_label(state, op.line, names)})" if op.line else ""
+        text = f"{by} asked {', '.join(who(state, m) for m in op.to)}: {op.text}{about}"
+    elif isinstance(op, QuestionAnswer):
+        text = f"{by} answered question #{op.question}: {op.text}"
+    elif isinstance(op, QuestionClose):
+        text = f"{by} closed question #{op.question}"
     elif isinstance(op, RoomRename):
         text = f'{by} renamed the room to "{op.name}"'
     elif isinstance(op, RoomLock):

@@ -19,6 +19,7 @@ import msgspec
 from cosession_client.errors import ConnectionClosedFinal, OpRejected, TooManyPending
 from cosession_client.observer import ClientObserver, Observer
 from cosession_client.outputs import Bucket, Disconnected, Resynced, Signal
+from cosession_client.questions import RoomQuestions
 from cosession_client.rest import (
     CreatedInvite,
     Snapshot,
@@ -86,7 +87,7 @@ class _Connect:
             await self._client.close()
 
 
-class RoomClient(RoomOps):
+class RoomClient(RoomOps, RoomQuestions):
     """A live member of one room. Create with ``await RoomClient.connect(...)``.
 
     ``settings`` (a ``ClientSettings``) and keyword ``options`` (its fields: ``format``,

@@ -55,8 +55,14 @@ class RoomOps:
     async def vote(self, line: int, value: VoteValue) -> int:
         return await self.submit(Vote(line=line, value=value))
 
-    async def chat(self, text: str, product: Product | None = None, reply_to: int | None = None) -> int:
-        return await self.submit(Chat(text=text, product=product, reply_to=reply_to))
+    async def chat(
+        self,
+        text: str,
+        product: Product | None = None,
+        reply_to: int | None = None,
+        mentions: list[str] | None = None,
+    ) -> int:
+        return await self.submit(Chat(text=text, product=product, reply_to=reply_to, mentions=mentions or []))
 
     async def react(self, msg: int, emoji: str, on: bool = True) -> int:
         return await self.submit(React(msg=msg, emoji=emoji, on=on))

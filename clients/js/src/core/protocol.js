@@ -99,7 +99,13 @@ export const ops = {
   cartQty: (line, qty) => ({ t: "cart.qty", line, qty }),
   cartRemove: (line) => ({ t: "cart.remove", line }),
   vote: (line, value) => ({ t: "vote", line, value }),
-  chat: (text, product, replyTo) => ({ t: "chat", text, product: cleanProduct(product), reply_to: replyTo ?? undefined }),
+  chat: (text, product, replyTo, mentions) => ({
+    t: "chat",
+    text,
+    product: cleanProduct(product),
+    reply_to: replyTo ?? undefined,
+    mentions: mentions && mentions.length ? [...mentions] : undefined,
+  }),
   react: (msg, emoji, on = true) => ({ t: "react", msg, emoji, on }),
   rename: (name) => ({ t: "room.rename", name }),
   lock: (locked) => ({ t: "room.lock", locked }),
@@ -121,7 +127,20 @@ export const ops = {
   pollVote: (poll, option) => (option == null ? { t: "poll.vote", poll } : { t: "poll.vote", poll, option }),
   /** Ask the tenant's past buyers about a product (SPEC section 19). */
   qaAsk: (product, text) => ({ t: "qa.ask", product: cleanProduct(product), text }),
+  // mentions and questions (protocol/SPEC.md section 16)
+  questionAsk: (to, text, product, line) => ({
+    t: "question.ask",
+    to: Array.isArray(to) ? [...to] : [to],
+    text,
+    product: cleanProduct(product),
+    line: line ?? undefined,
+  }),
+  questionAnswer: (question, text) => ({ t: "question.answer", question, text }),
+  questionClose: (question) => ({ t: "question.close", question }),
 };
+
+const memberIds = (ids, lo, hi) =>
+  Array.isArray(ids) && ids.length >= lo && ids.length <= hi && ids.every((m) => typeof m === "string" && m.length >= 1 && m.length <= 64);
 
 /** Reasons an op would be refused by the server's decoder (so it is never sent). */
 export function validateOp(op) {
@@ -141,7 +160,17 @@ export function validateOp(op) {
     case "vote":
       return int(op.line, 1, 2 ** 53) && ["up", "down", "clear"].includes(op.value) ? null : "bad vote";
     case "chat":
+      if (op.mentions != null && !memberIds(op.mentions, 0, 20)) return "at most 20 member ids may be mentioned";
       return typeof op.text === "string" && op.text.length >= 1 && op.text.length <= 16000 ? null : "empty message";
+    case "question.ask":
+      if (!memberIds(op.to, 1, 10)) return "ask 1 to 10 members";
+      if (op.line != null && !int(op.line, 1, 2 ** 53)) return "bad line";
+      return typeof op.text === "string" && op.text.length >= 1 && op.text.length <= 2000 ? null : "a question needs 1 to 2000 characters";
+    case "question.answer":
+      if (!int(op.question, 1, 2 ** 53)) return "bad question";
+      return typeof op.text === "string" && op.text.length >= 1 && op.text.length <= 2000 ? null : "an answer needs 1 to 2000 characters";
+    case "question.close":
+      return int(op.question, 1, 2 ** 53) ? null : "bad question";
     case "react":
       return int(op.msg, 1, 2 ** 53) && typeof op.emoji === "string" && op.emoji.length >= 1 ? null : "bad reaction";
     case "checkout.request":

@@ -7,12 +7,15 @@
 
 import { foldPoll, pollFromWire, pollRule, pollToWire, scrubPolls } from "./polls.js";
 import { applyQa, checkQaServer, qaFromWire, qaToWire, scrubQa } from "./qa.js";
+import { applyQuestion, checkMentions, checkQuestion, eraseQuestions } from "./questions.js";
 
 export const CHAT_KEEP = 500;
 export const MAX_QTY = 999;
 export const MAX_REACTIONS_PER_MESSAGE = 32;
 export const ERASED_TEXT = "[erased]"; // member.erase: the text of the erased member's chat messages
 export const CHECKOUTS_KEEP = 20;
+export { QUESTIONS_KEEP, MAX_ANSWERS, MAX_OPEN_ASKED, findQuestion, openQuestionsFor } from "./questions.js";
+const QUESTION_OPS = new Set(["question.ask", "question.answer", "question.close"]);
 
 const CART_OPS = new Set(["cart.add", "cart.qty", "cart.remove"]);
 const OWNER_OPS = new Set(["room.rename", "room.lock", "member.kick"]);
@@ -22,7 +25,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, polls: [], qa: [] };
+  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, polls: [], qa: [], questions: [] };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -56,11 +59,23 @@ export function fromWire(snapshot) {
       product: m.product ?? null,
       reply_to: m.reply_to ?? null,
       reactions: dict(Object.fromEntries(Object.entries(m.reactions || {}).map(([k, v]) => [k, [...v]]))),
+      mentions: [...(m.mentions || [])],
     })),
     checkouts: (s.checkouts || []).map((c) => ({ ...c })),
     call: s.call ? { since: s.call.since, by: s.call.by } : null,
     polls: (s.polls || []).map(pollFromWire),
     qa: qaFromWire(s.qa),
+    questions: (s.questions || []).map((q) => ({
+      id: q.id,
+      by: q.by,
+      ts: q.ts,
+      to: [...q.to],
+      text: q.text,
+      product: q.product ?? null,
+      line: q.line ?? null,
+      answers: (q.answers || []).map((a) => ({ seq: a.seq, by: a.by, ts: a.ts, text: a.text })),
+      closed: !!q.closed,
+    })),
   };
 }
 
@@ -98,6 +113,7 @@ export function toWire(state) {
       if (m.product != null) msg.product = m.product;
       if (m.reply_to != null) msg.reply_to = m.reply_to;
       if (Object.keys(m.reactions).length) msg.reactions = m.reactions;
+      if (m.mentions && m.mentions.length) msg.mentions = [...m.mentions];
       return msg;
     });
   }
@@ -105,6 +121,16 @@ export function toWire(state) {
   if (state.call) out.call = { since: state.call.since, by: state.call.by };
   if (state.polls.length) out.polls = state.polls.map(pollToWire);
   if (state.qa.length) out.qa = qaToWire(state.qa);
+  if (state.questions && state.questions.length) {
+    out.questions = state.questions.map((q) => {
+      const item = { id: q.id, by: q.by, ts: q.ts, to: [...q.to], text: q.text };
+      if (q.product != null) item.product = q.product;
+      if (q.line != null) item.line = q.line;
+      if (q.answers.length) item.answers = q.answers.map((a) => ({ seq: a.seq, by: a.by, ts: a.ts, text: a.text }));
+      if (q.closed) item.closed = true;
+      return item;
+    });
+  }
   return out;
 }
 
@@ -200,6 +226,9 @@ export function checkRules(state, by, op) {
     if (op.reply_to != null && !findChat(state, op.reply_to)) {
       return { code: "not_found", message: `chat message ${op.reply_to} is gone` };
     }
+    if (op.mentions && op.mentions.length) return checkMentions(state, op.mentions);
+  } else if (QUESTION_OPS.has(t)) {
+    return checkQuestion(state, by, op);
   } else if (t === "react") {
     const msg = findChat(state, op.msg);
     if (!msg) return { code: "not_found", message: `chat message ${op.msg} is gone` };
@@ -265,6 +294,7 @@ export function apply(state, event) {
         product: op.product ?? null,
         reply_to: op.reply_to ?? null,
         reactions: dict(),
+        mentions: [...(op.mentions || [])],
       });
       if (state.chat.length > CHAT_KEEP) state.chat.splice(0, state.chat.length - CHAT_KEEP);
       break;
@@ -281,6 +311,11 @@ export function apply(state, event) {
       }
       break;
     }
+    case "question.ask":
+    case "question.answer":
+    case "question.close":
+      applyQuestion(state, event);
+      break;
     case "room.rename":
       state.name = op.name;
       break;
@@ -348,7 +383,8 @@ export function apply(state, event) {
   return state;
 }
 
-/** member.erase: the member's name, chat text and cart authorship become tombstones. */
+/** member.erase: the member's name, chat text, question and answer texts and cart
+ * authorship become tombstones. */
 export function eraseMember(state, member) {
   const info = Object.hasOwn(state.members, member) ? state.members[member] : null;
   if (info) {
@@ -365,6 +401,7 @@ export function eraseMember(state, member) {
   for (const line of state.cart) if (line.added_by === member) line.added_by = "";
   scrubPolls(state, member, ERASED_TEXT);
   scrubQa(state, member);
+  eraseQuestions(state, member);
 }
 
 export function fold(events, state = emptyState()) {

@@ -99,8 +99,19 @@ export class RoomApi {
   vote(line, value) {
     return this.submit(ops.vote(line, value));
   }
-  chat(text, product, replyTo) {
-    return this.submit(ops.chat(text, product, replyTo));
+  chat(text, product, replyTo, mentions) {
+    return this.submit(ops.chat(text, product, replyTo, mentions));
+  }
+  /** Ask `to` (a member id or ids) a question, optionally about a product or a cart line;
+   * resolves to the question's id (its seq). */
+  ask(to, text, { product, line } = {}) {
+    return this.submit(ops.questionAsk(to, text, product, line));
+  }
+  answer(question, text) {
+    return this.submit(ops.questionAnswer(question, text));
+  }
+  closeQuestion(question) {
+    return this.submit(ops.questionClose(question));
   }
   react(msg, emoji, on = true) {
     return this.submit(ops.react(msg, emoji, on));

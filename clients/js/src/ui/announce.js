@@ -1,7 +1,8 @@
 // Room view: polite announcements (a visually hidden live region) of what others do — a
 // line added, a quantity changed, a line removed, someone joining or leaving, a checkout
 // started, a line's price or stock changed by the catalog (room-retail.js), a poll started
-// by someone else or closed (room-polls.js), a verified buyer's answer (room-qa.js) — found by
+// by someone else or closed (room-polls.js), a verified buyer's answer (room-qa.js), a
+// question to me or an answer to one (room-questions.js) — found by
 // comparing each render's cart and presence with the last. Our own edits (and anything
 // present at the first render) are not announced; chat is a role=log of its own (a
 // checkout note there is announced here only while the chat is not on screen).
@@ -9,6 +10,7 @@
 import { setText } from "./dom.js";
 import { pollNews, pollSnapshot } from "./room-polls.js";
 import { qaNews, qaSnapshot } from "./room-qa.js";
+import { questionNews, questionSnapshot } from "./room-questions.js";
 import { retailNews, retailSnapshot } from "./room-retail.js";
 
 const MINE_MS = 3000;
@@ -21,6 +23,7 @@ export class Announcer {
     this.retail = null; // checkouts seen, line prices and stock (retailSnapshot)
     this.polls = null; // poll id → closed? (pollSnapshot)
     this.qa = null; // verified buyers' answers shown (qaSnapshot)
+    this.questions = null; // question id → answers seen (questionSnapshot)
     this.mineUntil = new Map(); // edit key → until when our own edit is expected
     this.queue = [];
     this.timer = null;
@@ -67,11 +70,14 @@ export class Announcer {
       // a buyer's answer: read out by the chat log when it is on screen, else here
       if (!chatShown) for (const text of qaNews(this.qa, conn.state, this.v.i18n)) this.say(text);
     }
+    // questions to me and answers to them; at the first render, how many wait for me
+    for (const text of questionNews(this.questions, conn.state, conn.member, (m) => this.v._name(m), t)) this.say(text);
     this.lines = lines;
     this.people = people;
     this.retail = retailSnapshot(conn.state);
     this.polls = pollSnapshot(conn.state);
     this.qa = qaSnapshot(conn.state);
+    this.questions = questionSnapshot(conn.state);
   }
 
   /** Queue a message; the region shows the latest batch (joined), then clears. */

@@ -7,6 +7,8 @@
 
 import { h, setAttr, setText, syncList } from "./dom.js";
 import { icon } from "./icons.js";
+import { buildMentions, closeMentions, takeMentions } from "./mentions.js";
+import { buildQuestions } from "./room-questions.js";
 import { updateCard } from "./room-cart.js";
 import { buildQaItem, qaTimeline, updateQaItem } from "./room-qa.js";
 import { buildNote, checkoutNotes, updateNote } from "./room-retail.js";
@@ -30,19 +32,26 @@ export function buildChatPane(v) {
   });
   e.attach = h("button", { type: "button", "data-testid": "attach", "aria-pressed": "false", title: t("chat.attach"), "aria-label": t("chat.attach"), onclick: () => v._toggleAttach() }, icon("clip"));
   e.attachChip = h("div.cs-attach-chip", { hidden: true, dir: "auto" });
+  const mentions = buildMentions(v);
   e.composer = h(
     "form.cs-composer",
     { onsubmit: (ev) => (ev.preventDefault(), v._sendChat()) },
     h("label.cs-composer-label", { for: inputId }, t("chat.label")),
+    mentions,
     h("div.cs-composer-row", null, e.attach, e.input, h("button.cs-primary", { type: "submit", "data-testid": "send" }, t("chat.send"))),
   );
-  return h("section.cs-pane.cs-chat-wrap", { "data-pane": "chat" }, e.chatScroll, e.attachChip, e.composer);
+  return h("section.cs-pane.cs-chat-wrap", { "data-pane": "chat" }, buildQuestions(v), e.chatScroll, e.attachChip, e.composer);
 }
 
 function buildMessage(v) {
   const li = h("li.cs-msg", { "data-testid": "chat-message" });
-  li._refs = { by: h("div.cs-msg-by", { dir: "auto" }), text: h("div.cs-msg-text", { "data-testid": "chat-text", dir: "auto" }), card: null };
-  li.append(li._refs.by, li._refs.text);
+  li._refs = {
+    by: h("div.cs-msg-by", { dir: "auto" }),
+    text: h("div.cs-msg-text", { "data-testid": "chat-text", dir: "auto" }),
+    mention: h("span.cs-mention-badge", { "data-testid": "mentions-you", hidden: true }, v.t("chat.mentionsYou")),
+    card: null,
+  };
+  li.append(li._refs.by, li._refs.mention, li._refs.text);
   return li;
 }
 
@@ -55,6 +64,9 @@ function updateMessage(v, li, m, pending) {
   if (!pending) li.dataset.id = m.id;
   setText(r.by, pending ? v.t(conn.status === "live" ? "chat.sending" : "chat.notSent") : v._name(m.by));
   setText(r.text, m.text);
+  const mentionsMe = !pending && m.by !== conn.member && !!m.mentions && m.mentions.includes(conn.member);
+  li.classList.toggle("cs-mention-me", mentionsMe);
+  r.mention.hidden = !mentionsMe;
   setAttr(r.text, "data-testid", pending ? null : "chat-text");
   if (m.product) {
     if (r.card) updateCard(v, r.card, m.product);
@@ -122,8 +134,10 @@ export function sendChat(v) {
   const text = v.el.input.value.trim();
   const product = v.attach ? v._attachable() : null;
   if (!text && !product) return;
-  v._do(v.conn.chat(text || product.name, product || undefined));
+  const body = text || product.name;
+  v._do(v.conn.chat(body, product || undefined, undefined, takeMentions(v, body)));
   v.el.input.value = "";
+  closeMentions(v);
   v.attach = false;
   v._stopTyping();
   v.render();

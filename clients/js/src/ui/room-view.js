@@ -17,6 +17,7 @@ import { buildCartPane, checkout, productCard, renderCart, renderFocus } from ".
 import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping, typing } from "./room-chat.js";
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
 import { buildPolls, destroyPolls, renderPolls } from "./room-polls.js";
+import { renderQuestions } from "./room-questions.js";
 import { buildTabs, renderTabs } from "./tabs.js";
 
 let nextId = 0;
@@ -173,6 +174,7 @@ export class RoomView {
     renderCart(this);
     renderPolls(this);
     renderChat(this);
+    renderQuestions(this);
     renderPeople(this);
     renderShare(this);
     renderCall(this);

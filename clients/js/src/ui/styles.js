@@ -91,6 +91,34 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-msg-text{white-space:pre-wrap;overflow-wrap:anywhere}
 .cs-msg .cs-card{margin-top:6px}
 .cs-typing{font-size:12px;color:var(--muted);min-height:16px}
+.cs-questions{display:flex;flex-direction:column;gap:6px;padding:8px 12px;border-bottom:1px solid var(--line);max-height:45%;overflow:auto}
+.cs-q-head{display:flex;align-items:center;gap:8px;flex-wrap:wrap}
+.cs-q-title{font-size:13px;font-weight:700}
+.cs-q-count{font-size:12px;font-weight:700;color:var(--accent)}
+.cs-q-head button{margin-inline-start:auto}
+.cs-q-list{list-style:none;display:flex;flex-direction:column;gap:6px}
+.cs-q{border:1px solid var(--line);border-radius:10px;padding:6px 8px;display:flex;flex-direction:column;gap:4px}
+.cs-q.cs-for-me{border-color:var(--accent);background:#f6f4ff}
+.cs-q-top{display:flex;gap:6px;align-items:center;flex-wrap:wrap;font-size:12px}
+.cs-q-badge,.cs-mention-badge{font-size:11px;font-weight:700;color:var(--accent-fg);background:var(--accent);border-radius:999px;padding:1px 7px}
+.cs-q-who{font-weight:700;color:#4a4a55}
+.cs-q-state{margin-inline-start:auto;color:var(--muted)}
+.cs-q[data-state=answered] .cs-q-state{color:var(--ok)}
+.cs-q-text,.cs-q-a{white-space:pre-wrap;overflow-wrap:anywhere}
+.cs-q-about{font-size:12px;color:var(--muted)}
+.cs-q-answers{list-style:none;padding-inline-start:10px;border-inline-start:2px solid var(--line);display:flex;flex-direction:column;gap:2px}
+.cs-q-answer input,.cs-ask input[type=text],.cs-ask input:not([type]),.cs-ask select{flex:1;min-width:0;border:1px solid var(--field);border-radius:8px;padding:6px 8px;min-height:34px;background:var(--bg)}
+.cs-ask{display:flex;flex-direction:column;gap:4px;border:1px solid var(--line);border-radius:10px;padding:8px}
+.cs-ask-whom{border:0;display:flex;flex-direction:column;gap:2px}
+.cs-ask-to{display:flex;flex-wrap:wrap;gap:4px 12px}
+.cs-ask-person{display:flex;align-items:center;gap:4px}
+.cs-ask-hint{font-size:12px;color:var(--bad)}
+.cs-ask-actions{display:flex;gap:6px}
+.cs-msg.cs-mention-me{outline:2px solid var(--accent)}
+.cs-mention-badge{display:inline-block;margin-block:2px}
+.cs-mentions{list-style:none;border:1px solid var(--line);border-radius:8px;background:var(--bg);max-height:180px;overflow:auto}
+.cs-mention-option{padding:6px 10px;cursor:pointer}
+.cs-mention-option[aria-selected=true]{background:#ece8ff;color:var(--accent);font-weight:700}
 .cs-composer{display:flex;flex-direction:column;gap:2px;padding:8px 12px;border-top:1px solid var(--line);background:var(--bg)}
 .cs-composer-row{display:flex;gap:6px;align-items:center}
 .cs-composer-label,.cs-field-label{font-size:12px;font-weight:600;color:var(--muted)}
