@@ -37,6 +37,8 @@ from cosession.services import Services
 from cosession.signing.shared import shared_secret
 from cosession.store.committer import GroupCommitter
 from cosession.store.store_sql import SqlStore
+from cosession.stores.api import endpoints as store_endpoints
+from cosession.stores.web import routes as store_web_routes
 from cosession.tenants.api import endpoints as tenant_endpoints
 from cosession.tenants.api import routes as tenant_routes
 from cosession.tenants.auth import TenantAuthError, TenantMiddleware, tenant_auth_error_handler
@@ -128,6 +130,7 @@ def create_app(settings: Settings) -> Starlette:
         *webhook_endpoints,
         *retail_endpoints,
         *lookup_endpoints,
+        *store_endpoints,
     ]
 
     @contextlib.asynccontextmanager
@@ -188,6 +191,8 @@ def create_app(settings: Settings) -> Starlette:
             *retail_routes,
             *lookup_routes,
             *(e.route() for e in admin_endpoints),
+            *(e.route() for e in store_endpoints),
+            *store_web_routes,
             *openapi_routes(described, version=__version__),
             WebSocketRoute("/v1/ws", websocket_endpoint),
         ],

@@ -118,8 +118,10 @@ def join_form(locale: str, room_name: str) -> str:
     )
 
 
-def page_html(*, locale: str, code: str, room_name: str, script_url: str) -> str:
+def page_html(*, locale: str, code: str, room_name: str, script_url: str, extra: dict[str, str] | None = None) -> str:
+    """The page; ``extra``: more ``data-*`` attributes of the app element (a store's page)."""
     e = html.escape
+    more = "".join(f" {k}='{e(v)}'" for k, v in (extra or {}).items())
     return (
         f"<!doctype html><html lang={locale} dir={'rtl' if locale in RTL else 'ltr'}><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1, viewport-fit=cover'>"
@@ -131,7 +133,7 @@ def page_html(*, locale: str, code: str, room_name: str, script_url: str) -> str
         f"<style>{FORM_CSS}</style>"
         f"<script src='{e(script_url)}' defer></script>"
         "</head><body>"
-        f"<main id=cosession-room data-invite='{e(code)}' data-room-name='{e(room_name)}' data-lang={locale}>"
+        f"<main id=cosession-room data-invite='{e(code)}' data-room-name='{e(room_name)}' data-lang={locale}{more}>"
         f"{join_form(locale, room_name)}"
         "<noscript><p>This page needs JavaScript.</p></noscript></main>"
         "</body></html>"

@@ -65,7 +65,7 @@ from protocol.messages import (
     Welcome,
 )
 from protocol.reducer import CHAT_KEEP, CHECKOUTS_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
-from protocol.vectors import VECTORS_DIR, call_cases
+from protocol.vectors import VECTORS_DIR, call_cases, store_cases
 from protocol.vectors.session_cases import session_cases
 
 Direction = Literal["client", "server"]
@@ -260,6 +260,7 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
         ("pong/nonce", "server", Pong(nonce=2**53)),
     ]
     out += call_cases.codec_messages(T0)
+    out += store_cases.codec_messages(T0)
     return out
 
 
@@ -671,6 +672,9 @@ REDUCER_CASES: dict[str, Callable[[], _Log]] = {
 }
 REDUCER_CASES.update(
     {name: (lambda fn=fn: fn(_room_log)) for name, fn in call_cases.REDUCER_CASES.items()}  # type: ignore[misc]
+)
+REDUCER_CASES.update(
+    {name: (lambda fn=fn: fn(_room_log)) for name, fn in store_cases.REDUCER_CASES.items()}  # type: ignore[misc]
 )
 
 

@@ -19,7 +19,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null };
+  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, store: null };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -56,6 +56,7 @@ export function fromWire(snapshot) {
     })),
     checkouts: (s.checkouts || []).map((c) => ({ ...c })),
     call: s.call ? { since: s.call.since, by: s.call.by } : null,
+    store: s.store ? { ...s.store } : null,
   };
 }
 
@@ -98,6 +99,7 @@ export function toWire(state) {
   }
   if (state.checkouts.length) out.checkouts = state.checkouts.map((c) => ({ ...c }));
   if (state.call) out.call = { since: state.call.since, by: state.call.by };
+  if (state.store) out.store = { ...state.store };
   return out;
 }
 
@@ -283,6 +285,7 @@ export function apply(state, event) {
       state.name = op.name;
       state.owner = op.owner;
       state.members[op.owner] = { name: op.owner_name, role: "owner", kicked: false, erased: false };
+      state.store = op.store ?? null;
       break;
     case "member.join":
       state.members[op.member] = { name: op.name, role: op.role, kicked: false, erased: false };
