@@ -35,12 +35,16 @@ from cosession.qa.api import routes as qa_routes
 from cosession.qa.wiring import build_qa
 from cosession.retail.api import endpoints as retail_endpoints
 from cosession.retail.api import routes as retail_routes
+from cosession.retail.lookup_api import endpoints as lookup_endpoints
+from cosession.retail.lookup_api import routes as lookup_routes
 from cosession.retail.wiring import build_retail
 from cosession.rooms.registry import RoomRegistry
 from cosession.services import Services
 from cosession.signing.shared import shared_secret
 from cosession.store.committer import GroupCommitter
 from cosession.store.store_sql import SqlStore
+from cosession.stores.api import endpoints as store_endpoints
+from cosession.stores.web import routes as store_web_routes
 from cosession.tenants.api import endpoints as tenant_endpoints
 from cosession.tenants.api import routes as tenant_routes
 from cosession.tenants.auth import TenantAuthError, TenantMiddleware, tenant_auth_error_handler
@@ -135,6 +139,8 @@ def create_app(settings: Settings) -> Starlette:
         *webhook_endpoints,
         *retail_endpoints,
         *qa_endpoints,
+        *lookup_endpoints,
+        *store_endpoints,
     ]
 
     @contextlib.asynccontextmanager
@@ -200,7 +206,10 @@ def create_app(settings: Settings) -> Starlette:
             *webhook_routes,
             *retail_routes,
             *qa_routes,
+            *lookup_routes,
             *(e.route() for e in admin_endpoints),
+            *(e.route() for e in store_endpoints),
+            *store_web_routes,
             *openapi_routes(described, version=__version__),
             WebSocketRoute("/v1/ws", websocket_endpoint),
         ],

@@ -23,13 +23,14 @@ from protocol.messages import Role
 TOKEN_VERSION = "v1"
 
 
-class Claims(msgspec.Struct, frozen=True):
+class Claims(msgspec.Struct, frozen=True, omit_defaults=True):
     room: str
     member: str
     role: Role
     name: str
     iat: int
     exp: int
+    in_store: bool = False  # joined through a store's QR code (SPEC §20): presence shows "in store"
 
 
 class TokenError(Exception):
@@ -58,9 +59,21 @@ class TokenSigner:
     def _mac(self, signed_part: bytes) -> bytes:
         return _b64(hmac.new(self._key, signed_part, hashlib.sha256).digest()).encode("ascii")
 
-    def issue(self, *, room: str, member: str, role: Role, name: str, ttl: float, now: float | None = None) -> str:
+    def issue(
+        self,
+        *,
+        room: str,
+        member: str,
+        role: Role,
+        name: str,
+        ttl: float,
+        now: float | None = None,
+        in_store: bool = False,
+    ) -> str:
         issued = int(time.time() if now is None else now)
-        claims = Claims(room=room, member=member, role=role, name=name, iat=issued, exp=issued + int(ttl))
+        claims = Claims(
+            room=room, member=member, role=role, name=name, iat=issued, exp=issued + int(ttl), in_store=in_store
+        )
         body = f"{TOKEN_VERSION}.{_b64(msgspec.json.encode(claims))}"
         return f"{body}.{self._mac(body.encode('ascii')).decode('ascii')}"
 

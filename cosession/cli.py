@@ -72,6 +72,7 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--qa-buyer-answers-per-minute", type=int, help="product Q&A answers per buyer per minute")
     p.add_argument("--qa-tenant-answers-per-minute", type=int, help="product Q&A answers per tenant per minute")
     p.add_argument("--qa-sweep-interval", type=float, help="seconds between retries of undelivered Q&A answers")
+    p.add_argument("--catalog-lookups-per-minute", type=int, help="catalog lookups/searches per caller per minute")
     p.add_argument("--stun-url", dest="stun_urls", action="append", help="STUN URL for calls (repeatable)")
     p.add_argument("--turn-url", dest="turn_urls", action="append", help="TURN URL for calls (repeatable)")
     p.add_argument("--turn-secret", help="TURN REST shared secret (coturn static-auth-secret)")
@@ -220,7 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     from cosession.trends import cli as report_cli
 
     report_cli.add_parser(sub, Settings().database_url)
+    from cosession.stores import cli as qr_cli
+
+    qr_cli.add_parser(sub, Settings().database_url)
     args = parser.parse_args(argv)
+    if args.command == "qr":
+        return qr_cli.run(args)
     if args.command == "report":
         return report_cli.run(args)
     if args.command == "serve":

@@ -99,6 +99,7 @@ class Settings:
     qa_buyer_answers_per_minute: int = 5  # per verified buyer (0: no limit)
     qa_tenant_answers_per_minute: int = 300  # per tenant, all its buyers together (0: no limit)
     qa_sweep_interval: float = 30.0  # seconds between retries of answers not yet in every asking room
+    catalog_lookups_per_minute: int = 120  # GET /v1/catalog/lookup|search per caller per minute, per node (0: no limit)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

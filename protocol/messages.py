@@ -135,10 +135,19 @@ class CheckoutRequest(_Body, tag="checkout.request", frozen=True):
 # System bodies: produced by the server only, never accepted from a client.
 
 
+class StoreContext(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The shop a room was opened in, through a store's QR code (SPEC §20)."""
+
+    store: Annotated[str, Meta(min_length=1, max_length=64)]
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    department: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+
+
 class RoomCreate(_Body, tag="room.create", frozen=True):
     name: RoomName
     owner: MemberId
     owner_name: ShortText
+    store: StoreContext | None = None  # opened through a store's QR code
 
 
 class LogGap(_Body, tag="log.gap", frozen=True):
@@ -502,6 +511,7 @@ class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     polls: list[Poll] = []  # open polls and the last closed ones (SPEC 17.2), oldest first
     qa: list[QaItem] = []  # product Q&A asks and answers, id order, the last QA_KEEP
     questions: list[Question] = []  # the last QUESTIONS_KEEP, oldest first (SPEC 16)
+    store: StoreContext | None = None  # the shop the room was opened in (SPEC §20)
 
 
 # ---- envelopes: client -> server ------------------------------------------------------
@@ -636,6 +646,7 @@ class PresenceMember(Struct, forbid_unknown_fields=True, omit_defaults=True):
     focus: Product | None = None
     following: str | None = None
     call: CallState | None = None  # absent: not in the call
+    in_store: bool = False  # arrived through a store's QR code (SPEC §20); else remote
 
 
 class Limits(Struct, forbid_unknown_fields=True):

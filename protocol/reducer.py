@@ -299,6 +299,7 @@ def apply(state: RoomState, event: Event) -> RoomState:
         state.name = op.name
         state.owner = op.owner
         state.members[op.owner] = MemberInfo(name=op.owner_name, role="owner")
+        state.store = op.store
     elif isinstance(op, MemberJoin):
         state.members[op.member] = MemberInfo(name=op.name, role=op.role)
     elif isinstance(op, RoomClose):

@@ -2,6 +2,7 @@
 //   widget.js                 the launcher (IIFE, the stable URL shops embed; ≤ 6 KB gzipped)
 //   widget-panel.<hash>.js    the panel (ES module, imported by the launcher on open)
 //   room.js, room.<hash>.js   the room page (IIFE)
+//   scanner.<hash>.js, zxing_reader.<hash>.wasm  the barcode decoder (ES module), imported on first scan
 // Every .js is also written precompressed (.gz, .br) so the server sends compressed bytes
 // without compressing per request, and manifest.json maps each bundle to its hashed file.
 import { createHash } from "node:crypto";
@@ -33,7 +34,7 @@ const manifest = {};
 function emit(logical, code, map) {
   const h = hash(code);
   const hashed = logical.replace(/\.js$/, `.${h}.js`);
-  const files = logical === "widget-panel.js" ? [hashed] : [logical, hashed];
+  const files = logical === "widget-panel.js" || logical === "scanner.js" ? [hashed] : [logical, hashed];
   for (const file of files) {
     const withMap = map ? Buffer.concat([code, Buffer.from(`\n//# sourceMappingURL=${file}.map\n`)]) : code;
     writeFileSync(join(dist, file), withMap);
@@ -58,5 +59,16 @@ async function build(entry, options) {
 // the panel first: the launcher is built with the panel's hashed file name in it
 const panelFile = emit("widget-panel.js", ...(await build("src/widget/panel.js", { format: "esm" })));
 emit("widget.js", ...(await build("src/widget/index.js", { format: "iife", define: { __COSESSION_PANEL__: JSON.stringify(panelFile) } })));
-emit("room.js", ...(await build("src/room-page/index.js", { format: "iife" })));
+// the barcode decoder (zxing-wasm) for the room page: an ES module chunk and its .wasm,
+// fetched from this server only when someone starts scanning (no CDN, works offline)
+const wasmSrc = readFileSync(join(here, "node_modules/zxing-wasm/dist/reader/zxing_reader.wasm"));
+const wasmFile = `zxing_reader.${hash(wasmSrc)}.wasm`;
+writeFileSync(join(dist, wasmFile), wasmSrc);
+writeFileSync(join(dist, `${wasmFile}.gz`), gzipSync(wasmSrc, { level: 9 }));
+manifest["zxing_reader.wasm"] = { file: wasmFile, hash: hash(wasmSrc), bytes: wasmSrc.length };
+const scannerFile = emit("scanner.js", ...(await build("src/scan/zxing-entry.js", { format: "esm" })));
+emit("room.js", ...(await build("src/room-page/index.js", {
+  format: "iife",
+  define: { __COSESSION_SCANNER__: JSON.stringify(scannerFile), __COSESSION_ZXING_WASM__: JSON.stringify(wasmFile) },
+})));
 writeFileSync(join(dist, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");

@@ -60,6 +60,7 @@ class Connection:
         self.name = claims.name
         self.role: Role = claims.role
         self.device: Device = device
+        self.in_store = claims.in_store
 
     def send(self, message: ServerMessage) -> None:
         self.outbox.push(OutFrame(self.codec.encode(message), text=not self.codec.binary))

@@ -287,11 +287,21 @@ async def accept_invite(request: Request, body: BodyReader[AcceptInvite]) -> Joi
     services = _services(request)
     _limit(request, services.rest_limits.accepts, "invite accepts")
     data = await body.read()
-    code = request.path_params["code"]
+    return await accept_code(services, request.path_params["code"], data.name)
+
+
+async def accept_code(
+    services: Services, code: str, name: str, *, in_store: bool = False, tenant: str | None = None
+) -> JoinToken:
+    """Use one of the invite's uses and issue a new member's token (``in_store``: the
+    member came through a store's QR code, SPEC §20; ``tenant``: the room must be that
+    tenant's, else 404 like an unknown invite)."""
     found = await services.store.get_invite(code)
     if found is None:
         raise ApiError(404, "invite_not_found", "no such invite")
     room = await _room(services, found.room_id)
+    if tenant is not None and room.tenant != tenant:
+        raise ApiError(404, "invite_not_found", "no such invite")
     _refuse_closed(room)
     if len(room.state.members) >= services.settings.max_room_members:
         raise ApiError(409, "too_many_members", "this room cannot take more members")
@@ -304,7 +314,7 @@ async def accept_invite(request: Request, body: BodyReader[AcceptInvite]) -> Joi
     member = new_id("m")
     role: Literal["member", "associate", "viewer"] = invite.role  # type: ignore[assignment]
     token = services.signer.issue(
-        room=invite.room_id, member=member, role=role, name=data.name, ttl=services.settings.token_ttl
+        room=invite.room_id, member=member, role=role, name=name, ttl=services.settings.token_ttl, in_store=in_store
     )
     return JoinToken(room=invite.room_id, member=member, role=role, token=token, ws_url=services.settings.ws_url)
 

@@ -36,15 +36,20 @@ class Presence:
     def connections(self, member: str) -> int:
         return len(self._conns.get(member, ()))
 
-    def connect(self, member: str, conn_id: int, *, name: str, role: Role, device: Device) -> Change:
+    def connect(
+        self, member: str, conn_id: int, *, name: str, role: Role, device: Device, in_store: bool = False
+    ) -> Change:
         conns = self._conns.setdefault(member, set())
         conns.add(conn_id)
         current = self._members.get(member)
         if current is None:
-            entry = PresenceMember(member=member, name=name, role=role, device=device, connections=1)
+            entry = PresenceMember(member=member, name=name, role=role, device=device, connections=1, in_store=in_store)
             self._members[member] = entry
             return ("join", entry)
-        entry = msgspec.structs.replace(current, connections=len(conns), device=device, name=name, role=role)
+        # in the store while any of the member's connections came through a store's QR code
+        entry = msgspec.structs.replace(
+            current, connections=len(conns), device=device, name=name, role=role, in_store=current.in_store or in_store
+        )
         self._members[member] = entry
         return ("update", entry)
 

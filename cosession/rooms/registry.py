@@ -21,7 +21,7 @@ from cosession.rooms.room import MemberLeft, Room, RoomExtension, now_ms
 from cosession.store.committer import GroupCommitter
 from cosession.store.store import LoadedRoom, PendingEvent, RoomRecord, Store
 from protocol.codec import JSON, MSGPACK
-from protocol.messages import Event, RoomCreate, RoomState
+from protocol.messages import Event, RoomCreate, RoomState, StoreContext
 from protocol.reducer import apply
 
 if TYPE_CHECKING:  # cluster mode only (the [cluster] extra): imported when a cluster room is made
@@ -54,10 +54,17 @@ class RoomRegistry:
         self.on_member_left: MemberLeft | None = None
         self.extension: RoomExtension | None = None  # set once at wiring (cosession/retail)
 
-    async def create(self, name: str, owner: str, owner_name: str, tenant: str | None = None) -> Room:
+    async def create(
+        self, name: str, owner: str, owner_name: str, tenant: str | None = None, store: StoreContext | None = None
+    ) -> Room:
         room_id = new_id("r")
         record = RoomRecord(id=room_id, epoch=secrets.token_hex(8), created_at=now_ms(), tenant=tenant)
-        first = Event(seq=1, ts=record.created_at, by="", op=RoomCreate(name=name, owner=owner, owner_name=owner_name))
+        first = Event(
+            seq=1,
+            ts=record.created_at,
+            by="",
+            op=RoomCreate(name=name, owner=owner, owner_name=owner_name, store=store),
+        )
         await self.store.create_room(
             record, PendingEvent(room_id=room_id, event=first, ref=None, body=_encoder.encode(first))
         )

@@ -475,7 +475,14 @@ class Room:
         conn.send(welcome)
         self.connections[conn.id] = conn
         self._cancel_grace(conn.member)
-        kind, entry = self.presence.connect(conn.member, conn.id, name=conn.name, role=conn.role, device=conn.device)
+        kind, entry = self.presence.connect(
+            conn.member,
+            conn.id,
+            name=conn.name,
+            role=conn.role,
+            device=conn.device,
+            in_store=bool(getattr(conn, "in_store", False)),
+        )
         self._presence_changed(kind, entry)
 
     async def _add_member(self, conn: RoomConnection) -> None:

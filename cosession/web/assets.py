@@ -25,6 +25,7 @@ CONTENT_TYPES = {
     ".json": "application/json",
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
+    ".wasm": "application/wasm",  # the room page's barcode decoder (zxing-wasm), fetched on first scan
 }
 _HASHED = re.compile(r"^(?P<stem>[A-Za-z0-9_-]+)\.[0-9a-f]{16}\.js$")
 

@@ -118,9 +118,13 @@ def join_form(locale: str, room_name: str) -> str:
     )
 
 
-def page_html(*, locale: str, code: str, room_name: str, script_url: str, qa: bool = False) -> str:
-    """``qa``: the room belongs to a tenant, so "Ask past buyers" is offered (SPEC 19)."""
+def page_html(
+    *, locale: str, code: str, room_name: str, script_url: str, qa: bool = False, extra: dict[str, str] | None = None
+) -> str:
+    """The page. ``qa``: the room belongs to a tenant, so "Ask past buyers" is offered
+    (SPEC 19); ``extra``: more ``data-*`` attributes of the app element (a store's page)."""
     e = html.escape
+    more = "".join(f" {k}='{e(v)}'" for k, v in (extra or {}).items())
     return (
         f"<!doctype html><html lang={locale} dir={'rtl' if locale in RTL else 'ltr'}><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1, viewport-fit=cover'>"
@@ -133,7 +137,7 @@ def page_html(*, locale: str, code: str, room_name: str, script_url: str, qa: bo
         f"<script src='{e(script_url)}' defer></script>"
         "</head><body>"
         f"<main id=cosession-room data-invite='{e(code)}' data-room-name='{e(room_name)}' data-lang={locale}"
-        f"{' data-qa=1' if qa else ''}>"
+        f"{' data-qa=1' if qa else ''}{more}>"
         f"{join_form(locale, room_name)}"
         "<noscript><p>This page needs JavaScript.</p></noscript></main>"
         "</body></html>"

@@ -21,9 +21,11 @@ from cosession.web.room_page import page_html, pick_locale, room_name_or_default
 
 _assets = Assets()
 
-# The room page loads only our own script; product images may come from any shop.
+# The room page loads only our own script (and compiles our own WebAssembly: the barcode
+# decoder); product images may come from any shop; the camera shows in a <video> (blob:/media).
 _PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: http: data:; "
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; media-src 'self' blob:; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' https: http: data:; "
     "connect-src 'self' {ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 

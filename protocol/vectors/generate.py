@@ -65,8 +65,12 @@ from protocol.messages import (
     Welcome,
 )
 from protocol.reducer import CHAT_KEEP, CHECKOUTS_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
-from protocol.vectors import VECTORS_DIR, call_cases, poll_cases, qa_cases, question_cases
+from protocol.vectors import VECTORS_DIR, call_cases, poll_cases, qa_cases, question_cases, store_cases
 from protocol.vectors.session_cases import session_cases
+
+# feature modules that add vector cases: codec_messages, REDUCER_CASES, and optionally
+# JSON_INVALID / MSGPACK_INVALID
+CASE_MODULES: tuple[Any, ...] = (call_cases, poll_cases, qa_cases, question_cases, store_cases)
 
 Direction = Literal["client", "server"]
 
@@ -259,10 +263,8 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
         ("pong/default", "server", Pong()),
         ("pong/nonce", "server", Pong(nonce=2**53)),
     ]
-    out += call_cases.codec_messages(T0)
-    out += poll_cases.codec_messages(T0)
-    out += qa_cases.codec_messages(T0)
-    out += question_cases.codec_messages(T0)
+    for module in CASE_MODULES:
+        out += module.codec_messages(T0)
     return out
 
 
@@ -672,18 +674,10 @@ def _case_checkout_keep_evicts_oldest() -> _Log:
 REDUCER_CASES: dict[str, Callable[[], _Log]] = {
     name.removeprefix("_case_"): fn for name, fn in list(globals().items()) if name.startswith("_case_")
 }
-REDUCER_CASES.update(
-    {name: (lambda fn=fn: fn(_room_log)) for name, fn in call_cases.REDUCER_CASES.items()}  # type: ignore[misc]
-)
-REDUCER_CASES.update(
-    {name: (lambda fn=fn: fn(_room_log)) for name, fn in poll_cases.REDUCER_CASES.items()}  # type: ignore[misc]
-)
-REDUCER_CASES.update(
-    {name: (lambda fn=fn: fn(_room_log)) for name, fn in qa_cases.REDUCER_CASES.items()}  # type: ignore[misc]
-)
-REDUCER_CASES.update(
-    {name: (lambda fn=fn: fn(_room_log)) for name, fn in question_cases.REDUCER_CASES.items()}  # type: ignore[misc]
-)
+for _module in CASE_MODULES:
+    REDUCER_CASES.update(
+        {name: (lambda fn=fn: fn(_room_log)) for name, fn in _module.REDUCER_CASES.items()}
+    )
 
 
 def reducer_cases() -> list[dict[str, Any]]:
@@ -882,11 +876,8 @@ _MSGPACK_INVALID: list[tuple[str, Any, ErrorCode]] = [
 ]
 
 
-CASE_MODULES = (call_cases, poll_cases, qa_cases, question_cases)  # feature modules that add vector cases
-
-
 def _extra_invalid(name: str) -> list[tuple[str, Any, ErrorCode]]:
-    return [case for module in CASE_MODULES for case in getattr(module, name)]
+    return [case for module in CASE_MODULES for case in getattr(module, name, [])]
 
 
 def invalid_cases() -> list[dict[str, Any]]:

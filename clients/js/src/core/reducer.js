@@ -25,7 +25,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, polls: [], qa: [], questions: [] };
+  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, polls: [], qa: [], questions: [], store: null };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -76,6 +76,7 @@ export function fromWire(snapshot) {
       answers: (q.answers || []).map((a) => ({ seq: a.seq, by: a.by, ts: a.ts, text: a.text })),
       closed: !!q.closed,
     })),
+    store: s.store ? { ...s.store } : null,
   };
 }
 
@@ -131,6 +132,7 @@ export function toWire(state) {
       return item;
     });
   }
+  if (state.store) out.store = { ...state.store };
   return out;
 }
 
@@ -329,6 +331,7 @@ export function apply(state, event) {
       state.name = op.name;
       state.owner = op.owner;
       state.members[op.owner] = { name: op.owner_name, role: "owner", kicked: false, erased: false };
+      state.store = op.store ?? null;
       break;
     case "member.join":
       state.members[op.member] = { name: op.name, role: op.role, kicked: false, erased: false };

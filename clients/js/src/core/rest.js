@@ -54,5 +54,9 @@ export const rest = {
   createRoom: (base, key, body) => call(base, "/v1/rooms", { method: "POST", body, auth: key }),
   createInvite: (base, token, room, body = {}) =>
     call(base, `/v1/rooms/${encodeURIComponent(room)}/invites`, { method: "POST", body, auth: token }),
+  joinInStore: (base, path, body) => call(base, path, { method: "POST", body }),
+  catalogLookup: (base, token, code) => call(base, `/v1/catalog/lookup?code=${encodeURIComponent(code)}`, { auth: token }),
+  catalogSearch: (base, token, q, limit = 20) =>
+    call(base, `/v1/catalog/search?q=${encodeURIComponent(q)}&limit=${limit}`, { auth: token }),
   snapshot: (base, token, room) => call(base, `/v1/rooms/${encodeURIComponent(room)}/snapshot`, { auth: token }),
 };

@@ -1,4 +1,6 @@
 // The room page at /r/{invite}: join with a name, then the shared room (mobile first).
+// Also the page a store's QR code opens (/s/{tenant}/{store}, SPEC §20): the same form
+// opens a new room in the store, or joins the invite the code holds, as "in the store".
 //
 // The server renders the join form in the page's language (so it paints before this
 // script); this takes it over, hides it while in the room, and shows it again if the
@@ -11,6 +13,7 @@ import { JoinFlow, safeStorage } from "../core/join.js";
 import { rest, wsUrlFor } from "../core/rest.js";
 import { createI18n, resolveLocale } from "../i18n/index.js";
 import { h } from "../ui/dom.js";
+import { buildScanPane, destroyScan } from "../ui/room-scan.js";
 import { RoomView } from "../ui/room-view.js";
 import { baseCss, pageCss } from "../ui/styles.js";
 
@@ -18,15 +21,17 @@ function main() {
   const app = document.getElementById("cosession-room");
   if (!app) return;
   const code = app.dataset.invite;
+  const storeJoin = app.dataset.storeJoin || ""; // a store's page: POST here to join
+  const department = app.dataset.department || "";
   const base = location.origin;
   const locale = resolveLocale(new URLSearchParams(location.search).get("lang"), app.dataset.lang, document.documentElement.lang);
   const i18n = createI18n(locale);
   const t = i18n.t;
   document.documentElement.lang = i18n.locale;
   document.documentElement.dir = i18n.dir;
-  const flow = new JoinFlow({ url: wsUrlFor(base), key: `cosession:invite:${code}`, storage: safeStorage(() => window.localStorage) });
-  const inviteUrl = `${base}/r/${encodeURIComponent(code)}`;
-  const qrUrl = `/r/${encodeURIComponent(code)}/qr.svg`;
+  const key = storeJoin ? `cosession:store:${storeJoin}:${department}:${code}` : `cosession:invite:${code}`;
+  const flow = new JoinFlow({ url: wsUrlFor(base), key, storage: safeStorage(() => window.localStorage) });
+  const shareUrls = (invite) => [`${base}/r/${encodeURIComponent(invite)}`, `/r/${encodeURIComponent(invite)}/qr.svg`];
   const roomName = app.dataset.roomName || "";
   document.head.append(h("style", null, baseCss + pageCss));
 
@@ -40,7 +45,8 @@ function main() {
   const error = form && form.querySelector("[data-testid=join-error]");
   if (form) {
     const explain = (err) => errorMessage(err.status === 404 ? { code: "invite_not_found" } : err, t);
-    form.addEventListener("submit", flow.onSubmit({ input, button, error, obtain: acceptInvite, then: start, explain }));
+    const obtain = storeJoin ? joinInStore : acceptInvite;
+    form.addEventListener("submit", flow.onSubmit({ input, button, error, obtain, then: start, explain }));
   }
 
   function showJoin(message) {
@@ -57,12 +63,23 @@ function main() {
     return { token: joined.token, member: joined.member, room: joined.room };
   }
 
+  async function joinInStore(name) {
+    const body = { name };
+    if (department) body.department = department;
+    if (code) body.invite = code;
+    const joined = await rest.joinInStore(base, storeJoin, body);
+    return { token: joined.token, member: joined.member, room: joined.room, invite: joined.invite };
+  }
+
   function start(session) {
+    const [inviteUrl, qrUrl] = shareUrls(session.invite || code);
     if (formWrap) formWrap.hidden = true;
     let view = null;
     flow.connect(session, {
       setup: (conn) => {
-        view = new RoomView(app, conn, { mode: "page", locale: i18n.locale, inviteUrl, qrUrl, title: roomName, qa: app.dataset.qa === "1" });
+        const scanner = { build: buildScanPane, destroy: destroyScan };
+        const qa = app.dataset.qa === "1";
+        view = new RoomView(app, conn, { mode: "page", locale: i18n.locale, inviteUrl, qrUrl, title: roomName, qa, scanner });
         debug.conn = conn;
         debug.view = view;
       },

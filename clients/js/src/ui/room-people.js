@@ -5,6 +5,7 @@
 
 import { avatarColor, h, initials, setAttr, setText, syncList } from "./dom.js";
 import { icon } from "./icons.js";
+import { whereLabel } from "./room-store.js";
 
 const DEVICE_ICON = { phone: "phone", tablet: "phone", desktop: "desktop" };
 
@@ -36,10 +37,11 @@ function buildPerson(v) {
     name: h("span.cs-name-text", { dir: "auto" }),
     you: h("span.cs-you"),
     device: h("small.cs-device"),
+    where: h("small.cs-where", { "data-testid": "person-where" }),
     focus: h("div.cs-muted", { "data-testid": "person-focus" }),
     follow: h("button", { type: "button", "data-testid": "follow", onclick: () => li._p && follow(v, li._p) }, h("span")),
   });
-  r.nameRow = h("span.cs-name.cs-person-name", { "data-testid": "person-name" }, r.name, r.you, r.device);
+  r.nameRow = h("span.cs-name.cs-person-name", { "data-testid": "person-name" }, r.name, r.you, r.device, r.where);
   li.append(r.avatar, h("div.cs-person-main", null, r.nameRow, r.focus), r.follow);
   return li;
 }
@@ -75,6 +77,9 @@ function updatePerson(v, li, p) {
     r.device.replaceChildren();
     if (DEVICE_ICON[p.device]) r.device.append(icon(DEVICE_ICON[p.device], 14), h("span.cs-sr", null, ` ${deviceLabel}`));
   }
+  const where = whereLabel(v, p);
+  li.dataset.where = where ? (p.in_store ? "in-store" : "remote") : "";
+  setText(r.where, where ? ` · ${where}` : "");
   const focus = p.focus;
   const what = focus ? t("people.looking", { product: focus.name }) : p.connections === 0 ? t("people.away") : t("people.browsing");
   setText(r.focus, p.following ? `${what} · ${t("people.followsWho", { name: v._name(p.following) })}` : what);

@@ -18,6 +18,7 @@ import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
 import { buildPolls, destroyPolls, renderPolls } from "./room-polls.js";
 import { renderQuestions } from "./room-questions.js";
+import { buildStoreLine, renderStore } from "./room-store.js";
 import { buildTabs, renderTabs } from "./tabs.js";
 
 let nextId = 0;
@@ -43,6 +44,7 @@ export class RoomView {
    * @param {object} opts
    *   mode: "page" | "widget"; locale (BCP 47, e.g. "de-DE"); inviteUrl; qrUrl; title;
    *   pageProduct(): the product on the retailer page (widget) or null;
+   *   scanner: {build(v), destroy(v)} — barcode scanning (the room page: ui/room-scan.js);
    *   onCheckout(lines); onClose(); onCartChange(lines)
    */
   constructor(mount, conn, opts = {}) {
@@ -70,6 +72,7 @@ export class RoomView {
     for (const u of this._unsubs) u();
     destroyCall(this);
     destroyPolls(this);
+    if (this.opts.scanner) this.opts.scanner.destroy(this);
     if (this._mql) this._mql.removeEventListener("change", this._onWide);
     this.root.remove();
   }
@@ -105,6 +108,8 @@ export class RoomView {
 
     const cartPane = buildCartPane(this);
     cartPane.append(buildPolls(this)); // polls (SPEC 17) live under the cart they choose from
+    // the phone room page scans barcodes (ui/room-scan.js; the widget does not bundle it)
+    if (this.opts.scanner) cartPane.prepend(this.opts.scanner.build(this));
     const chatPane = buildChatPane(this);
     const peoplePane = buildPeoplePane(this);
     e.panes = { cart: cartPane, chat: chatPane, people: peoplePane };
@@ -117,6 +122,7 @@ export class RoomView {
       `div.cs.cs-${this.mode}`,
       { "data-testid": "room-view", lang: this.i18n.locale, dir: this.i18n.dir, "aria-labelledby": e.title.id },
       h("div.cs-head", null, e.title, e.status, e.close),
+      buildStoreLine(this),
       e.banner,
       (e.call = buildCallPane(this)),
       e.tabs,
@@ -165,6 +171,7 @@ export class RoomView {
     e.status.dataset.status = conn.status;
     setText(e.status, STATUS[conn.status] ? t(STATUS[conn.status]) : conn.status);
     this._renderBanner();
+    renderStore(this);
     renderTabs(this, {
       cart: [cartBadgeCount(s.cart), cartBadgeLabel(s.cart, this.i18n)],
       chat: [s.chat.length, ""],

@@ -133,6 +133,13 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-share-row{display:flex;gap:6px;flex-wrap:wrap}
 .cs-share-row input{flex:1 1 12em}
 .cs-qr{width:148px;height:148px;align-self:center;image-rendering:pixelated}
+.cs-store{margin:0;padding:4px 12px;font-weight:600;color:var(--muted)}
+.cs-where{color:var(--muted)}
+.cs-scan-area{display:flex;flex-direction:column;gap:8px}
+.cs-scan{border:1px dashed var(--line);border-radius:10px;padding:10px;display:flex;flex-direction:column;gap:8px}
+.cs-scan-video{width:100%;max-height:40vh;background:#000;border-radius:8px;object-fit:cover}
+.cs-scan-form{display:flex;flex-direction:column;gap:4px}
+.cs-scan-result{display:flex;flex-direction:column;gap:8px}
 .cs-form{display:flex;flex-direction:column;gap:10px;padding:16px}
 .cs-form p{color:var(--muted)}
 .cs-form label{display:flex;flex-direction:column;gap:4px;font-weight:600}

@@ -1,0 +1,1 @@
+"""Stores of a tenant, in-store QR codes and the rooms they open (SPEC §20, docs/stores.md)."""
