@@ -65,7 +65,7 @@ from protocol.messages import (
     Welcome,
 )
 from protocol.reducer import CHAT_KEEP, CHECKOUTS_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
-from protocol.vectors import VECTORS_DIR, call_cases
+from protocol.vectors import VECTORS_DIR, call_cases, cursor_cases
 from protocol.vectors.session_cases import session_cases
 
 Direction = Literal["client", "server"]
@@ -260,6 +260,7 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
         ("pong/nonce", "server", Pong(nonce=2**53)),
     ]
     out += call_cases.codec_messages(T0)
+    out += cursor_cases.codec_messages(T0)
     return out
 
 
@@ -872,12 +873,12 @@ _MSGPACK_INVALID: list[tuple[str, Any, ErrorCode]] = [
 
 def invalid_cases() -> list[dict[str, Any]]:
     cases: list[dict[str, Any]] = []
-    for name, value, code in _JSON_INVALID + call_cases.JSON_INVALID:
+    for name, value, code in _JSON_INVALID + call_cases.JSON_INVALID + cursor_cases.JSON_INVALID:
         text = value.decode("utf-8") if isinstance(value, Raw) else json.dumps(value, ensure_ascii=False)
         cases.append(
             {"name": f"json/{name}", "format": "json", "frame": text, "code": _checked(JSON, text, code, name)}
         )
-    for name, value, code in _MSGPACK_INVALID + call_cases.MSGPACK_INVALID:
+    for name, value, code in _MSGPACK_INVALID + call_cases.MSGPACK_INVALID + cursor_cases.MSGPACK_INVALID:
         frame = bytes(value) if isinstance(value, Raw) else msgspec.msgpack.encode(value)
         cases.append(
             {
@@ -923,6 +924,7 @@ def build() -> dict[str, str]:
         "reducer.json": dumps(reducer_cases()) + "\n",
         "invalid.json": dumps(invalid_cases()) + "\n",
         "session.json": dumps(session_cases()) + "\n",
+        "unread.json": dumps(cursor_cases.unread_cases(T0)) + "\n",
     }
 
 
