@@ -16,6 +16,7 @@ import { buildCallPane, destroyCall, renderCall } from "./room-call.js";
 import { buildCartPane, checkout, productCard, renderCart, renderFocus } from "./room-cart.js";
 import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping, typing } from "./room-chat.js";
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
+import { buildSince, followReads, openSince, renderSince, watchVisibility } from "./room-since.js";
 import { buildTabs, renderTabs } from "./tabs.js";
 
 let nextId = 0;
@@ -56,10 +57,13 @@ export class RoomView {
     this._typingTimer = null;
     this._typingSent = false;
     this._lastChatCount = 0;
+    this.since = null; // "since you were here": {unread, from} while shown (room-since.js)
     this._build(mount);
     this.announcer = new Announcer(this);
     const rerender = () => this.schedule();
-    this._unsubs = ["state", "presence", "status", "typing", "focus", "follow", "welcome"].map((n) => conn.on(n, rerender));
+    this._unsubs = ["state", "presence", "status", "typing", "focus", "follow", "welcome", "read"].map((n) => conn.on(n, rerender));
+    this._unsubs.push(conn.on("welcome", () => openSince(this)), watchVisibility(this));
+    openSince(this);
     this.render();
     if (opts.autofocus !== false) this._focusIfLost();
   }
@@ -114,6 +118,7 @@ export class RoomView {
       { "data-testid": "room-view", lang: this.i18n.locale, dir: this.i18n.dir, "aria-labelledby": e.title.id },
       h("div.cs-head", null, e.title, e.status, e.close),
       e.banner,
+      buildSince(this),
       (e.call = buildCallPane(this)),
       e.tabs,
       h("div.cs-panes", null, cartPane, chatPane, peoplePane),
@@ -172,6 +177,8 @@ export class RoomView {
     renderPeople(this);
     renderShare(this);
     renderCall(this);
+    renderSince(this);
+    followReads(this);
     this.announcer.update();
   }
 
