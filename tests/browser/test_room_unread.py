@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from cosession_client import RoomClient
 from protocol.messages import Product
-from tests.browser.conftest import PHONE, Browsers
+from tests.browser.conftest import DESKTOP, PHONE, Browsers
 from tests.conftest import ServerFactory
 
 WAIT = 10.0
@@ -113,3 +113,36 @@ async def test_a_backgrounded_phone_is_away_and_comes_back_to_the_summary(
         await expect(phone.get_by_test_id("status")).to_have_text("Live")
         await expect(phone.get_by_test_id("since-summary")).to_have_text("5 new messages")
         await expect(phone.get_by_test_id("since-item").last).to_have_text(re.compile(r"^Olga: last call 4$"))
+
+
+async def test_the_widget_launcher_badge_counts_unread_and_opening_shows_the_summary(
+    server_factory: ServerFactory, browsers: Browsers
+) -> None:
+    server = await server_factory("--demo")
+    _, desktop = await browsers.new_page("desktop", **DESKTOP)
+    await desktop.goto(server.http_url + "/demo")
+    launcher = desktop.get_by_test_id("launcher")
+    await launcher.click()
+    await desktop.get_by_test_id("start-name").fill("Dana")
+    await desktop.get_by_test_id("start").click()
+    await expect(desktop.get_by_test_id("status")).to_have_text("Live")
+    invite_url = await desktop.get_by_test_id("invite-link").input_value()
+    await desktop.get_by_test_id("close").click()  # the panel is closed: nothing is shown
+    async with RoomClient.connect(invite_url, name="Pat") as pat:
+        badge = desktop.locator("cosession-widget").locator(".cs-badge")
+        await expect(badge).to_have_text("1")  # one friend in the room
+        await expect(badge).to_have_attribute("data-kind", "friends")
+        await pat.chat("which colour?")
+        await pat.add_to_cart(product(1))
+        await pat.chat("the blue one?")
+        await expect(badge).to_have_text("3")
+        await expect(badge).to_have_attribute("data-kind", "unread")
+        await expect(launcher).to_have_accessible_name(re.compile("3 unread"))
+
+        await launcher.click()  # opening the panel: the summary first, then the room
+        await expect(desktop.get_by_test_id("since-summary")).to_have_text("2 new messages, 1 cart change")
+        await expect(desktop.get_by_test_id("since-item")).to_have_count(3)
+        await desktop.get_by_test_id("since-continue").click()
+        await expect(desktop.get_by_test_id("since")).to_be_hidden()
+        await expect(badge).to_have_attribute("data-kind", "friends")
+        await expect(badge).to_have_text("1")

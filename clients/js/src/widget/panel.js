@@ -150,6 +150,7 @@ export function createPanel(ctx) {
   return {
     /** The panel is shown: the first time, connect to a remembered room or show the start form. */
     show() {
+      if (view) view.render(); // on screen again: what arrived meanwhile is summarised (room-since.js)
       if (started) return;
       started = true;
       const saved = flow.saved;
