@@ -27,7 +27,10 @@ class RoomCursors:
         return self.known.get(member, 0)
 
     async def load(self, member: str) -> int:
-        """The member's cursor: the larger of what this node knows and what is stored."""
+        """The member's cursor: what this node knows (kept current by the member's reads
+        here and, on a cluster, by the other nodes' messages), else what is stored."""
+        if member in self.known:
+            return self.known[member]
         stored = await self.writer.store.get(self.room_id, member) if self.writer is not None else 0
         if stored > self.known.get(member, -1):
             self.known[member] = stored
