@@ -199,3 +199,16 @@ class _Member:
         return getattr(other, "member", None) == self.member
 
     __hash__ = None  # type: ignore[assignment]
+
+
+async def test_read_before_hello_and_oversized_read_frames(tmp_path: Path) -> None:
+    async with running_app(settings(tmp_path)) as server:
+        room = await server.create_room()
+        early = await RawClient.open(server.ws_url)
+        await early.send(Read(seq=1))  # not joined: no cursor to move
+        assert (await early.expect(Error, timeout=WAIT)).code == ErrorCode.HELLO_EXPECTED
+        assert await early.closed_with(WAIT) == 4000
+        client, _ = await RawClient.join(server.ws_url, room["token"])
+        await client.send_raw(msgspec.msgpack.encode({"t": "read", "seq": 1, "pad": "x" * 70_000}))
+        assert await client.closed_with(WAIT) == 1009
+        assert await server.services.registry.cursor_writer.store.get(room["room"], room["member"]) <= 1
