@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 
 from cosession_client import RoomClient
 from protocol.messages import Product
+from tests.browser.a11y import serious_violations
 from tests.browser.conftest import DESKTOP, PHONE, Browsers
 from tests.conftest import ServerFactory
 
@@ -50,7 +51,7 @@ async def test_a_backgrounded_phone_is_away_and_comes_back_to_the_summary(
     created = await server.create_room(name="Scarves")
     invite_url = created["invite"]["url"]
     async with RoomClient.connect(created["token"], server=server.http_url) as ana:
-        _, phone = await browsers.new_page("phone", **PHONE)
+        _, phone = await browsers.new_page("phone", bypass_csp=True, **PHONE)  # (bypass: to inject axe)
         await phone.goto(invite_url)
         await phone.get_by_test_id("join-name").fill("Ben")
         await phone.get_by_test_id("join").click()
@@ -95,6 +96,7 @@ async def test_a_backgrounded_phone_is_away_and_comes_back_to_the_summary(
         await expect(items.last).to_have_text("Olga added Scarf 37")
         await expect(phone.get_by_test_id("since-more")).to_have_text("and 14 more")  # 10 messages + 10 lines
         await expect(phone.get_by_test_id("announce")).to_contain_text("Since you were here: 10 new messages")
+        assert await serious_violations(phone) == []  # axe, with the summary on screen
         await until(lambda: not ana.presence[ben].away, "Ben is back")
         assert await read_cursor(phone) == line  # the summary is not the room yet
 
