@@ -103,6 +103,8 @@ async def test_a_backgrounded_phone_is_away_and_comes_back_to_the_summary(
         await phone.get_by_test_id("since-continue").click()
         await expect(since).to_be_hidden()
         await expect(phone.get_by_test_id("room-name")).to_be_focused()
+        await phone.get_by_role("tab", name=re.compile("Chat")).click()
+        await expect(phone.locator("[data-testid=chat-message][data-new=true]")).to_have_count(10)
         async with asyncio.timeout(WAIT):
             while await read_cursor(phone) != head:
                 await asyncio.sleep(0.05)

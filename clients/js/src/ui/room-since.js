@@ -38,6 +38,7 @@ export function openSince(v) {
   if (!conn.live || unreadTotal(unread) === 0) return;
   const from = conn.readCursor;
   v.since = { unread, from };
+  v.newFrom = from; // the chat marks the messages after it "New" until the next summary
   const summary = summaryText(v, unread);
   v.announcer.say(v.t("since.announce", { summary }));
   v.schedule();

@@ -58,6 +58,7 @@ export class RoomView {
     this._typingSent = false;
     this._lastChatCount = 0;
     this.since = null; // "since you were here": {unread, from} while shown (room-since.js)
+    this.newFrom = null; // the read cursor when the member came back: later messages are "New"
     this._build(mount);
     this.announcer = new Announcer(this);
     const rerender = () => this.schedule();
