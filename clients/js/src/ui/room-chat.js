@@ -41,7 +41,7 @@ export function buildChatPane(v) {
 function buildMessage(v) {
   const li = h("li.cs-msg", { "data-testid": "chat-message" });
   li._refs = { by: h("div.cs-msg-by", { dir: "auto" }), text: h("div.cs-msg-text", { "data-testid": "chat-text", dir: "auto" }), card: null };
-  li._refs.mark = h("span.cs-new-mark", { hidden: true }, v.t("since.unreadMark")); // after the read cursor (SPEC 15)
+  li._refs.mark = h("span.cs-new-mark", { hidden: true }); // "New": after the read cursor (SPEC 15)
   li.append(li._refs.mark, li._refs.by, li._refs.text);
   return li;
 }
@@ -56,6 +56,7 @@ function updateMessage(v, li, m, pending) {
   const fresh = !pending && v.newFrom != null && m.id > v.newFrom && m.by !== conn.member;
   li.dataset.new = String(fresh);
   r.mark.hidden = !fresh;
+  setText(r.mark, fresh ? v.t("since.unreadMark") : ""); // no hidden text in the message's text
   setText(r.by, pending ? v.t(conn.status === "live" ? "chat.sending" : "chat.notSent") : v._name(m.by));
   setText(r.text, m.text);
   setAttr(r.text, "data-testid", pending ? null : "chat-text");
