@@ -17,7 +17,7 @@ from protocol.unread import add, clamp_cursor, count_unread
 
 
 class RoomCursors:
-    def __init__(self, room_id: str, writer: CursorWriter | None, *, scan_max: int = 50_000) -> None:
+    def __init__(self, room_id: str, writer: CursorWriter | None, *, scan_max: int = 10_000) -> None:
         self.room_id = room_id
         self.writer = writer
         self.scan_max = scan_max
