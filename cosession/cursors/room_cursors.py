@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import structlog
+
 from cosession.cursors.writer import CursorWriter
 from protocol.messages import Event, RoomState, Unread
 from protocol.unread import add, clamp_cursor, count_unread
+
+log = structlog.get_logger("cosession.cursors")
 
 
 class RoomCursors:
@@ -26,12 +30,17 @@ class RoomCursors:
     def get(self, member: str) -> int:
         return self.known.get(member, 0)
 
-    async def load(self, member: str) -> int:
+    async def load(self, member: str) -> int | None:
         """The member's cursor: what this node knows (kept current by the member's reads
-        here and, on a cluster, by the other nodes' messages), else what is stored."""
+        here and, on a cluster, by the other nodes' messages), else what is stored; None
+        when the database does not answer (the welcome then reports no cursor)."""
         if member in self.known:
             return self.known[member]
-        stored = await self.writer.store.get(self.room_id, member) if self.writer is not None else 0
+        try:
+            stored = await self.writer.store.get(self.room_id, member) if self.writer is not None else 0
+        except Exception as exc:  # best effort: a join never fails for a cursor
+            log.warning("read cursor not loaded", room=self.room_id, error=repr(exc))
+            return self.known.get(member)
         if stored > self.known.get(member, -1):
             self.known[member] = stored
         return self.known[member]
@@ -68,7 +77,11 @@ class RoomCursors:
         if cursor + 1 >= first or self.writer is None or upto <= cursor:
             return Unread(), cursor
         until = min(upto, first - 1)
-        counted = await self.writer.store.count_tail(self.room_id, cursor, until, member, self.scan_max)
+        try:
+            counted = await self.writer.store.count_tail(self.room_id, cursor, until, member, self.scan_max)
+        except Exception as exc:  # best effort: the replay window's part is still counted
+            log.warning("unread not counted from the log", room=self.room_id, error=repr(exc))
+            return Unread(), until
         return counted, until
 
     @staticmethod

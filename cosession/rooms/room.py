@@ -454,17 +454,17 @@ class Room:
             else:
                 # the member exists in the sequenced state; wait until that is committed
                 await self._await_commit(self.state.seq)
+            cursor = await self.cursors.load(conn.member)  # SPEC 15 (None: the database did not answer)
+            if cursor == 0:  # no cursor yet: the member has read what it joins into
+                self.cursors.seed(conn.member, self.head)
+                cursor = self.head
+            counted, counted_upto = await self.cursors.count_stored(conn.member, cursor or 0, self.head, self.history)
             refusal = self.refusal(conn.member)  # the room may have changed while we waited
             if refusal is not None:
                 raise refusal
             joined = True
         finally:
             self._admitted(conn.member, joined=joined)
-        cursor = await self.cursors.load(conn.member)
-        if cursor == 0:  # no cursor yet: the member has read what it joins into (SPEC 15)
-            self.cursors.seed(conn.member, self.head)
-            cursor = self.head
-        counted, counted_upto = await self.cursors.count_stored(conn.member, cursor, self.head, self.history)
         # ---- no await below this line ----
         welcome = self._welcome(conn, resume)
         cursor = clamp_cursor(self.cursors.get(conn.member), self.head)
