@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from cosession_client import RoomClient
+from cosession_client.cli_render import render_room, render_who
 from protocol.messages import Product, Unread
 from tests.support.server import ServerProcess
 
@@ -40,6 +41,7 @@ async def test_a_member_away_during_40_events_comes_back_to_exact_unread_counts(
         await ben.close()  # ...and the OS closes its socket: away, not left
         await asyncio.sleep(1.0)  # three presence graces
         assert ana.presence[ben.member].away is True
+        assert render_who(ana) == ["here: Olga (you), Ben (member, bot, away)"]
         messages = cart = 0
         for i in range(40):
             if i % 4 == 0:
@@ -58,6 +60,7 @@ async def test_a_member_away_during_40_events_comes_back_to_exact_unread_counts(
             assert back.read_cursor == line
             assert back.since_last_visit == Unread(messages=10, cart=20)
             assert back.unread == Unread(messages=10, cart=20)
+            assert "since you were here: 10 new messages, 20 cart changes" in render_room(back)
             await until(lambda: not ana.presence[ben.member].away, "a new connection is not away")
             await ana.chat("welcome back")
             await back.wait_for_seq(ana.seq)
