@@ -76,6 +76,11 @@ class CursorStore:
                 "updated_at": sa.case((bigger, stmt.excluded.updated_at), else_=CURSORS.c.updated_at),
             },
         )
+        transaction = getattr(self._source, "transaction", None)
+        if transaction is not None:  # queued behind the store's own writers (SQLite: one at a time)
+            async with transaction() as conn:
+                await conn.execute(stmt)
+            return
         # cosession_write: on SQLite the store's begin hook makes this BEGIN IMMEDIATE
         async with engine.execution_options(cosession_write=True).begin() as conn:
             await conn.execute(stmt)

@@ -1,7 +1,8 @@
 """Writes read cursors to the database in the background, coalesced.
 
 ``put`` never awaits: it keeps the largest seq per (room, member) in a pending map, and
-one task writes the whole map in one transaction, then the next map. A member who sends
+one task writes the whole map in one transaction ``delay`` seconds after the first put
+(the cursors moved meanwhile are written with it), then the next map. A member who sends
 ``read`` a hundred times while a write is in flight costs one row in the next write, so
 flooding ``read`` cannot queue work (the pending map holds one entry per member). A
 failed write is retried with backoff; its cursors merge with newer ones (the larger wins).
@@ -20,8 +21,9 @@ log = structlog.get_logger("cosession.cursors")
 
 
 class CursorWriter:
-    def __init__(self, store: CursorStore, *, max_backoff: float = 2.0) -> None:
+    def __init__(self, store: CursorStore, *, delay: float = 0.25, max_backoff: float = 2.0) -> None:
         self.store = store
+        self.delay = delay
         self._pending: dict[tuple[str, str], int] = {}
         self._task: asyncio.Task[None] | None = None
         self._max_backoff = max_backoff
@@ -38,6 +40,7 @@ class CursorWriter:
     async def _drain(self) -> None:
         backoff = 0.05
         while self._pending:
+            await asyncio.sleep(self.delay)  # gather the moves of the next moment into one write
             batch, self._pending = self._pending, {}
             try:
                 await self.store.advance(batch)
