@@ -182,6 +182,7 @@ def create_app(settings: Settings) -> Starlette:
             services.registry.close_all(CloseCode.GOING_AWAY, "server shutting down")
             # every step is bounded: a node must exit after its deadline even if a backend hangs
             await _bounded("flush the commit queue", services.committer.stop(), 10.0)
+            await _bounded("write read cursors", services.registry.cursor_writer.aclose(), 3.0)
             await _bounded("write focus rows", services.focus.stop(), 3.0)
             if services.webhooks is not None:
                 await _bounded("stop webhook deliveries", services.webhooks.stop(), 5.0)

@@ -39,6 +39,8 @@ class Settings:
     idempotency_events: int = 10_000  # (member, ref) retries recognised within this many events
     snapshot_every: int = 500  # events between stored snapshots
     presence_grace: float = 3.0  # seconds before "left" is shown
+    away_grace: float = 120.0  # seconds a member whose last connection was in the background stays "away" (SPEC 15)
+    unread_scan_max: int = 10_000  # stored events a welcome counts unread at most (the newest ones, SPEC 15)
     room_idle_unload: float = 300.0  # seconds without connections before a room leaves memory
     token_ttl: float = 30 * 24 * 3600.0
     # abuse bounds: calls per client address per minute (burst of the same size; 0 = no limit), per node

@@ -609,9 +609,27 @@ class Signal(_Msg, tag="signal"):
         _check_signal(self.kind, self.sdp, self.candidate)
 
 
-ClientMessage = Hello | Op | Focus | Typing | Follow | Ping | CallJoin | CallLeave | CallStateChange | Signal
+# ---- read cursors and away (SPEC section 15): per member, never in the log ------------
+
+
+class Read(_Msg, tag="read"):
+    """The member has seen every event up to ``seq`` (its read cursor only moves forward)."""
+
+    seq: Seq
+
+
+class Away(_Msg, tag="away"):
+    """This connection is in the background (a hidden tab) or back (``on: false``)."""
+
+    on: bool
+
+
+ClientMessage = (
+    Hello | Op | Focus | Typing | Follow | Ping | CallJoin | CallLeave | CallStateChange | Signal | Read | Away
+)
 CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset(
     {"hello", "op", "focus", "typing", "follow", "ping", "call.join", "call.leave", "call.state", "signal"}
+    | {"read", "away"}
 )
 
 
@@ -647,6 +665,7 @@ class PresenceMember(Struct, forbid_unknown_fields=True, omit_defaults=True):
     following: str | None = None
     call: CallState | None = None  # absent: not in the call
     in_store: bool = False  # arrived through a store's QR code (SPEC §20); else remote
+    away: bool = False  # every connection of the member is in the background (SPEC 15)
 
 
 class Limits(Struct, forbid_unknown_fields=True):
@@ -664,6 +683,15 @@ class IceServer(Struct, forbid_unknown_fields=True, omit_defaults=True):
     credential: str | None = None
 
 
+class Unread(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What happened after the member's read cursor (SPEC 15; protocol/unread.py)."""
+
+    messages: int = 0  # chat messages by others
+    cart: int = 0  # cart.add / cart.qty / cart.remove / cart.revalidate by others
+    questions: int = 0  # open questions to the member (SPEC 16)
+    mentions: int = 0  # chat messages after the cursor that mention the member (SPEC 16)
+
+
 class Welcome(_Msg, tag="welcome"):
     room: str
     member: str
@@ -677,6 +705,8 @@ class Welcome(_Msg, tag="welcome"):
     limits: Limits | None = None
     ice: list[IceServer] = []
     server: str = ""
+    read: int = 0  # the member's stored read cursor (SPEC 15)
+    unread: Unread | None = None  # counted after ``read``; absent: nothing unread
 
 
 class Ack(_Msg, tag="ack"):
@@ -728,6 +758,12 @@ class SignalRelay(_Msg, tag="signal"):
         _check_signal(self.kind, self.sdp, self.candidate)
 
 
+class ReadSignal(_Msg, tag="read"):
+    """Another connection of the same member moved its read cursor to ``seq`` (SPEC 15)."""
+
+    seq: int
+
+
 class CallInfo(_Msg, tag="call"):
     """The call's topology and participants (join order), for call participants."""
 
@@ -747,9 +783,10 @@ ServerMessage = (
     | Pong
     | SignalRelay
     | CallInfo
+    | ReadSignal
 )
 SERVER_MESSAGE_TYPES: frozenset[str] = frozenset(
-    {"welcome", "event", "ack", "error", "presence", "focus", "typing", "follow", "pong", "signal", "call"}
+    {"welcome", "event", "ack", "error", "presence", "focus", "typing", "follow", "pong", "signal", "call", "read"}
 )
 
 

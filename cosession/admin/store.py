@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cosession.admin.models import RetentionRow, RoomClosureRow
+from cosession.cursors.models import MemberCursorRow
 from cosession.store.models import EventRow, InviteRow, RoomRow, SnapshotRow
 from cosession.tenants.store import engine_of
 from cosession.trends.models import RoomFocusRow
@@ -31,6 +32,7 @@ SNAPSHOTS: sa.Table = SnapshotRow.__table__  # type: ignore[attr-defined]
 INVITES: sa.Table = InviteRow.__table__  # type: ignore[attr-defined]
 CLOSURES: sa.Table = RoomClosureRow.__table__  # type: ignore[attr-defined]
 FOCUS: sa.Table = RoomFocusRow.__table__  # type: ignore[attr-defined]
+CURSORS: sa.Table = MemberCursorRow.__table__  # type: ignore[attr-defined]
 RETENTION: sa.Table = RetentionRow.__table__  # type: ignore[attr-defined]
 
 _event_decoder = msgspec.msgpack.Decoder(Event)
@@ -154,7 +156,7 @@ class AdminStore:
                 return False
             for table, column in ((EVENTS, EVENTS.c.room_id), (SNAPSHOTS, SNAPSHOTS.c.room_id),
                                   (INVITES, INVITES.c.room_id), (FOCUS, FOCUS.c.room_id),
-                                  (ROOMS, ROOMS.c.id)):  # fmt: skip
+                                  (CURSORS, CURSORS.c.room), (ROOMS, ROOMS.c.id)):  # fmt: skip
                 await conn.execute(table.delete().where(column == room_id))
             await conn.execute(CLOSURES.delete().where(CLOSURES.c.room_id == room_id))
         return True

@@ -27,6 +27,7 @@ from cosession.tenants.auth import websocket_origin_refusal
 from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, Codec, codec_for
 from protocol.errors import CloseCode, ErrorCode, ProtocolError
 from protocol.messages import (
+    Away,
     CallJoin,
     CallLeave,
     CallStateChange,
@@ -39,6 +40,7 @@ from protocol.messages import (
     Op,
     Ping,
     Pong,
+    Read,
     Role,
     ServerMessage,
     Signal,
@@ -278,6 +280,10 @@ class Session:
                 rejection = room.calls.handle(conn, msg)
                 if rejection is not None:
                     self._send(Error(code=rejection.code, message=rejection.message))
+            elif isinstance(msg, Read):
+                room.read(conn, msg.seq)
+            elif isinstance(msg, Away):
+                room.away(conn, msg.on)
             elif isinstance(msg, Ping):
                 self._send(Pong(nonce=msg.nonce))
             elif isinstance(msg, Hello):

@@ -95,7 +95,10 @@ class ClusterPresence:
         focus = next((e.focus for e in found if e.focus is not None), None)
         following = next((e.following for e in found if e.following is not None), None)
         call = next((e.call for e in found if e.call is not None), None)
-        return msgspec.structs.replace(found[0], connections=connections, focus=focus, following=following, call=call)
+        away = all(e.away for e in found)  # SPEC 15: away only when every node's connections are
+        return msgspec.structs.replace(
+            found[0], connections=connections, focus=focus, following=following, call=call, away=away
+        )
 
     def apply(self, node: str, kind: str, entry: PresenceMember) -> None:
         """One node's entry changed: update the view, tell this node's members."""

@@ -15,6 +15,9 @@ import structlog
 
 from cosession.auth import new_id
 from cosession.config import Settings
+from cosession.cursors.room_cursors import RoomCursors
+from cosession.cursors.store import CursorStore
+from cosession.cursors.writer import CursorWriter
 from cosession.hub.hub import Hub
 from cosession.metrics.counters import Metrics
 from cosession.rooms.room import MemberLeft, Room, RoomExtension, now_ms
@@ -53,6 +56,7 @@ class RoomRegistry:
         # webhooks: a member's presence ended (cosession/webhooks/service.py)
         self.on_member_left: MemberLeft | None = None
         self.extension: RoomExtension | None = None  # set once at wiring (cosession/retail)
+        self.cursor_writer = CursorWriter(CursorStore(store))  # read cursors (SPEC 15)
 
     async def create(
         self, name: str, owner: str, owner_name: str, tenant: str | None = None, store: StoreContext | None = None
@@ -129,6 +133,7 @@ class RoomRegistry:
             room.metrics = self.metrics
             room.on_member_left = self.on_member_left
             room.extension = self.extension
+            room.cursors = self._cursors(room.id)
             self.rooms[room.id] = room
             return room
         room = Room(
@@ -142,8 +147,12 @@ class RoomRegistry:
         room.metrics = self.metrics
         room.on_member_left = self.on_member_left
         room.extension = self.extension
+        room.cursors = self._cursors(room.id)
         self.rooms[room.id] = room
         return room
+
+    def _cursors(self, room_id: str) -> RoomCursors:
+        return RoomCursors(room_id, self.cursor_writer, scan_max=self.settings.unread_scan_max)
 
     def release(self, room: Room) -> None:
         """A caller that used ``room`` without joining it (REST) is done: unless someone is

@@ -22,6 +22,7 @@ import structlog
 from cosession.calls.ice import ice_servers
 from cosession.calls.signaling import RoomCalls
 from cosession.config import Settings
+from cosession.cursors.room_cursors import RoomCursors
 from cosession.gateway.framing import OutFrame
 from cosession.hub.hub import Hub
 from cosession.metrics.counters import Metrics
@@ -52,16 +53,19 @@ from protocol.messages import (
     PresenceUpdate,
     Product,
     QaAsk,
+    ReadSignal,
     Resume,
     Role,
     ServerMessage,
     Signal,
     SignalRelay,
     TypingSignal,
+    Unread,
     Welcome,
 )
 from protocol.polls import timing_rule
 from protocol.reducer import Rejection, apply, check_limits, check_rules, copy_state
+from protocol.unread import clamp_cursor, is_zero
 
 log = structlog.get_logger("cosession.room")
 
@@ -162,6 +166,7 @@ class Room:
         self._started: dict[tuple[str, str], float] = {}  # op accepted (perf_counter), for op->ack
         self._sequenced_at: dict[int, float] = {}  # event sequenced here (perf_counter), for fan-out
         self.calls = RoomCalls(self)
+        self.cursors = RoomCursors(self.id, None)  # the registry gives it the store's writer
         hub.attach(self.id, self._deliver)
 
     # ---- sequencing ------------------------------------------------------------------
@@ -464,6 +469,11 @@ class Room:
             else:
                 # the member exists in the sequenced state; wait until that is committed
                 await self._await_commit(self.state.seq)
+            cursor = await self.cursors.load(conn.member)  # SPEC 15 (None: the database did not answer)
+            if cursor == 0:  # no cursor yet: the member has read what it joins into
+                self.cursors.seed(conn.member, self.head)
+                cursor = self.head
+            counted, counted_upto = await self.cursors.count_stored(conn.member, cursor or 0, self.head, self.history)
             refusal = self.refusal(conn.member)  # the room may have changed while we waited
             if refusal is not None:
                 raise refusal
@@ -472,6 +482,13 @@ class Room:
             self._admitted(conn.member, joined=joined)
         # ---- no await below this line ----
         welcome = self._welcome(conn, resume)
+        cursor = clamp_cursor(self.cursors.get(conn.member), self.head)
+        if cursor > 0:
+            welcome.read = cursor
+            if counted_upto < cursor:
+                counted, counted_upto = Unread(), cursor
+            unread = RoomCursors.count_window(self.committed, conn.member, counted, counted_upto, self.history)
+            welcome.unread = None if is_zero(unread) else unread
         conn.send(welcome)
         self.connections[conn.id] = conn
         self._cancel_grace(conn.member)
@@ -530,9 +547,10 @@ class Room:
             self._presence_changed(*change)
         elif self.presence.in_grace(conn.member):
             loop = asyncio.get_running_loop()
-            self._grace_timers[conn.member] = loop.call_later(
-                self.settings.presence_grace, self._grace_over, conn.member
-            )
+            entry = self.presence.get(conn.member)
+            # SPEC 15: a member whose last connection was in the background stays "away"
+            grace = self.settings.away_grace if entry is not None and entry.away else self.settings.presence_grace
+            self._grace_timers[conn.member] = loop.call_later(grace, self._grace_over, conn.member)
         if not self.connections:
             self._on_empty(self)
 
@@ -580,6 +598,29 @@ class Room:
 
     def _presence_stored(self, entry: PresenceMember) -> None:
         """A local presence entry changed without a presence message (focus, follow)."""
+
+    def read(self, conn: RoomConnection, seq: int) -> None:
+        """``read {seq}`` (SPEC 15): move the member's cursor forward and tell its other
+        connections (on every node)."""
+        moved = self.cursors.read(conn.member, seq, self.head)
+        if moved is not None:
+            self._send_cursor(conn.member, moved, skip=conn.id)
+            self._cursor_moved(conn.member, moved)
+
+    def _send_cursor(self, member: str, seq: int, skip: int | None = None) -> None:
+        message = ReadSignal(seq=seq)
+        for other in list(self.connections.values()):
+            if other.member == member and other.id != skip:
+                other.send(message)
+
+    def _cursor_moved(self, member: str, seq: int) -> None:
+        """A cursor moved on this node (a cluster tells the other nodes)."""
+
+    def away(self, conn: RoomConnection, on: bool) -> None:
+        """``away {on}`` (SPEC 15): the connection went to the background, or came back."""
+        entry = self.presence.set_away(conn.member, conn.id, on)
+        if entry is not None:
+            self._presence_changed("update", entry)
 
     def typing(self, conn: RoomConnection, on: bool) -> None:
         self.broadcast(TypingSignal(member=conn.member, on=on))

@@ -64,6 +64,7 @@ _event_encoder = msgspec.msgpack.Encoder()
 _signal_decoder = msgspec.msgpack.Decoder(ServerMessage)
 _presence_decoder = msgspec.msgpack.Decoder(tuple[str, str, PresenceMember])
 _direct_decoder = msgspec.msgpack.Decoder(tuple[str, SignalRelay])
+_cursor_decoder = msgspec.msgpack.Decoder(tuple[str, str, int])
 DIRECT_QUEUE_MAX = 4096  # relayed signals waiting for Redis, per room and node
 
 __all__ = ["ClusterRoom", "node_key"]
@@ -254,6 +255,10 @@ class ClusterRoom(Room):
         elif kind == b"D":
             to, signal = _direct_decoder.decode(data[1:])
             self.calls.deliver(to, signal)
+        elif kind == b"C":
+            origin, member, seq = _cursor_decoder.decode(data[1:])
+            if origin != self.node_id and self.cursors.heard(member, seq):
+                self._send_cursor(member, seq)
         elif kind == b"R":
             self._schedule_repair()
 
@@ -588,6 +593,10 @@ class ClusterRoom(Room):
                 PendingEvent(room_id=self.id, event=event, ref=None, body=_event_encoder.encode(event), epoch=epoch),
                 _noop,
             )
+
+    def _cursor_moved(self, member: str, seq: int) -> None:
+        """SPEC 15: the member's connections on other nodes hear its cursor moved."""
+        self._spawn(self._publish(b"C" + _payload_encoder.encode((self.node_id, member, seq))))
 
     def _on_signal(self, node: str, message: ServerMessage) -> None:
         self.online.signal(node, message)

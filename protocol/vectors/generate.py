@@ -65,12 +65,12 @@ from protocol.messages import (
     Welcome,
 )
 from protocol.reducer import CHAT_KEEP, CHECKOUTS_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
-from protocol.vectors import VECTORS_DIR, call_cases, poll_cases, qa_cases, question_cases, store_cases
+from protocol.vectors import VECTORS_DIR, call_cases, cursor_cases, poll_cases, qa_cases, question_cases, store_cases
 from protocol.vectors.session_cases import session_cases
 
 # feature modules that add vector cases: codec_messages, REDUCER_CASES, and optionally
 # JSON_INVALID / MSGPACK_INVALID
-CASE_MODULES: tuple[Any, ...] = (call_cases, poll_cases, qa_cases, question_cases, store_cases)
+CASE_MODULES: tuple[Any, ...] = (call_cases, cursor_cases, poll_cases, qa_cases, question_cases, store_cases)
 
 Direction = Literal["client", "server"]
 
@@ -676,7 +676,7 @@ REDUCER_CASES: dict[str, Callable[[], _Log]] = {
 }
 for _module in CASE_MODULES:
     REDUCER_CASES.update(
-        {name: (lambda fn=fn: fn(_room_log)) for name, fn in _module.REDUCER_CASES.items()}
+        {name: (lambda fn=fn: fn(_room_log)) for name, fn in getattr(_module, "REDUCER_CASES", {}).items()}
     )
 
 
@@ -933,6 +933,7 @@ def build() -> dict[str, str]:
         "reducer.json": dumps(reducer_cases()) + "\n",
         "invalid.json": dumps(invalid_cases()) + "\n",
         "session.json": dumps(session_cases()) + "\n",
+        "unread.json": dumps(cursor_cases.unread_cases(T0)) + "\n",
     }
 
 

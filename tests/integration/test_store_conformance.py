@@ -444,3 +444,36 @@ async def test_poll_deadline_rows_are_written_with_the_event_and_leased_once(sto
         await other.close()
     await deadlines.done("r1", 2)
     assert await deadlines.pending("r1") == [] and await deadlines.next_due() is None
+
+
+# ---- read cursors (SPEC 15, cosession/cursors) ------------------------------------------
+
+
+async def test_read_cursors_only_move_forward_and_count_the_stored_tail(store: SqlStore) -> None:
+    from cosession.cursors.store import CursorStore
+    from protocol.messages import CartAdd, Product, Unread
+
+    cursors = CursorStore(store)
+    assert await cursors.get("r1", "m1") == 0
+    await cursors.advance({("r1", "m1"): 5, ("r1", "m2"): 2**53, ("r2", "m1"): 1})
+    await cursors.advance({("r1", "m1"): 3})  # never backwards
+    assert (await cursors.get("r1", "m1"), await cursors.get("r1", "m2"), await cursors.get("r2", "m1")) == (
+        5,
+        2**53,
+        1,
+    )
+    await cursors.advance({("r1", "m1"): 9})
+    assert await cursors.get("r1", "m1") == 9
+
+    await new_room(store)
+    bag = Product(id="bag", name="Bag", price=T0, currency="EUR")
+    rows = [pending("r1", seq, by="m2" if seq % 2 else "m1") for seq in range(2, 12)]
+    add = Event(seq=12, ts=T0, by="", op=CartAdd(product=bag))
+    rows.append(PendingEvent(room_id="r1", event=add, ref=None, body=_encoder.encode(add)))
+    await store.append(rows, [])
+    assert await cursors.count_tail("r1", 1, 12, "m1", 1000) == Unread(messages=5, cart=1)
+    assert await cursors.count_tail("r1", 5, 11, "m1", 1000) == Unread(messages=3)
+    assert await cursors.count_tail("r1", 1, 12, "m1", 2) == Unread(messages=1, cart=1)  # the newest 2 only
+    assert await cursors.count_tail("r1", 12, 12, "m1", 10) == Unread()
+    await cursors.forget_room("r1")
+    assert await cursors.get("r1", "m1") == 0

@@ -70,6 +70,8 @@ def test_message_type_sets_match_the_unions() -> None:
         "call.leave",
         "call.state",
         "signal",
+        "read",
+        "away",
     } == CLIENT_MESSAGE_TYPES
     assert {
         "welcome",
@@ -83,6 +85,7 @@ def test_message_type_sets_match_the_unions() -> None:
         "pong",
         "signal",
         "call",
+        "read",
     } == SERVER_MESSAGE_TYPES
 
 

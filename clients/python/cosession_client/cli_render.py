@@ -138,7 +138,11 @@ def render_polls(state: RoomState) -> list[str]:
 
 
 def render_who(client: RoomClient) -> list[str]:
-    here = [f"{p.name} ({p.role}, {p.device})" for p in client.presence.values() if p.member != client.member]
+    here = [
+        f"{p.name} ({p.role}, {p.device}{', away' if p.away else ''})"
+        for p in client.presence.values()
+        if p.member != client.member
+    ]
     me = f"{who(client.state, client.member, client)} (you)"
     return ["here: " + ", ".join([me, *here])]
 
@@ -149,7 +153,11 @@ def render_room(client: RoomClient) -> list[str]:
     head = f'room "{state.name}" ({client.room}), you are {me} ({client.role}), seq {client.seq}'
     if state.locked:
         head += ", locked"
-    return [head, *render_cart(state), *render_polls(state), *render_chat(state), *render_who(client)]
+    since = client.since_last_visit  # SPEC 15: what changed while this member was away
+    news = [f"{since.messages} new messages"] if since.messages else []
+    news += [f"{since.cart} cart changes"] if since.cart else []
+    summary = [f"since you were here: {', '.join(news)}"] if news else []
+    return [head, *summary, *render_cart(state), *render_polls(state), *render_chat(state), *render_who(client)]
 
 
 def describe_event(event: Event, state: RoomState, names: Mapping[int, str] | None = None) -> str:

@@ -51,6 +51,7 @@ from protocol.messages import (
     Product,
     Role,
     RoomState,
+    Unread,
 )
 
 _op_encoder = msgspec.msgpack.Encoder()
@@ -301,6 +302,36 @@ class RoomClient(RoomOps, RoomQuestions):
         if record is None:
             raise OpRejected("internal", "the checkout folded as a no-op")
         return (await get_checkout(self.http_url, self.token, record.id)).checkout
+
+    # ---- read cursor, unread and away (SPEC 15) ----------------------------------------
+
+    @property
+    def read_cursor(self) -> int:
+        """The member's read cursor: the last seq shown on any of its devices."""
+        return self._core.reads.cursor
+
+    @property
+    def unread(self) -> Unread:
+        """What is unread now (the welcome's counts plus later events by others)."""
+        return self._core.reads.unread
+
+    @property
+    def since_last_visit(self) -> Unread:
+        """The last welcome's counts: what changed while the member was away."""
+        return self._core.reads.since
+
+    def mark_read(self, seq: int | None = None) -> None:
+        """Mark every event up to ``seq`` (default: the current head) as shown. Sent to
+        the server (at most every ``read_interval``), which tells the member's other
+        devices; the cursor never moves back. ``auto_read=True`` does it for every event."""
+        self._check_usable()
+        self._core.mark_read(self.seq if seq is None else seq)
+
+    def away(self, on: bool = True) -> None:
+        """Say this client is in the background (``on``) or back: others see the member
+        "away" while all its connections are. Re-sent after a reconnect."""
+        self._check_usable()
+        self._core.set_away(on)
 
     def _signal(self, msg: Signal) -> None:
         self._check_usable()

@@ -13,6 +13,7 @@ from typing import Final, Literal, TypeAlias
 
 from protocol.errors import RETRYABLE_CLOSE_CODES, ErrorCode
 from protocol.messages import (
+    Away,
     ClientOpBody,
     Device,
     Focus,
@@ -21,6 +22,7 @@ from protocol.messages import (
     Limits,
     Op,
     Ping,
+    Read,
     Resume,
     ServerMessage,
     Typing,
@@ -43,7 +45,7 @@ RETRY_OP_ERRORS: Final = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.RATE_LIMITE
 RETRYABLE_CLOSES: Final = RETRYABLE_CLOSE_CODES  # 1006 (no close frame) included
 
 State = Literal["idle", "connecting", "joining", "live", "backoff", "closed"]
-Signal: TypeAlias = Focus | Typing | Follow | Ping
+Signal: TypeAlias = Focus | Typing | Follow | Ping | Read | Away
 
 
 @dataclass(frozen=True)

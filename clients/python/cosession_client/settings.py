@@ -29,6 +29,8 @@ class ClientSettings:
     backoff: tuple[float, float] = (0.1, 5.0)  # first reconnect delay, cap (jittered)
     max_frame_bytes: int = 32 * 2**20
     subscription_limit: int = 10_000  # items a subscription may fall behind
+    auto_read: bool = False  # mark every delivered event read (SPEC 15); else call mark_read()
+    read_interval: float = 0.25  # at most one `read` frame per this many seconds
 
     def replace(self, **options: Any) -> ClientSettings:
         """A copy with ``options`` changed (TypeError for a name that is not a setting)."""

@@ -25,6 +25,7 @@ from cosession_client import outputs
 from cosession_client.errors import ConnectionClosedFinal, OpRejected
 from cosession_client.observer import ClientObserver
 from cosession_client.outputs import Disconnected, Output, Resynced, SessionSettings, Signal
+from cosession_client.reading import ReadTracker
 from cosession_client.session import Session
 from cosession_client.settings import ClientSettings
 from cosession_client.subscription import Incoming, Subscription
@@ -33,7 +34,20 @@ from cosession_client.transport import CLOSE_WAIT, VERSION, Refused, open_socket
 from cosession_client.view import RoomView
 from protocol.codec import Codec
 from protocol.errors import ProtocolError
-from protocol.messages import CallJoin, CallLeave, CallStateChange, ClientOpBody, Error, Pong, ServerMessage
+from protocol.messages import (
+    Away,
+    CallJoin,
+    CallLeave,
+    CallStateChange,
+    ClientOpBody,
+    Error,
+    Event,
+    Pong,
+    Read,
+    ReadSignal,
+    ServerMessage,
+    Welcome,
+)
 from protocol.messages import Signal as CallSignal
 
 CallMessage = CallJoin | CallLeave | CallStateChange | CallSignal
@@ -85,6 +99,10 @@ class Shell:
         self.codec = Codec(settings.format)
         self.session = Session(session_settings(token, settings), random.random)
         self.view = RoomView()
+        self.reads = ReadTracker()  # read cursor and unread counts (SPEC 15)
+        self.away = False  # the application said it is in the background
+        self._read_sent = 0
+        self._read_timer: asyncio.TimerHandle | None = None
         self.final: ConnectionClosedFinal | None = None
         self.closing = False
         self.stopped = asyncio.Event()
@@ -243,6 +261,7 @@ class Shell:
                 self._conn.welcomed = True
             if self.session.welcome is not None:
                 self.view.welcome(self.session.welcome)
+                self._welcomed(self.session.welcome)
             self.observer.joined(msg)
         elif isinstance(msg, Disconnected):
             self.view.disconnected()
@@ -254,11 +273,48 @@ class Shell:
                 pong.set_result(None)
         elif isinstance(msg, Error) and not msg.ref:
             log.warning("server error %s: %s", msg.code, msg.message)
+        elif isinstance(msg, ReadSignal):
+            self.reads.heard(msg.seq)
+            self._read_sent = max(self._read_sent, msg.seq)
         else:
             self.view.apply(msg)
+            if isinstance(msg, Event):
+                self.reads.event(msg)
         item: Incoming = msg  # type: ignore[assignment]  # (a welcome is never delivered)
         for sub in list(self.subs):
             sub.push(item)
+        if self.settings.auto_read and isinstance(msg, Event):
+            self.mark_read(msg.seq)
+
+    # ---- read cursor and away (SPEC 15) ---------------------------------------------------
+
+    def _welcomed(self, welcome: Welcome) -> None:
+        self.reads.welcome(welcome)
+        self._read_sent = welcome.read
+        if self.reads.cursor > welcome.read:  # marked while disconnected: tell the server now
+            self._flush_read()
+        if self.away:
+            self.signal(Away(on=True))
+
+    def mark_read(self, seq: int) -> None:
+        """Everything up to ``seq`` was shown: move the cursor, and send ``read`` at most
+        once per ``read_interval`` (the latest cursor wins)."""
+        if not self.reads.mark(min(seq, self.session.room.seq)):
+            return
+        if self._read_timer is None:
+            self._flush_read()
+
+    def _flush_read(self) -> None:
+        self._read_timer = None
+        if self.reads.cursor <= self._read_sent or self.session.state != "live":
+            return
+        self._read_sent = self.reads.cursor
+        self.signal(Read(seq=self.reads.cursor))
+        self._read_timer = self._loop.call_later(self.settings.read_interval, self._flush_read)
+
+    def set_away(self, on: bool) -> None:
+        self.away = on
+        self.signal(Away(on=on))
 
     def _arm(self, at: int | None) -> None:
         if self._timer is not None:

@@ -20,6 +20,7 @@
 import { guessDevice, randomPrefix } from "./device.js";
 import { ClosedError, OpError } from "./errors.js";
 import { applySignal, presenceFrom } from "./presence.js";
+import { ReadTracker } from "./reading.js";
 import { CLIENT_NAME, SUBPROTOCOL, VERSION, clientMessageProblem, decodeMessage, encodeMessage, validateOp } from "./protocol.js";
 import { RoomApi } from "./room-api.js";
 import { Session } from "./session.js";
@@ -74,6 +75,11 @@ export class RoomConnection extends RoomApi {
 
     this.presence = new Map(); // member -> {member, name, role, device, connections, focus, following}
     this.typing = new Set();
+    this.reads = new ReadTracker(); // read cursor and unread counts (SPEC section 15)
+    this.isAway = false; // setAway(true): this tab is in the background
+    this.readInterval = opts.readInterval || 250; // at most one `read` frame per this many ms
+    this._readSent = 0;
+    this._readTimer = null;
     this.call = null; // the last `call` message: {mode, members} (SPEC section 14), or null
     this.status = "idle";
     this.closedBy = null; // ClosedError once final
@@ -320,12 +326,18 @@ export class RoomConnection extends RoomApi {
   _deliver(msg) {
     switch (msg.t) {
       case "event":
+        this.reads.event(msg);
         this._emit("event", msg);
         this._changed = true;
+        return;
+      case "read": // another connection of ours moved the read cursor
+        if (this.reads.heard(msg.seq)) this._emit("read", this.reads.cursor);
+        this._readSent = Math.max(this._readSent, msg.seq);
         return;
       case "resynced": {
         const w = this._session.welcome;
         this.presence = presenceFrom(w.presence);
+        this._welcomedReads(w);
         this._lastRx = this._now();
         this._schedulePing();
         this._syncStatus();

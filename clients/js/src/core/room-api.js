@@ -162,6 +162,53 @@ export class RoomApi {
     );
   }
 
+  // ---- read cursor, unread and away (SPEC section 15) ----------------------------------
+
+  /** The member's read cursor: the last seq shown on any of its devices. */
+  get readCursor() {
+    return this.reads.cursor;
+  }
+  /** What is unread now: {messages, cart, questions, mentions}. */
+  get unread() {
+    return this.reads.unread;
+  }
+  /** The last welcome's counts: what changed while the member was away. */
+  get sinceLastVisit() {
+    return this.reads.since;
+  }
+
+  /** Events up to `seq` (default: the head) were shown: move the cursor; `read` is sent
+   * at most every `readInterval` ms (the latest cursor wins); other devices follow. */
+  markRead(seq) {
+    const head = this.state.seq;
+    if (!this.reads.mark(Math.min(seq === undefined ? head : seq, head))) return;
+    this._emit("read", this.reads.cursor);
+    if (this._readTimer === null) this._flushRead();
+  }
+
+  _flushRead() {
+    this._readTimer = null;
+    if (this.reads.cursor <= this._readSent || !this.live) return;
+    this._readSent = this.reads.cursor;
+    this.signal({ t: "read", seq: this.reads.cursor });
+    this._readTimer = this._setTimeout(() => this._flushRead(), this.readInterval);
+  }
+
+  /** This tab went to the background (true) or came back: others see the member "away"
+   * while all its connections are. Re-sent after a reconnect. */
+  setAway(on) {
+    this.isAway = !!on;
+    this.signal({ t: "away", on: this.isAway });
+  }
+
+  _welcomedReads(w) {
+    this.reads.welcome(w);
+    this._readSent = w.read || 0;
+    if (this.reads.cursor > this._readSent) this._input((now) => this._session.signal(now, { t: "read", seq: this.reads.cursor }));
+    if (this.isAway) this._input((now) => this._session.signal(now, { t: "away", on: true }));
+    this._emit("read", this.reads.cursor);
+  }
+
   // ephemeral: dropped while disconnected; focus and follow are re-sent after a reconnect
 
   setFocus(product) {

@@ -51,7 +51,8 @@ function buildMessage(v) {
     mention: h("span.cs-mention-badge", { "data-testid": "mentions-you", hidden: true }, v.t("chat.mentionsYou")),
     card: null,
   };
-  li.append(li._refs.by, li._refs.mention, li._refs.text);
+  li._refs.mark = h("span.cs-new-mark", { hidden: true }); // "New": after the read cursor (SPEC 15)
+  li.append(li._refs.mark, li._refs.by, li._refs.mention, li._refs.text);
   return li;
 }
 
@@ -62,6 +63,10 @@ function updateMessage(v, li, m, pending) {
   li.classList.toggle("cs-pending", pending);
   li.dataset.testid = pending ? "chat-pending" : "chat-message";
   if (!pending) li.dataset.id = m.id;
+  const fresh = !pending && v.newFrom != null && m.id > v.newFrom && m.by !== conn.member;
+  li.dataset.new = String(fresh);
+  r.mark.hidden = !fresh;
+  setText(r.mark, fresh ? v.t("since.unreadMark") : ""); // no hidden text in the message's text
   setText(r.by, pending ? v.t(conn.status === "live" ? "chat.sending" : "chat.notSent") : v._name(m.by));
   setText(r.text, m.text);
   const mentionsMe = !pending && m.by !== conn.member && !!m.mentions && m.mentions.includes(conn.member);

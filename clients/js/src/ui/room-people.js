@@ -81,7 +81,9 @@ function updatePerson(v, li, p) {
   li.dataset.where = where ? (p.in_store ? "in-store" : "remote") : "";
   setText(r.where, where ? ` · ${where}` : "");
   const focus = p.focus;
-  const what = focus ? t("people.looking", { product: focus.name }) : p.connections === 0 ? t("people.away") : t("people.browsing");
+  const away = !!p.away || p.connections === 0; // a hidden tab or a frozen phone (SPEC 15)
+  li.dataset.away = String(away);
+  const what = away ? t("people.away") : focus ? t("people.looking", { product: focus.name }) : t("people.browsing");
   setText(r.focus, p.following ? `${what} · ${t("people.followsWho", { name: v._name(p.following) })}` : what);
   r.follow.hidden = me;
   setAttr(r.follow, "aria-pressed", String(following));

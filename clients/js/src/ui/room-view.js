@@ -19,6 +19,7 @@ import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-p
 import { buildPolls, destroyPolls, renderPolls } from "./room-polls.js";
 import { renderQuestions } from "./room-questions.js";
 import { buildStoreLine, renderStore } from "./room-store.js";
+import { buildSince, followReads, openSince, renderSince, watchVisibility } from "./room-since.js";
 import { buildTabs, renderTabs } from "./tabs.js";
 
 let nextId = 0;
@@ -60,10 +61,14 @@ export class RoomView {
     this._typingTimer = null;
     this._typingSent = false;
     this._lastChatCount = 0;
+    this.since = null; // "since you were here": {unread, from} while shown (room-since.js)
+    this.newFrom = null; // the read cursor when the member came back: later messages are "New"
     this._build(mount);
     this.announcer = new Announcer(this);
     const rerender = () => this.schedule();
-    this._unsubs = ["state", "presence", "status", "typing", "focus", "follow", "welcome"].map((n) => conn.on(n, rerender));
+    this._unsubs = ["state", "presence", "status", "typing", "focus", "follow", "welcome", "read"].map((n) => conn.on(n, rerender));
+    this._unsubs.push(conn.on("welcome", () => openSince(this)), watchVisibility(this));
+    openSince(this);
     this.render();
     if (opts.autofocus !== false) this._focusIfLost();
   }
@@ -124,6 +129,7 @@ export class RoomView {
       h("div.cs-head", null, e.title, e.status, e.close),
       buildStoreLine(this),
       e.banner,
+      buildSince(this),
       (e.call = buildCallPane(this)),
       e.tabs,
       h("div.cs-panes", null, cartPane, chatPane, peoplePane),
@@ -185,6 +191,8 @@ export class RoomView {
     renderPeople(this);
     renderShare(this);
     renderCall(this);
+    renderSince(this);
+    followReads(this);
     this.announcer.update();
   }
 

@@ -45,6 +45,15 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-status[data-status=offline],.cs-status[data-status=closed]{color:var(--bad);background:#fdeceb}
 .cs-banner{padding:8px 12px;background:#fff4e0;color:#7a4a00;font-size:13px;border-bottom:1px solid #f3dfb8}
 .cs-banner[data-kind=offline]{background:#fdeceb;color:#8a211b;border-color:#f5cfcc}
+.cs-since{padding:10px 12px;background:var(--soft);border-bottom:1px solid var(--line)}
+.cs-since[hidden]{display:none}
+.cs-since-title{font-size:15px;margin:0 0 4px}
+.cs-since-title:focus{outline:none}
+.cs-since-summary{margin:0 0 6px;font-weight:600}
+.cs-since-list{margin:0 0 8px;padding-inline-start:18px;font-size:13px}
+.cs-since-item{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.cs-new-mark{float:inline-end;font-size:11px;font-weight:700;color:var(--accent);text-transform:uppercase}
+.cs-new-mark[hidden]{display:none}
 .cs-tabs{display:flex;border-bottom:1px solid var(--line);background:var(--bg)}
 .cs-tabs button{flex:1 1 auto;min-width:0;border:0;border-radius:0;border-bottom:2px solid transparent;min-height:42px;color:var(--muted);font-weight:600}
 .cs-tabs button[aria-selected=true]{color:var(--accent);border-bottom-color:var(--accent);background:var(--bg)}

@@ -41,6 +41,7 @@ function el(tag, attrs, ...children) {
   let t = strings(locale);
   let open = false;
   let others = 0;
+  let unread = 0; // unread messages and cart changes (SPEC 15): the badge shows them first
   let returnTo = null;
   let ctl = null; // the panel module's controller, once loaded
   let loading = null;
@@ -120,9 +121,11 @@ function el(tag, attrs, ...children) {
   function updateLauncher() {
     const active = !!roomInfo();
     label.textContent = cfg.launcherText || (active ? t.launchActive : t.launch);
-    badge.hidden = !others;
-    badge.textContent = String(others);
-    badgeText.textContent = others ? `, ${t.friends(others)}` : "";
+    const shown = unread || others;
+    badge.hidden = !shown;
+    badge.dataset.kind = unread ? "unread" : "friends";
+    badge.textContent = String(shown);
+    badgeText.textContent = (unread ? `, ${t.unread.replace("{n}", String(unread))}` : "") + (others ? `, ${t.friends(others)}` : "");
   }
 
   function setCount(n) {
@@ -132,6 +135,12 @@ function el(tag, attrs, ...children) {
     if (n > before) announcer.textContent = t.friends(n); // polite: a friend arrived
   }
 
+  function setUnread(n) {
+    if (n === unread) return;
+    unread = n;
+    updateLauncher();
+  }
+
   function trapped() {
     return small.matches;
   }
@@ -139,7 +148,7 @@ function el(tag, attrs, ...children) {
   function load() {
     if (!loading) {
       loading = import(`${base}/static/${PANEL_FILE}`).then((m) => {
-        ctl = m.createPanel({ base, storageKey, key: cfg.key, panel, locale, getProduct: () => product, emit, close: hide, setCount, roomInfo });
+        ctl = m.createPanel({ base, storageKey, key: cfg.key, panel, locale, getProduct: () => product, emit, close: hide, setCount, setUnread, roomInfo });
         return ctl;
       });
       loading.catch(() => (loading = null)); // try again on the next open

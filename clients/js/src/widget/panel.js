@@ -3,6 +3,7 @@
 // room (opened only now, never while the panel was still closed) and the room view.
 
 import { JoinFlow, safeStorage } from "../core/join.js";
+import { unreadTotal } from "../core/reading.js";
 import { rest, wsUrlFor } from "../core/rest.js";
 import { h } from "../ui/dom.js";
 import { checkoutScope } from "../ui/room-retail.js";
@@ -121,6 +122,8 @@ export function createPanel(ctx) {
         const product = ctx.getProduct();
         if (product) conn.setFocus(product);
         conn.on("presence", updateCount);
+        const updateUnread = () => ctx.setUnread && ctx.setUnread(unreadTotal(conn.unread));
+        for (const name of ["welcome", "event", "read"]) conn.on(name, updateUnread);
         conn.on("member-joined", (m) => {
           if (m.member !== conn.member) emit("member-joined", { member: m.member, name: m.name, role: m.role, device: m.device });
         });
@@ -148,6 +151,7 @@ export function createPanel(ctx) {
   return {
     /** The panel is shown: the first time, connect to a remembered room or show the start form. */
     show() {
+      if (view) view.render(); // on screen again: what arrived meanwhile is summarised (room-since.js)
       if (started) return;
       started = true;
       const saved = flow.saved;

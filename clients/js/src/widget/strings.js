@@ -3,13 +3,13 @@
 // launcher part of it loads on every product page.
 
 const T = {
-  en: ["Shop with friends", "Shopping with friends", "{n} friends in your room", "1 friend in your room", "Loading…", "Could not load. Try again."],
-  de: ["Mit Freunden shoppen", "Shoppen mit Freunden", "{n} Freunde in deinem Raum", "1 Freund in deinem Raum", "Wird geladen…", "Laden fehlgeschlagen. Bitte erneut versuchen."],
-  fr: ["Acheter entre amis", "Achats entre amis", "{n} amis dans votre salon", "1 ami dans votre salon", "Chargement…", "Échec du chargement. Réessayez."],
-  es: ["Comprar con amigos", "Comprando con amigos", "{n} amigos en tu sala", "1 amigo en tu sala", "Cargando…", "No se pudo cargar. Inténtalo de nuevo."],
-  ar: ["تسوّق مع الأصدقاء", "تتسوّق مع الأصدقاء", "{n} أصدقاء في غرفتك", "صديق واحد في غرفتك", "جارٍ التحميل…", "تعذّر التحميل. حاول مرة أخرى."],
+  en: ["Shop with friends", "Shopping with friends", "{n} friends in your room", "1 friend in your room", "Loading…", "Could not load. Try again.", "{n} unread"],
+  de: ["Mit Freunden shoppen", "Shoppen mit Freunden", "{n} Freunde in deinem Raum", "1 Freund in deinem Raum", "Wird geladen…", "Laden fehlgeschlagen. Bitte erneut versuchen.", "{n} ungelesen"],
+  fr: ["Acheter entre amis", "Achats entre amis", "{n} amis dans votre salon", "1 ami dans votre salon", "Chargement…", "Échec du chargement. Réessayez.", "{n} non lus"],
+  es: ["Comprar con amigos", "Comprando con amigos", "{n} amigos en tu sala", "1 amigo en tu sala", "Cargando…", "No se pudo cargar. Inténtalo de nuevo.", "{n} sin leer"],
+  ar: ["تسوّق مع الأصدقاء", "تتسوّق مع الأصدقاء", "{n} أصدقاء في غرفتك", "صديق واحد في غرفتك", "جارٍ التحميل…", "تعذّر التحميل. حاول مرة أخرى.", "{n} غير مقروءة"],
 };
-const KEYS = ["launch", "launchActive", "friends", "friend", "loading", "failed"];
+const KEYS = ["launch", "launchActive", "friends", "friend", "loading", "failed", "unread"];
 
 export const LOCALES = Object.keys(T);
 
@@ -42,7 +42,7 @@ export function isRtl(locale) {
   return languageOf(locale) === "ar";
 }
 
-/** {launch, launchActive, friends(n), loading, failed} for a supported locale. */
+/** {launch, launchActive, friends(n), loading, failed, unread ("{n}")} for a supported locale. */
 export function strings(locale) {
   const row = T[languageOf(locale)];
   const s = Object.fromEntries(KEYS.map((k, i) => [k, row[i]]));
