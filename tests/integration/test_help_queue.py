@@ -153,3 +153,26 @@ async def test_unclaimed_request_escalates_on_time(server: ServerProcess) -> Non
     finally:
         await stream.close()
         await owner.close()
+
+
+async def test_python_client_asks_sees_the_helper_and_closes(server: ServerProcess) -> None:
+    from cosession_client.client import RoomClient
+    from cosession_client.errors import OpRejected
+
+    tenant, room = await _shop(server)
+    mia = await new_associate(server.http_url, tenant["sk"], "Mia")
+    async with RoomClient.connect(room["token"], server=server.http_url) as client:
+        request = await client.ask_for_help("in_store", department="Shoes")
+        assert client.help_request is not None and client.help_request.state == "open"
+        with pytest.raises(OpRejected) as pending:
+            await client.ask_for_help()
+        assert pending.value.code == "help_pending"
+        r = await claim(server.http_url, mia["token"], f"{room['room']}:{request}")
+        assert r.status_code == 200, r.text
+        await client.wait_for_seq(request + 1)
+        helping = client.help_request
+        assert helping is not None and (helping.state, helping.associate_name) == ("claimed", "Mia")
+        await client.close_help()
+        await client.wait_for_seq(request + 2)
+        assert client.help_request is None and client.state.help[-1].state == "closed"
+        assert await client.ask_for_help("online") > request  # a new request once closed

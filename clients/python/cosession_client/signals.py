@@ -16,6 +16,8 @@ from protocol.messages import (
     ClientOpBody,
     Focus,
     Follow,
+    HelpRequest,
+    HelpWhere,
     MemberKick,
     Product,
     React,
@@ -64,6 +66,13 @@ class RoomOps:
 
     async def kick(self, member: str) -> int:
         return await self.submit(MemberKick(member=member))
+
+    async def ask_for_help(
+        self, where: HelpWhere = "online", department: str | None = None, note: str | None = None
+    ) -> int:
+        """Ask the tenant's store associates for help (SPEC 21); returns the request id
+        (its seq). ``OpRejected`` ``help_pending`` while the room's last request is open."""
+        return await self.submit(HelpRequest(where=where, department=department, note=note))
 
     # ---- ephemeral signals ------------------------------------------------------------
 
