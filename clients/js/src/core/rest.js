@@ -47,6 +47,11 @@ export function wsUrlFor(base) {
   return base.replace(/^http/, "ws") + "/v1/ws";
 }
 
+/** The server base URL (http(s)://host) of its WebSocket URL (ws(s)://host/v1/ws). */
+export function httpBaseFor(wsUrl) {
+  return String(wsUrl).replace(/^ws/, "http").replace(/\/v1\/ws\/?$/, "");
+}
+
 export const rest = {
   getInvite: (base, code) => call(base, `/v1/invites/${encodeURIComponent(code)}`),
   acceptInvite: (base, code, name) =>
@@ -55,4 +60,7 @@ export const rest = {
   createInvite: (base, token, room, body = {}) =>
     call(base, `/v1/rooms/${encodeURIComponent(room)}/invites`, { method: "POST", body, auth: token }),
   snapshot: (base, token, room) => call(base, `/v1/rooms/${encodeURIComponent(room)}/snapshot`, { auth: token }),
+  /** Close the room's help request `request` (its seq): the requester, owner or helping associate (SPEC 21.3). */
+  closeHelp: (base, token, room, request) =>
+    call(base, `/v1/rooms/${encodeURIComponent(room)}/help/${encodeURIComponent(request)}/close`, { method: "POST", auth: token }),
 };

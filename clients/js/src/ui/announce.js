@@ -6,6 +6,7 @@
 // checkout note there is announced here only while the chat is not on screen).
 
 import { setText } from "./dom.js";
+import { helpNews, helpSnapshot } from "./room-help.js";
 import { retailNews, retailSnapshot } from "./room-retail.js";
 
 const MINE_MS = 3000;
@@ -16,6 +17,7 @@ export class Announcer {
     this.lines = null; // line id → {qty, name}
     this.people = null; // member id → name
     this.retail = null; // checkouts seen, line prices and stock (retailSnapshot)
+    this.help = null; // help request id → state (helpSnapshot)
     this.mineUntil = new Map(); // edit key → until when our own edit is expected
     this.queue = [];
     this.timer = null;
@@ -58,10 +60,12 @@ export class Announcer {
         // a checkout note in the chat log on screen is read out by the log itself
         if (!(news.kind === "checkout" && chatShown)) this.say(news.text);
       }
+      for (const text of helpNews(this.help, conn.state, conn.member, this.v.i18n, (m) => this.v._name(m))) this.say(text);
     }
     this.lines = lines;
     this.people = people;
     this.retail = retailSnapshot(conn.state);
+    this.help = helpSnapshot(conn.state);
   }
 
   /** Queue a message; the region shows the latest batch (joined), then clears. */

@@ -15,6 +15,7 @@ import { h, setAttr, setText } from "./dom.js";
 import { buildCallPane, destroyCall, renderCall } from "./room-call.js";
 import { buildCartPane, checkout, productCard, renderCart, renderFocus } from "./room-cart.js";
 import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping, typing } from "./room-chat.js";
+import { buildHelpBar, renderHelp } from "./room-help.js";
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
 import { buildTabs, renderTabs } from "./tabs.js";
 
@@ -114,6 +115,7 @@ export class RoomView {
       { "data-testid": "room-view", lang: this.i18n.locale, dir: this.i18n.dir, "aria-labelledby": e.title.id },
       h("div.cs-head", null, e.title, e.status, e.close),
       e.banner,
+      (e.help = buildHelpBar(this)),
       (e.call = buildCallPane(this)),
       e.tabs,
       h("div.cs-panes", null, cartPane, chatPane, peoplePane),
@@ -172,6 +174,7 @@ export class RoomView {
     renderPeople(this);
     renderShare(this);
     renderCall(this);
+    renderHelp(this);
     this.announcer.update();
   }
 
