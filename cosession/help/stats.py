@@ -8,7 +8,7 @@ number of label sets is bounded: past ``MAX_LABEL_SETS`` new ones count under ``
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
@@ -60,41 +60,41 @@ class HelpStats:
 
 def _histograms(name: str, doc: str, hists: dict[Place, LatencyHistogram]) -> HistogramMetricFamily:
     family = HistogramMetricFamily(name, doc, labels=["store", "department"])
-    for (store, department), hist in sorted(hists.items()):
+    for (store, department), hist in sorted(hists.items()) or [(("", ""), LatencyHistogram(SERVICE_BUCKETS))]:
         family.add_metric([store, department], hist.cumulative(), hist.sum)
     return family
 
 
+def _counter(
+    name: str, doc: str, labels: list[str], values: Iterable[tuple[tuple[str, ...], int]]
+) -> CounterMetricFamily:
+    """A labelled counter; before its first count, one sample of 0 with empty labels, so the
+    metric exists from start-up (dashboards and alerts find it)."""
+    family = CounterMetricFamily(name, doc, labels=labels)
+    for key, n in sorted(values) or [(tuple("" for _ in labels), 0)]:
+        family.add_metric(list(key), n)
+    return family
+
+
 def collect(stats: HelpStats | None) -> Iterator[Metric]:
-    """The help queue's metrics (always exported, empty before the first request)."""
+    """The help queue's metrics (always exported: each starts with a 0 sample)."""
     if stats is None:
         return
-    requests = CounterMetricFamily(
+    place = ["store", "department"]
+    yield _counter(
         "cosession_help_requests",
         "Help requests raised (this node committed them).",
-        labels=["store", "department", "where"],
+        [*place, "where"],
+        stats.requests.items(),
     )
-    for labels, n in sorted(stats.requests.items()):
-        requests.add_metric(list(labels), n)
-    yield requests
-    claims = CounterMetricFamily(
-        "cosession_help_claims", "Help requests claimed by an associate.", labels=["store", "department"]
+    yield _counter("cosession_help_claims", "Help requests claimed by an associate.", place, stats.claims.items())
+    by_associate = [((a,), n) for a, n in stats.claims_by_associate.items()]
+    yield _counter(
+        "cosession_help_claims_by_associate", "Help requests claimed, per associate id.", ["associate"], by_associate
     )
-    for place, n in sorted(stats.claims.items()):
-        claims.add_metric(list(place), n)
-    yield claims
-    per_associate = CounterMetricFamily(
-        "cosession_help_claims_by_associate", "Help requests claimed, per associate id.", labels=["associate"]
+    yield _counter(
+        "cosession_help_escalations", "Escalations of unclaimed help requests.", place, stats.escalations.items()
     )
-    for associate, n in sorted(stats.claims_by_associate.items()):
-        per_associate.add_metric([associate], n)
-    yield per_associate
-    escalations = CounterMetricFamily(
-        "cosession_help_escalations", "Escalations of unclaimed help requests.", labels=["store", "department"]
-    )
-    for place, n in sorted(stats.escalations.items()):
-        escalations.add_metric(list(place), n)
-    yield escalations
     yield _histograms("cosession_help_claim_seconds", "Help request raised until claimed.", stats.claim_seconds)
     yield _histograms(
         "cosession_help_first_answer_seconds",
