@@ -16,6 +16,8 @@ from protocol.messages import (
     CartAdd,
     Chat,
     Event,
+    Focus,
+    FocusSignal,
     HelpClaim,
     HelpClose,
     HelpEscalate,
@@ -66,6 +68,8 @@ async def test_request_claim_once_badge_and_close(server: ServerProcess) -> None
     try:
         ref = await owner.op(CartAdd(product=SHOE, qty=2))
         await owner.expect(Ack, ref=ref)
+        await owner.send(Focus(product=SHOE))  # what the room is looking at goes with the request
+        await owner.expect(FocusSignal)
         seq = await _ask(owner, where="in_store", department="Shoes", note="size 42?")
         request_id = f"{room['room']}:{seq}"
         new = await stream.until(lambda e: e.event == "request")
@@ -73,6 +77,8 @@ async def test_request_claim_once_badge_and_close(server: ServerProcess) -> None
         assert new.data["department"] == "Shoes" and new.data["where"] == "in_store"
         assert new.data["room_name"] == "Saturday shoes" and new.data["cart_lines"] == 1
         assert new.data["cart_total"] == {"amount": 17800, "currency": "EUR"}
+        assert new.data["focus"]["id"] == SHOE.id
+        assert room["member"] not in str(new.data) and "Olga" not in str(new.data)  # no shopper identity
         page = await queue(server.http_url, mia["token"])
         assert [r["id"] for r in page["requests"]] == [request_id] and page["cursor"] == new.id
 
@@ -119,12 +125,12 @@ async def test_request_claim_once_badge_and_close(server: ServerProcess) -> None
         assert figures["total"]["answered"] == 1
         assert figures["by_place"][0]["department"] == "Shoes"
         assert [(a["associate"], a["name"], a["answered"]) for a in figures["by_associate"]] == [
-            (body["member"], "Mia", 1)
+            (body["member"], body["request"]["associate_name"], 1)
         ]
         # no shopper identity anywhere in the figures
         text = stats.text
         for secret in (room["member"], "Olga", "size 42?"):
-            assert secret not in text
+            assert secret not in text and secret not in metrics
         assert 'cosession_help_claim_seconds_count{department="Shoes",store=""} 1.0' in metrics
         assert 'cosession_help_first_answer_seconds_count{department="Shoes",store=""} 1.0' in metrics
         await helper.close()
