@@ -184,3 +184,22 @@ async def test_python_client_asks_sees_the_helper_and_closes(server: ServerProce
         await client.wait_for_seq(request + 2)
         assert client.help_request is None and client.state.help[-1].state == "closed"
         assert await client.ask_for_help("online") > request  # a new request once closed
+
+
+async def test_erasing_the_requester_removes_the_note_from_the_queue(server: ServerProcess) -> None:
+    tenant, room = await _shop(server)
+    mia = await new_associate(server.http_url, tenant["sk"], "Mia")
+    owner, _ = await RawClient.join(server.ws_url, room["token"])
+    try:
+        await _ask(owner, note="I am Olga, call me on 0123")
+        [item] = (await queue(server.http_url, mia["token"]))["requests"]
+        assert item["note"] == "I am Olga, call me on 0123"
+    finally:
+        await owner.close()
+    async with httpx.AsyncClient() as http:
+        r = await http.delete(
+            server.http_url + f"/v1/admin/rooms/{room['room']}/members/{room['member']}", headers=bearer(tenant["sk"])
+        )
+        assert r.status_code == 200, r.text
+    [item] = (await queue(server.http_url, mia["token"]))["requests"]
+    assert item["note"] is None
