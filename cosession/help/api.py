@@ -150,7 +150,7 @@ async def member_close(request: Request) -> RoomHelpClosed:
     room_id = request.path_params["room"]
     claims, room = await _member(request, services, room_id)
     text = request.path_params["request"]
-    if not text.isdigit() or len(text) > 16:
+    if not (text.isascii() and text.isdigit()) or len(text) > 16:
         raise ApiError(404, "request_not_found", "no such help request in this room")
     seq = int(text)
     item = find_help(room.state, seq)

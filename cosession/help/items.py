@@ -59,7 +59,7 @@ def queue_item(row: Any) -> QueueItem:
 def parse_request_id(text: str) -> tuple[str, int] | None:
     """``(room, seq)`` of ``<room>:<seq>``, or None when malformed."""
     room, sep, seq = text.rpartition(":")
-    if not sep or not room or len(room) > 64 or not seq.isdigit() or len(seq) > 16:
+    if not sep or not room or len(room) > 64 or not (seq.isascii() and seq.isdigit()) or len(seq) > 16:
         return None
     n = int(seq)
     return (room, n) if 1 <= n <= MAX_SEQ else None

@@ -32,7 +32,7 @@ _open: Counter[str] = Counter()  # streams per associate on this node
 def _cursor(text: str | None) -> int | None:
     if text is None or text == "":
         return None
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise ApiError(422, "invalid_field", "Last-Event-ID / after must be a change id from this queue")
     return int(text)
 
