@@ -24,6 +24,9 @@ from cosession.auth import TokenSigner
 from cosession.config import Settings, resolve_secret
 from cosession.extras import require_cluster, require_postgres
 from cosession.gateway.session import websocket_endpoint
+from cosession.help.api import endpoints as help_endpoints
+from cosession.help.api import routes as help_routes
+from cosession.help.service import HelpService
 from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.http.api import endpoints as api_endpoints
 from cosession.http.openapi import openapi_routes
@@ -98,6 +101,7 @@ def build_services(settings: Settings) -> Services:
     services.retail = build_retail(services)
     registry.extension = services.retail
     services.qa = build_qa(services)  # chained after retail
+    services.help = HelpService(services)
     return services
 
 
@@ -141,6 +145,7 @@ def create_app(settings: Settings) -> Starlette:
         *qa_endpoints,
         *lookup_endpoints,
         *store_endpoints,
+        *help_endpoints,
     ]
 
     @contextlib.asynccontextmanager
@@ -172,6 +177,8 @@ def create_app(settings: Settings) -> Starlette:
             services.cluster.start()
         sweeper.start()
         polls.start()
+        if services.help is not None:
+            services.help.start()
         log.info("cosession ready", url=services.settings.base_url, database=redact_url(services.settings.database_url))
         try:
             yield
@@ -179,6 +186,8 @@ def create_app(settings: Settings) -> Starlette:
             services.draining = True
             await _bounded("stop the retention sweeper", sweeper.stop(), 3.0)
             await _bounded("stop the poll sweeper", polls.stop(), 3.0)
+            if services.help is not None:
+                await _bounded("stop the help queue", services.help.stop(), 3.0)
             services.registry.close_all(CloseCode.GOING_AWAY, "server shutting down")
             # every step is bounded: a node must exit after its deadline even if a backend hangs
             await _bounded("flush the commit queue", services.committer.stop(), 10.0)
@@ -208,6 +217,7 @@ def create_app(settings: Settings) -> Starlette:
             *retail_routes,
             *qa_routes,
             *lookup_routes,
+            *help_routes,
             *(e.route() for e in admin_endpoints),
             *(e.route() for e in store_endpoints),
             *store_web_routes,

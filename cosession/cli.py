@@ -85,6 +85,9 @@ def _serve_parser(sub: Any) -> None:
     )
     p.add_argument("--signals-per-second", type=float, help="signal frames per second per connection")
     p.add_argument("--signals-burst", type=int, help="signal frames burst per connection")
+    p.add_argument("--help-escalate-seconds", type=float, help="seconds before an unclaimed help request escalates")
+    p.add_argument("--help-max-level", type=int, help="escalations stop at this level (default 3)")
+    p.add_argument("--help-sweep-seconds", type=float, help="seconds between escalation sweeps (0: none here)")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -102,6 +102,14 @@ class Settings:
     qa_tenant_answers_per_minute: int = 300  # per tenant, all its buyers together (0: no limit)
     qa_sweep_interval: float = 30.0  # seconds between retries of answers not yet in every asking room
     catalog_lookups_per_minute: int = 120  # GET /v1/catalog/lookup|search per caller per minute, per node (0: no limit)
+    # help queue (SPEC 21, cosession/help): escalation of unclaimed requests, streams, claims
+    help_escalate_seconds: float = 120.0  # an open request unclaimed this long escalates (again every as long)
+    help_max_level: int = 3  # escalations stop at this level
+    help_sweep_seconds: float = 1.0  # between escalation sweeps (0: this node sweeps nothing)
+    help_heartbeat_seconds: float = 15.0  # SSE comment lines on an idle queue stream
+    help_poll_seconds: float = 2.0  # a queue feed re-reads the database at least this often
+    help_streams_per_associate: int = 8  # open queue streams per associate, per node
+    help_claims_per_minute: int = 120  # claims and closes per associate per minute, per node (0: no limit)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

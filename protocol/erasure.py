@@ -15,6 +15,7 @@ from protocol.messages import (
     Chat,
     CheckoutStart,
     Event,
+    HelpRequest,
     MemberJoin,
     PollCreate,
     QaAsk,
@@ -52,6 +53,8 @@ def scrub_event(event: Event, member: str) -> Event:
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, question=ERASED_TEXT, options=options))
     if isinstance(op, QaAsk) and event.by == member and op.text != QA_ERASED_TEXT:
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, text=QA_ERASED_TEXT))
+    if isinstance(op, HelpRequest) and event.by == member and op.note is not None:
+        return msgspec.structs.replace(event, op=msgspec.structs.replace(op, note=None))
     return event
 
 

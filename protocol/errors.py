@@ -34,6 +34,8 @@ class ErrorCode(StrEnum):
     POLL_CLOSED = "poll_closed"  # poll.vote on a poll that is closed or past its deadline
     QA_UNAVAILABLE = "qa_unavailable"  # qa.ask in a room without a tenant (no public Q&A to post to)
     QUESTION_CLOSED = "question_closed"  # question.answer / question.close of a closed question (SPEC 16)
+    HELP_PENDING = "help_pending"  # help.request while the room's previous request is still open or claimed
+    ALREADY_CLAIMED = "already_claimed"  # help.claim of a request another associate claimed (or that closed)
 
 
 class CloseCode(IntEnum):

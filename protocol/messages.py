@@ -41,6 +41,9 @@ MAX_QUESTION_CHARS = 2000
 Mentions = Annotated[list[MemberId], Meta(max_length=MAX_MENTIONS)]
 QuestionTo = Annotated[list[MemberId], Meta(min_length=1, max_length=MAX_QUESTION_TO)]
 QuestionText = Annotated[str, Meta(min_length=1, max_length=MAX_QUESTION_CHARS)]
+HelpWhere = Literal["in_store", "online"]
+HelpState = Literal["open", "claimed", "closed"]
+HelpLevel = Annotated[int, Meta(ge=0, le=1000)]
 
 
 class Product(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -132,6 +135,14 @@ class CheckoutRequest(_Body, tag="checkout.request", frozen=True):
     scope: CheckoutScope
 
 
+class HelpRequest(_Body, tag="help.request", frozen=True):
+    """Ask the tenant's store associates for help (SPEC 21); its seq is the request id."""
+
+    where: HelpWhere = "online"
+    department: Annotated[str, Meta(max_length=100)] | None = None
+    note: Annotated[str, Meta(max_length=500)] | None = None
+
+
 # System bodies: produced by the server only, never accepted from a client.
 
 
@@ -141,6 +152,28 @@ class StoreContext(Struct, frozen=True, forbid_unknown_fields=True, omit_default
     store: Annotated[str, Meta(min_length=1, max_length=64)]
     name: Annotated[str, Meta(min_length=1, max_length=100)]
     department: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+
+
+class HelpClaim(_Body, tag="help.claim", frozen=True):
+    """An associate claimed the room's help request ``request`` (server op, SPEC 21)."""
+
+    request: LineId
+    associate: MemberId
+    name: ShortText
+
+
+class HelpEscalate(_Body, tag="help.escalate", frozen=True):
+    """The request waited unclaimed past the escalation delay: its level rises (server op)."""
+
+    request: LineId
+    level: Annotated[int, Meta(ge=1, le=1000)]
+
+
+class HelpClose(_Body, tag="help.close", frozen=True):
+    """The request is closed by ``by`` (its requester or the associate; server op)."""
+
+    request: LineId
+    by: MemberId
 
 
 class RoomCreate(_Body, tag="room.create", frozen=True):
@@ -321,6 +354,7 @@ ClientOpBody = (
     | PollCreate
     | PollVote
     | QaAsk
+    | HelpRequest
 )
 EventBody = (
     CartAdd
@@ -350,6 +384,10 @@ EventBody = (
     | QaAsk
     | QaAnswer
     | QaHide
+    | HelpRequest
+    | HelpClaim
+    | HelpEscalate
+    | HelpClose
 )
 
 CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
@@ -369,6 +407,7 @@ CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
     PollCreate,
     PollVote,
     QaAsk,
+    HelpRequest,
 )
 SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (
     RoomCreate,
@@ -383,6 +422,9 @@ SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (
     PollClose,
     QaAnswer,
     QaHide,
+    HelpClaim,
+    HelpEscalate,
+    HelpClose,
 )
 # Client ops the server turns into another event body (checkout.request → checkout.start).
 REQUEST_OP_TYPES: tuple[type[_Body], ...] = (CheckoutRequest,)
@@ -495,6 +537,21 @@ class QaItem(Struct, forbid_unknown_fields=True, omit_defaults=True):
     hidden: bool = False  # answer: hidden by the retailer (text and name are then "")
 
 
+class HelpRequestInfo(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A help request of the room (SPEC 21): ``id`` is the seq of its ``help.request``."""
+
+    id: int
+    by: str
+    ts: int
+    where: HelpWhere
+    state: HelpState = "open"
+    department: str | None = None
+    note: str | None = None
+    associate: str | None = None
+    associate_name: str | None = None
+    level: int = 0
+
+
 class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """The durable state of a room: the fold of its events from ``RoomState()``."""
 
@@ -512,6 +569,7 @@ class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     qa: list[QaItem] = []  # product Q&A asks and answers, id order, the last QA_KEEP
     questions: list[Question] = []  # the last QUESTIONS_KEEP, oldest first (SPEC 16)
     store: StoreContext | None = None  # the shop the room was opened in (SPEC §20)
+    help: list[HelpRequestInfo] = []  # open/claimed requests and the last HELP_CLOSED_KEEP closed ones
 
 
 # ---- envelopes: client -> server ------------------------------------------------------

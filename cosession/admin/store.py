@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cosession.admin.models import RetentionRow, RoomClosureRow
 from cosession.cursors.models import MemberCursorRow
+from cosession.help.models import HelpChangeRow, HelpRequestRow
 from cosession.store.models import EventRow, InviteRow, RoomRow, SnapshotRow
 from cosession.tenants.store import engine_of
 from cosession.trends.models import RoomFocusRow
 from protocol.erasure import scrub_event
-from protocol.messages import Event, RoomState
+from protocol.messages import Event, HelpRequest, RoomState
 from protocol.reducer import scrub_state
 
 ROOMS: sa.Table = RoomRow.__table__  # type: ignore[attr-defined]
@@ -33,6 +34,8 @@ INVITES: sa.Table = InviteRow.__table__  # type: ignore[attr-defined]
 CLOSURES: sa.Table = RoomClosureRow.__table__  # type: ignore[attr-defined]
 FOCUS: sa.Table = RoomFocusRow.__table__  # type: ignore[attr-defined]
 CURSORS: sa.Table = MemberCursorRow.__table__  # type: ignore[attr-defined]
+HELP_REQUESTS: sa.Table = HelpRequestRow.__table__  # type: ignore[attr-defined]
+HELP_CHANGES: sa.Table = HelpChangeRow.__table__  # type: ignore[attr-defined]
 RETENTION: sa.Table = RetentionRow.__table__  # type: ignore[attr-defined]
 
 _event_decoder = msgspec.msgpack.Decoder(Event)
@@ -159,6 +162,10 @@ class AdminStore:
                                   (CURSORS, CURSORS.c.room), (ROOMS, ROOMS.c.id)):  # fmt: skip
                 await conn.execute(table.delete().where(column == room_id))
             await conn.execute(CLOSURES.delete().where(CLOSURES.c.room_id == room_id))
+            # the room's help requests (and their queue changes) go with it
+            requests = sa.select(HELP_REQUESTS.c.id).where(HELP_REQUESTS.c.room_id == room_id)
+            await conn.execute(HELP_CHANGES.delete().where(HELP_CHANGES.c.request_id.in_(requests)))
+            await conn.execute(HELP_REQUESTS.delete().where(HELP_REQUESTS.c.room_id == room_id))
         return True
 
     # ---- erasure -------------------------------------------------------------------
@@ -206,6 +213,12 @@ class AdminStore:
                     .values(body=_encoder.encode(clean))
                 )
                 changed += 1
+                if isinstance(event.op, HelpRequest):  # the queue's copy of the note goes too
+                    await conn.execute(
+                        HELP_REQUESTS.update()
+                        .where(HELP_REQUESTS.c.room_id == room_id, HELP_REQUESTS.c.seq == row.seq)
+                        .values(note=None)
+                    )
         return changed
 
     # ---- retention -----------------------------------------------------------------

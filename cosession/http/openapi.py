@@ -16,7 +16,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from cosession.http.endpoint import BUYER_TOKEN, MEMBER_TOKEN, NONE, PUBLISHABLE_KEY, SECRET_KEY, Endpoint, ErrorBody
+from cosession.http.endpoint import (
+    ASSOCIATE_TOKEN,
+    BUYER_TOKEN,
+    MEMBER_TOKEN,
+    NONE,
+    PUBLISHABLE_KEY,
+    SECRET_KEY,
+    Endpoint,
+    ErrorBody,
+)
 
 REF = "#/components/schemas/{name}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -42,6 +51,11 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
         "type": "http",
         "scheme": "bearer",
         "description": "A verified buyer's token `bt_...`, issued by a tenant (product Q&A, SPEC.md section 19).",
+    },
+    ASSOCIATE_TOKEN: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A store associate's login token `at_...` issued by the tenant (SPEC.md section 21).",
     },
 }
 

@@ -65,12 +65,29 @@ from protocol.messages import (
     Welcome,
 )
 from protocol.reducer import CHAT_KEEP, CHECKOUTS_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
-from protocol.vectors import VECTORS_DIR, call_cases, cursor_cases, poll_cases, qa_cases, question_cases, store_cases
+from protocol.vectors import (
+    VECTORS_DIR,
+    call_cases,
+    cursor_cases,
+    help_cases,
+    poll_cases,
+    qa_cases,
+    question_cases,
+    store_cases,
+)
 from protocol.vectors.session_cases import session_cases
 
 # feature modules that add vector cases: codec_messages, REDUCER_CASES, and optionally
 # JSON_INVALID / MSGPACK_INVALID
-CASE_MODULES: tuple[Any, ...] = (call_cases, cursor_cases, poll_cases, qa_cases, question_cases, store_cases)
+CASE_MODULES: tuple[Any, ...] = (
+    call_cases,
+    cursor_cases,
+    help_cases,
+    poll_cases,
+    qa_cases,
+    question_cases,
+    store_cases,
+)
 
 Direction = Literal["client", "server"]
 

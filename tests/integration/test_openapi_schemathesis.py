@@ -130,6 +130,9 @@ def test_stateful_sequences_follow_the_documents_links(live: Live) -> None:
     schemes = {"secretKey": {"bearer": live.tenant["sk"]}, "memberToken": {"bearer": live.room["token"]}}
     config = SchemathesisConfig.from_dict({"auth": {"openapi": schemes}})
     schema = schemathesis.openapi.from_url(live.proc.http_url + "/v1/openapi.json", config=config)
+    # the help queue's routes declare no links (the fuzz test above covers them); inferred
+    # links into them made the run's rules depend on server state between replays
+    schema = schema.exclude(tag="help")
     base = live.proc.http_url
 
     class Machine(schema.as_state_machine()):  # type: ignore[misc]
@@ -165,7 +168,13 @@ def test_document_covers_every_v1_route(tmp_path: Path) -> None:
     described = {(m.upper(), path) for path, ops in doc["paths"].items() for m in ops}
     assert served == described
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["components"]["securitySchemes"]) == {"secretKey", "publishableKey", "memberToken", "buyerToken"}
+    assert set(doc["components"]["securitySchemes"]) == {
+        "secretKey",
+        "publishableKey",
+        "memberToken",
+        "buyerToken",
+        "associateToken",
+    }
 
 
 async def _document(app: Any) -> dict[str, Any]:

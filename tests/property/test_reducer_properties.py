@@ -36,6 +36,10 @@ from protocol.messages import (
     CheckoutStart,
     Event,
     EventBody,
+    HelpClaim,
+    HelpClose,
+    HelpEscalate,
+    HelpRequest,
     MemberJoin,
     MemberKick,
     PollClose,
@@ -108,6 +112,7 @@ def tiny_constants(tiny: bool) -> Iterator[None]:
         mock.patch.object(Q, "QUESTIONS_KEEP", 2),
         mock.patch.object(Q, "MAX_ANSWERS", 2),
         mock.patch.object(Q, "MAX_OPEN_ASKED", 2),
+        mock.patch.object(R, "HELP_CLOSED_KEEP", 1),
     ):
         yield
 
@@ -137,8 +142,20 @@ CLIENT_KINDS = (
     "pvote",
     "pvote",
     *QUESTION_KINDS,
+    "help",
 )
-ALL_KINDS = (*CLIENT_KINDS, "join", "create", "revalidate", "revalidate", "pclose", "pclose")
+ALL_KINDS = (
+    *CLIENT_KINDS,
+    "join",
+    "create",
+    "revalidate",
+    "revalidate",
+    "pclose",
+    "pclose",
+    "helpclaim",
+    "helpescalate",
+    "helpclose",
+)
 ROLES: tuple[Role, ...] = ("member", "associate", "viewer")
 
 
@@ -254,6 +271,18 @@ def resolve(state: RoomState, history: History, intent: Intent) -> tuple[str, Ev
         return ("" if b % 5 else actor), op  # mostly the server; sometimes (wrongly) a client
         op = MemberJoin(member=JOINABLE[a % len(JOINABLE)], name="N", role=ROLES[b % len(ROLES)])
         return ("" if flag else actor), op  # mostly the server; sometimes (wrongly) a client
+    elif kind == "help":
+        op = HelpRequest(where="in_store" if flag else "online", note=None if a % 2 else "n", department=None)
+    elif kind.startswith("help"):  # server ops on a request: live, gone or never made
+        ids = [h.id for h in state.help]
+        request = [*ids, *ids, state.seq + 1][a % (2 * len(ids) + 1)]
+        if kind == "helpclaim":
+            op = HelpClaim(request=request, associate=ASSOC, name="As")
+        elif kind == "helpescalate":
+            op = HelpEscalate(request=request, level=1 + b % 3)
+        else:
+            op = HelpClose(request=request, by=actor or OWNER)
+        return ("" if b % 5 else actor), op  # mostly the server; sometimes (wrongly) a client
     else:
         op = RoomCreate(name="Again", owner=OUTSIDER, owner_name="Z")
     return actor, op
@@ -292,6 +321,17 @@ def allowed(state: RoomState, by: str, op: EventBody) -> bool:
     polls = {p.id: p for p in state.polls}
     if isinstance(op, PollClose):
         return by == "" and op.poll in polls and not polls[op.poll].closed
+    if isinstance(op, (HelpClaim, HelpEscalate, HelpClose)):
+        if by != "" or state.closed:
+            return False
+        found = [h for h in state.help if h.id == op.request]
+        if not found:
+            return False
+        if isinstance(op, HelpClaim):
+            return found[0].state == "open"
+        if isinstance(op, HelpEscalate):
+            return found[0].state == "open" and op.level > found[0].level
+        return found[0].state != "closed"
     info = state.members.get(by)
     if info is None or info.kicked or info.role == "viewer":
         return False
@@ -326,6 +366,8 @@ def allowed(state: RoomState, by: str, op: EventBody) -> bool:
     if isinstance(op, PollVote):
         poll = polls.get(op.poll)
         return poll is not None and not poll.closed and (op.option is None or op.option < len(poll.options))
+    if isinstance(op, HelpRequest):
+        return all(h.state == "closed" for h in state.help)
     return True
 
 
@@ -437,6 +479,23 @@ def check_step(before: RoomState, event: Event, after: RoomState) -> None:
             gone = {o.line for i, o in enumerate(old.options) if i != poll.winner and o.line is not None}
         assert [i.line for i in after.cart] == [i.line for i in before.cart if i.line not in gone]
         assert poll.removed == [i.line for i in before.cart if i.line in gone]
+    elif isinstance(op, HelpRequest):
+        new = after.help[-1]
+        assert (new.id, new.by, new.state, new.where, new.level) == (seq, by, "open", op.where, 0)
+    elif isinstance(op, (HelpClaim, HelpEscalate, HelpClose)):
+        item = R.find_help(after, op.request)
+        if isinstance(op, HelpClaim):
+            assert item is not None and (item.state, item.associate, item.associate_name) == (
+                "claimed",
+                op.associate,
+                op.name,
+            )
+        elif isinstance(op, HelpEscalate):
+            assert item is not None and item.level == op.level
+        else:
+            assert item is None or item.state == "closed"
+        assert sum(h.state != "closed" for h in after.help) <= 1
+        assert sum(h.state == "closed" for h in after.help) <= R.HELP_CLOSED_KEEP
 
 
 # ---- properties over one log ---------------------------------------------------------------------

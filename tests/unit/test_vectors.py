@@ -139,6 +139,8 @@ def test_reducer_vectors_include_noops_of_each_refusal_code() -> None:
         ErrorCode.INVALID_FIELD,  # poll.vote for an option the poll does not have; rules 20-21: mentions
         # and question addressees (SPEC 16)
         ErrorCode.QUESTION_CLOSED,  # rule 24
+        ErrorCode.HELP_PENDING,
+        ErrorCode.ALREADY_CLAIMED,
     }
 
 

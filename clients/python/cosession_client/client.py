@@ -25,6 +25,7 @@ from cosession_client.rest import (
     Snapshot,
     accept_invite,
     base_urls,
+    close_help,
     create_invite,
     get_checkout,
     get_snapshot,
@@ -43,6 +44,7 @@ from protocol.messages import (
     CheckoutScope,
     CheckoutStart,
     ClientOpBody,
+    HelpRequestInfo,
     IceServer,
     Limits,
     Ping,
@@ -332,6 +334,21 @@ class RoomClient(RoomOps, RoomQuestions):
         "away" while all its connections are. Re-sent after a reconnect."""
         self._check_usable()
         self._core.set_away(on)
+
+    @property
+    def help_request(self) -> HelpRequestInfo | None:
+        """The room's help request that is open or claimed (``associate_name`` says who is
+        helping), or None."""
+        return next((h for h in self.state.help if h.state != "closed"), None)
+
+    async def close_help(self, request: int | None = None) -> None:
+        """Close the room's help request (default: the open one), through REST (SPEC 21.3)."""
+        if request is None:
+            current = self.help_request
+            if current is None:
+                return
+            request = current.id
+        await close_help(self.http_url, self.token, self.room, request)
 
     def _signal(self, msg: Signal) -> None:
         self._check_usable()

@@ -204,3 +204,18 @@ async def get_checkout(
     async with _client(http_base, token, request_timeout) as http:
         response = await http.get(f"/v1/checkouts/{checkout_id}")
     return decode_response(response, FetchedCheckout)
+
+
+class ClosedHelp(msgspec.Struct):
+    room: str
+    request: int
+    state: str
+
+
+async def close_help(
+    http_base: str, token: str, room: str, request: int, *, request_timeout: float = DEFAULT_TIMEOUT
+) -> ClosedHelp:
+    """Close the room's help request (the requester, the owner or the helping associate)."""
+    async with _client(http_base, token, request_timeout) as http:
+        response = await http.post(f"/v1/rooms/{room}/help/{request}/close")
+    return decode_response(response, ClosedHelp)

@@ -16,6 +16,8 @@ from protocol.messages import (
     ClientOpBody,
     Focus,
     Follow,
+    HelpRequest,
+    HelpWhere,
     MemberKick,
     PollCreate,
     PollOption,
@@ -101,6 +103,13 @@ class RoomOps:
         """Vote for option ``option`` (0-based) of poll ``poll``; None clears the vote.
         A vote can change until the deadline (then ``OpRejected`` ``poll_closed``)."""
         return await self.submit(PollVote(poll=poll, option=option))
+
+    async def ask_for_help(
+        self, where: HelpWhere = "online", department: str | None = None, note: str | None = None
+    ) -> int:
+        """Ask the tenant's store associates for help (SPEC 21); returns the request id
+        (its seq). ``OpRejected`` ``help_pending`` while the room's last request is open."""
+        return await self.submit(HelpRequest(where=where, department=department, note=note))
 
     # ---- ephemeral signals ------------------------------------------------------------
 

@@ -137,6 +137,13 @@ export const ops = {
   }),
   questionAnswer: (question, text) => ({ t: "question.answer", question, text }),
   questionClose: (question) => ({ t: "question.close", question }),
+  /** Ask a store associate for help (SPEC 21): where "in_store" | "online", optional department and note. */
+  helpRequest: (where = "online", department, note) => ({
+    t: "help.request",
+    where,
+    department: department || undefined,
+    note: note || undefined,
+  }),
 };
 
 const memberIds = (ids, lo, hi) =>
@@ -189,6 +196,13 @@ export function validateOp(op) {
     case "qa.ask":
       if (!op.product || !op.product.id || !op.product.name) return "a product needs an id and a name";
       return typeof op.text === "string" && op.text.length >= 1 && op.text.length <= 2000 ? null : "a question is 1 to 2000 characters";
+    case "help.request":
+      if (op.where !== undefined && op.where !== "in_store" && op.where !== "online") return 'where must be "in_store" or "online"';
+      if (op.department != null && (typeof op.department !== "string" || [...op.department].length > 100)) {
+        return "the department is at most 100 characters";
+      }
+      if (op.note != null && (typeof op.note !== "string" || [...op.note].length > 500)) return "the note is at most 500 characters";
+      return null;
     default:
       return null;
   }

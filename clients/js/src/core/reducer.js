@@ -16,6 +16,7 @@ export const ERASED_TEXT = "[erased]"; // member.erase: the text of the erased m
 export const CHECKOUTS_KEEP = 20;
 export { QUESTIONS_KEEP, MAX_ANSWERS, MAX_OPEN_ASKED, findQuestion, openQuestionsFor } from "./questions.js";
 const QUESTION_OPS = new Set(["question.ask", "question.answer", "question.close"]);
+export const HELP_CLOSED_KEEP = 5; // closed help requests kept in the state (SPEC 21)
 
 const CART_OPS = new Set(["cart.add", "cart.qty", "cart.remove"]);
 const OWNER_OPS = new Set(["room.rename", "room.lock", "member.kick"]);
@@ -25,7 +26,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, polls: [], qa: [], questions: [], store: null };
+  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, polls: [], qa: [], questions: [], store: null, help: [] };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -77,7 +78,34 @@ export function fromWire(snapshot) {
       closed: !!q.closed,
     })),
     store: s.store ? { ...s.store } : null,
+    help: (s.help || []).map(helpFromWire),
   };
+}
+
+function helpFromWire(h) {
+  return {
+    id: h.id,
+    by: h.by,
+    ts: h.ts,
+    where: h.where,
+    state: h.state || "open",
+    department: h.department ?? null,
+    note: h.note ?? null,
+    associate: h.associate ?? null,
+    associate_name: h.associate_name ?? null,
+    level: h.level || 0,
+  };
+}
+
+function helpToWire(h) {
+  const out = { id: h.id, by: h.by, ts: h.ts, where: h.where };
+  if (h.state !== "open") out.state = h.state;
+  if (h.department != null) out.department = h.department;
+  if (h.note != null) out.note = h.note;
+  if (h.associate != null) out.associate = h.associate;
+  if (h.associate_name != null) out.associate_name = h.associate_name;
+  if (h.level) out.level = h.level;
+  return out;
 }
 
 /** The wire form of a state: defaults omitted, exactly as the server encodes it. */
@@ -133,6 +161,7 @@ export function toWire(state) {
     });
   }
   if (state.store) out.store = { ...state.store };
+  if (state.help && state.help.length) out.help = state.help.map(helpToWire);
   return out;
 }
 
@@ -180,6 +209,35 @@ function checkCheckout(state, by, op) {
   return null;
 }
 
+export function findHelp(state, request) {
+  for (const item of state.help) if (item.id === request) return item;
+  return null;
+}
+
+const HELP_SERVER_OPS = new Set(["help.claim", "help.escalate", "help.close"]);
+
+function checkHelp(state, by, op) {
+  if (by !== "") return { code: "forbidden", message: `${op.t} is a server event` };
+  const item = findHelp(state, op.request);
+  if (!item) return { code: "not_found", message: `help request ${op.request} is gone` };
+  if (op.t === "help.claim") {
+    return item.state === "open" ? null : { code: "already_claimed", message: "this help request is already taken" };
+  }
+  if (op.t === "help.escalate") {
+    if (item.state !== "open" || op.level <= item.level) {
+      return { code: "not_found", message: "this help request is not waiting at a lower level" };
+    }
+    return null;
+  }
+  return item.state !== "closed" ? null : { code: "not_found", message: "this help request is closed" };
+}
+
+/** The room's help request that is open or claimed, or null (SPEC 21). */
+export function activeHelp(state) {
+  for (const item of state.help || []) if (item.state !== "closed") return item;
+  return null;
+}
+
 /** Why `by` may not do `op` against `state` ({code, message}), or null if it may. */
 export function checkRules(state, by, op) {
   const t = op.t;
@@ -213,6 +271,7 @@ export function checkRules(state, by, op) {
   }
   if (t === "poll.close") return pollRule(state, by, op, false);
   if (t === "qa.answer" || t === "qa.hide") return checkQaServer(state, by, op);
+  if (HELP_SERVER_OPS.has(t)) return checkHelp(state, by, op);
   const member = Object.hasOwn(state.members, by) ? state.members[by] : null;
   if (!member) return { code: "forbidden", message: "not a member of this room" };
   if (member.kicked) return { code: "kicked", message: "you were removed from this room" };
@@ -246,6 +305,8 @@ export function checkRules(state, by, op) {
     return checkCheckout(state, by, op);
   } else if (t === "poll.create" || t === "poll.vote") {
     return pollRule(state, by, op, isOwner);
+  } else if (t === "help.request") {
+    if (activeHelp(state)) return { code: "help_pending", message: "this room already has a help request open" };
   }
   return null;
 }
@@ -379,6 +440,30 @@ export function apply(state, event) {
     case "qa.hide":
       applyQa(state, event);
       break;
+    case "help.request":
+      state.help.push(
+        helpFromWire({ id: event.seq, by, ts: event.ts, where: op.where || "online", department: op.department, note: op.note }),
+      );
+      break;
+    case "help.claim": {
+      const item = findHelp(state, op.request);
+      item.state = "claimed";
+      item.associate = op.associate;
+      item.associate_name = op.name;
+      break;
+    }
+    case "help.escalate":
+      findHelp(state, op.request).level = op.level;
+      break;
+    case "help.close": {
+      findHelp(state, op.request).state = "closed";
+      const closed = state.help.filter((h) => h.state === "closed");
+      if (closed.length > HELP_CLOSED_KEEP) {
+        const dropped = new Set(closed.slice(0, closed.length - HELP_CLOSED_KEEP).map((h) => h.id));
+        state.help = state.help.filter((h) => !dropped.has(h.id));
+      }
+      break;
+    }
     default:
       // an op type this client does not know: its seq is consumed, nothing else changes
       break;
@@ -405,6 +490,7 @@ export function eraseMember(state, member) {
   scrubPolls(state, member, ERASED_TEXT);
   scrubQa(state, member);
   eraseQuestions(state, member);
+  for (const item of state.help || []) if (item.by === member) item.note = null;
 }
 
 export function fold(events, state = emptyState()) {

@@ -47,6 +47,11 @@ export function wsUrlFor(base) {
   return base.replace(/^http/, "ws") + "/v1/ws";
 }
 
+/** The server base URL (http(s)://host) of its WebSocket URL (ws(s)://host/v1/ws). */
+export function httpBaseFor(wsUrl) {
+  return String(wsUrl).replace(/^ws/, "http").replace(/\/v1\/ws\/?$/, "");
+}
+
 export const rest = {
   getInvite: (base, code) => call(base, `/v1/invites/${encodeURIComponent(code)}`),
   acceptInvite: (base, code, name) =>
@@ -59,4 +64,7 @@ export const rest = {
   catalogSearch: (base, token, q, limit = 20) =>
     call(base, `/v1/catalog/search?q=${encodeURIComponent(q)}&limit=${limit}`, { auth: token }),
   snapshot: (base, token, room) => call(base, `/v1/rooms/${encodeURIComponent(room)}/snapshot`, { auth: token }),
+  /** Close the room's help request `request` (its seq): the requester, owner or helping associate (SPEC 21.3). */
+  closeHelp: (base, token, room, request) =>
+    call(base, `/v1/rooms/${encodeURIComponent(room)}/help/${encodeURIComponent(request)}/close`, { method: "POST", auth: token }),
 };

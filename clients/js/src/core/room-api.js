@@ -4,6 +4,8 @@
 
 import { OpError } from "./errors.js";
 import { call, cleanProduct, ops, validateCallMessage } from "./protocol.js";
+import { activeHelp } from "./reducer.js";
+import { httpBaseFor, rest } from "./rest.js";
 
 export class RoomApi {
   constructor() {
@@ -207,6 +209,24 @@ export class RoomApi {
     if (this.reads.cursor > this._readSent) this._input((now) => this._session.signal(now, { t: "read", seq: this.reads.cursor }));
     if (this.isAway) this._input((now) => this._session.signal(now, { t: "away", on: true }));
     this._emit("read", this.reads.cursor);
+  }
+
+  /** Ask the store's associates for help (SPEC 21): where "in_store" | "online", an
+   * optional department and note. Resolves with the request id (its seq); rejects with an
+   * OpError `help_pending` while the room's last request is still open or claimed. */
+  askForHelp(where = "online", department, note) {
+    return this.submit(ops.helpRequest(where, department, note));
+  }
+  /** The room's help request that is open or claimed ({id, state, associate_name, …}), or null. */
+  get helpRequest() {
+    return activeHelp(this.state);
+  }
+  /** Close the room's help request (default: the open one) through REST; resolves once
+   * the server took it (the room's `help.close` event follows). */
+  closeHelp(request) {
+    const id = request ?? (this.helpRequest && this.helpRequest.id);
+    if (id == null) return Promise.resolve(null);
+    return rest.closeHelp(httpBaseFor(this.url), this.token, this.room, id);
   }
 
   // ephemeral: dropped while disconnected; focus and follow are re-sent after a reconnect

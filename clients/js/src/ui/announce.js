@@ -11,6 +11,7 @@ import { setText } from "./dom.js";
 import { pollNews, pollSnapshot } from "./room-polls.js";
 import { qaNews, qaSnapshot } from "./room-qa.js";
 import { questionNews, questionSnapshot } from "./room-questions.js";
+import { helpNews, helpSnapshot } from "./room-help.js";
 import { retailNews, retailSnapshot } from "./room-retail.js";
 
 const MINE_MS = 3000;
@@ -24,6 +25,7 @@ export class Announcer {
     this.polls = null; // poll id → closed? (pollSnapshot)
     this.qa = null; // verified buyers' answers shown (qaSnapshot)
     this.questions = null; // question id → answers seen (questionSnapshot)
+    this.help = null; // help request id → state (helpSnapshot)
     this.mineUntil = new Map(); // edit key → until when our own edit is expected
     this.queue = [];
     this.timer = null;
@@ -69,6 +71,7 @@ export class Announcer {
       for (const text of pollNews(this.v, this.polls)) this.say(text);
       // a buyer's answer: read out by the chat log when it is on screen, else here
       if (!chatShown) for (const text of qaNews(this.qa, conn.state, this.v.i18n)) this.say(text);
+      for (const text of helpNews(this.help, conn.state, conn.member, this.v.i18n, (m) => this.v._name(m))) this.say(text);
     }
     // questions to me and answers to them; at the first render, how many wait for me
     for (const text of questionNews(this.questions, conn.state, conn.member, (m) => this.v._name(m), t)) this.say(text);
@@ -78,6 +81,7 @@ export class Announcer {
     this.polls = pollSnapshot(conn.state);
     this.qa = qaSnapshot(conn.state);
     this.questions = questionSnapshot(conn.state);
+    this.help = helpSnapshot(conn.state);
   }
 
   /** Queue a message; the region shows the latest batch (joined), then clears. */

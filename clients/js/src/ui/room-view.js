@@ -15,6 +15,7 @@ import { h, setAttr, setText } from "./dom.js";
 import { buildCallPane, destroyCall, renderCall } from "./room-call.js";
 import { buildCartPane, checkout, productCard, renderCart, renderFocus } from "./room-cart.js";
 import { attachable, buildChatPane, renderChat, scrollChat, sendChat, stopTyping, typing } from "./room-chat.js";
+import { buildHelpBar, renderHelp } from "./room-help.js";
 import { buildPeoplePane, copyInvite, renderPeople, renderShare } from "./room-people.js";
 import { buildPolls, destroyPolls, renderPolls } from "./room-polls.js";
 import { renderQuestions } from "./room-questions.js";
@@ -130,6 +131,7 @@ export class RoomView {
       buildStoreLine(this),
       e.banner,
       buildSince(this),
+      (e.help = buildHelpBar(this)),
       (e.call = buildCallPane(this)),
       e.tabs,
       h("div.cs-panes", null, cartPane, chatPane, peoplePane),
@@ -193,6 +195,7 @@ export class RoomView {
     renderCall(this);
     renderSince(this);
     followReads(this);
+    renderHelp(this);
     this.announcer.update();
   }
 

@@ -54,6 +54,18 @@ display:flex;flex-direction:column;min-height:0;box-sizing:border-box;text-align
 .cs-since-item{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .cs-new-mark{float:inline-end;font-size:11px;font-weight:700;color:var(--accent);text-transform:uppercase}
 .cs-new-mark[hidden]{display:none}
+.cs-help{padding:6px 12px;border-bottom:1px solid var(--line);font-size:14px}
+.cs-help-row{display:flex;flex-wrap:wrap;align-items:center;gap:8px}
+.cs-help-status{margin:0;flex:1 1 12em;overflow-wrap:anywhere}
+.cs-help[data-state=claimed] .cs-help-status{font-weight:700}
+.cs-help-ask,.cs-help-close,.cs-help-actions button{min-height:44px;padding:0 14px;border-radius:999px;border:1px solid var(--field);background:var(--bg);color:var(--fg);font:inherit;cursor:pointer}
+.cs-help-form{display:flex;flex-direction:column;gap:6px;margin-top:6px}
+.cs-help-form fieldset{border:0;padding:0;margin:0;display:flex;gap:12px;flex-wrap:wrap}
+.cs-help-status:empty{flex:0 0 0;min-width:0}
+.cs-help-where{display:inline-flex;align-items:center;gap:6px;min-height:44px;white-space:nowrap}
+.cs .cs-help-where input{flex:none;width:20px;height:20px;min-height:0;margin:0;padding:0}
+.cs-help-dept{min-height:40px;font:inherit;padding:0 8px;border:1px solid var(--field);border-radius:6px}
+.cs-help-actions{display:flex;gap:8px}
 .cs-tabs{display:flex;border-bottom:1px solid var(--line);background:var(--bg)}
 .cs-tabs button{flex:1 1 auto;min-width:0;border:0;border-radius:0;border-bottom:2px solid transparent;min-height:42px;color:var(--muted);font-weight:600}
 .cs-tabs button[aria-selected=true]{color:var(--accent);border-bottom-color:var(--accent);background:var(--bg)}
