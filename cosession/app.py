@@ -29,6 +29,8 @@ from cosession.http.openapi import openapi_routes
 from cosession.hub.hub_memory import MemoryHub
 from cosession.retail.api import endpoints as retail_endpoints
 from cosession.retail.api import routes as retail_routes
+from cosession.retail.lookup_api import endpoints as lookup_endpoints
+from cosession.retail.lookup_api import routes as lookup_routes
 from cosession.retail.wiring import build_retail
 from cosession.rooms.registry import RoomRegistry
 from cosession.services import Services
@@ -125,6 +127,7 @@ def create_app(settings: Settings) -> Starlette:
         *trends_endpoints,
         *webhook_endpoints,
         *retail_endpoints,
+        *lookup_endpoints,
     ]
 
     @contextlib.asynccontextmanager
@@ -183,6 +186,7 @@ def create_app(settings: Settings) -> Starlette:
             *trends_routes,  # /v1/trends and /v1/admin/trends
             *webhook_routes,
             *retail_routes,
+            *lookup_routes,
             *(e.route() for e in admin_endpoints),
             *openapi_routes(described, version=__version__),
             WebSocketRoute("/v1/ws", websocket_endpoint),

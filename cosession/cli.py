@@ -67,6 +67,7 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--catalog-breaker-failures", type=int, help="catalog failures in a row that open its breaker")
     p.add_argument("--catalog-breaker-cooldown", type=float, help="seconds a catalog breaker stays open")
     p.add_argument("--catalog-interval", type=float, help="seconds between re-checks of an active room's cart")
+    p.add_argument("--catalog-lookups-per-minute", type=int, help="catalog lookups/searches per caller per minute")
     p.add_argument("--stun-url", dest="stun_urls", action="append", help="STUN URL for calls (repeatable)")
     p.add_argument("--turn-url", dest="turn_urls", action="append", help="TURN URL for calls (repeatable)")
     p.add_argument("--turn-secret", help="TURN REST shared secret (coturn static-auth-secret)")

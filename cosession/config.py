@@ -91,6 +91,7 @@ class Settings:
     catalog_breaker_failures: int = 5  # failures in a row that open a catalog's breaker
     catalog_breaker_cooldown: float = 30.0  # seconds open before one probe call
     catalog_interval: float = 60.0  # seconds between re-checks of an active room's cart
+    catalog_lookups_per_minute: int = 120  # GET /v1/catalog/lookup|search per caller per minute, per node (0: no limit)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -6,6 +6,10 @@ Contract (docs/checkout.md): ``POST <url>`` with ``{"tenant", "room", "products"
 unknown (no change). Each call runs with ``timeout``; at most ``concurrency`` calls are
 in flight per process (more wait, bounded by the same timeout); each URL has its own
 breaker. None of this runs on a room's op path.
+
+Lookups (``GET /v1/catalog/lookup`` and ``/search``) go to the same URL with the same
+bounds and breaker: ``{"tenant", "lookup": "<code>"}`` or ``{"tenant", "search": "<q>",
+"limit": n}``; the answer is ``{"products": [Product]}`` (docs/checkout.md).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import httpx
 import msgspec
@@ -23,6 +27,7 @@ from cosession.retail.breaker import Breaker
 from protocol.messages import Product
 
 MAX_PRODUCTS_PER_CALL = 100
+A = TypeVar("A")
 MAX_RESPONSE_BYTES = 256 * 1024
 
 
@@ -35,6 +40,10 @@ class CatalogItem(msgspec.Struct, frozen=True):
 
 class CatalogAnswer(msgspec.Struct):
     products: Annotated[list[CatalogItem], Meta(max_length=MAX_PRODUCTS_PER_CALL)]
+
+
+class LookupAnswer(msgspec.Struct):
+    products: Annotated[list[Product], Meta(max_length=MAX_PRODUCTS_PER_CALL)]
 
 
 @dataclass
@@ -78,14 +87,6 @@ class CatalogClient:
     async def check(self, url: str, *, tenant: str, room: str, products: list[Product]) -> list[CatalogItem]:
         """Ask ``url`` about ``products`` (at most MAX_PRODUCTS_PER_CALL). Raises
         ``CatalogUnavailable``; never takes longer than about ``timeout``."""
-        breaker = self.breaker(url)
-        if not breaker.allow(time.monotonic()):
-            self.stats.rejected_open += 1
-            raise CatalogUnavailable("circuit open")
-        if self._http is None:
-            self._http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-            self._slots = asyncio.Semaphore(self.concurrency)
-        assert self._slots is not None
         body = {
             "tenant": tenant,
             "room": room,
@@ -98,11 +99,31 @@ class CatalogClient:
                 for p in products[:MAX_PRODUCTS_PER_CALL]
             ],
         }
+        return (await self._call(url, body, CatalogAnswer)).products
+
+    async def lookup(self, url: str, *, tenant: str, code: str) -> list[Product]:
+        """The tenant catalog's products for a scanned code (usually one, or none)."""
+        return (await self._call(url, {"tenant": tenant, "lookup": code}, LookupAnswer)).products
+
+    async def search(self, url: str, *, tenant: str, query: str, limit: int) -> list[Product]:
+        """The tenant catalog's products matching ``query`` (at most ``limit``)."""
+        answer = await self._call(url, {"tenant": tenant, "search": query, "limit": limit}, LookupAnswer)
+        return answer.products[:limit]
+
+    async def _call(self, url: str, body: object, kind: type[A]) -> A:
+        breaker = self.breaker(url)
+        if not breaker.allow(time.monotonic()):
+            self.stats.rejected_open += 1
+            raise CatalogUnavailable("circuit open")
+        if self._http is None:
+            self._http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+            self._slots = asyncio.Semaphore(self.concurrency)
+        assert self._slots is not None
         self.stats.calls += 1
         try:
             async with asyncio.timeout(self.timeout), self._slots:
                 content = await self._post(url, body)
-            answer = msgspec.json.decode(content, type=CatalogAnswer)
+            answer = msgspec.json.decode(content, type=kind)
         except TimeoutError as exc:
             self.stats.timeouts += 1
             self._failed(breaker)
@@ -117,7 +138,7 @@ class CatalogClient:
             raise
         breaker.success()
         self.stats.ok += 1
-        return answer.products
+        return answer
 
     async def _post(self, url: str, body: object) -> bytes:
         """The answer's body, read as it streams in: refused past MAX_RESPONSE_BYTES."""

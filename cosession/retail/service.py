@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 
+from cosession.http.ratelimit import AddressLimiter
 from cosession.retail.catalog import CatalogClient, CatalogItem, CatalogUnavailable
 from cosession.retail.catalog_store import CatalogSettings
 from cosession.retail.checkout import ProductKey, Verdict, build_checkout, product_key
@@ -62,6 +63,7 @@ class Retail:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._busy: set[str] = set()  # rooms with a periodic check in flight
+        self.lookup_limit = AddressLimiter(0)  # catalog lookups per caller (set by wiring)
 
     # ---- keys and checkout -----------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cosession.http.ratelimit import AddressLimiter
 from cosession.retail.catalog import CatalogClient
 from cosession.retail.catalog_store import CatalogSettings
 from cosession.retail.service import Retail
@@ -17,10 +18,12 @@ def build_retail(services: Services) -> Retail:
         breaker_threshold=s.catalog_breaker_failures,
         breaker_cooldown=s.catalog_breaker_cooldown,
     )
-    return Retail(
+    retail = Retail(
         secret=lambda: services.settings.secret,
         catalog=catalog,
         settings=CatalogSettings(TenantStore(services.store)),
         rooms=lambda: list(services.registry.rooms.values()),
         interval=s.catalog_interval,
     )
+    retail.lookup_limit = AddressLimiter(s.catalog_lookups_per_minute)
+    return retail

@@ -18,6 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.routing import Route
@@ -28,7 +29,8 @@ from tests.support.admin import make_tenant, new_room
 from tests.support.server import ServerProcess
 
 MAX_EXAMPLES = 15
-POSITIVE_REFUSALS = ("got `float`", "bad cursor", "bad window", "on this server")  # see _fuzz
+# see _fuzz; "bad code": e.g. a code of digits must be a GTIN with a valid check digit (SPEC §20.1)
+POSITIVE_REFUSALS = ("got `float`", "bad cursor", "bad window", "on this server", "bad code")
 
 
 class Live:
@@ -82,11 +84,13 @@ def _fuzz(operation: Any, mode: GenerationMode, live: Live, counter: Iterator[in
         # the server's configured floor ("on this server") is refused. The acceptance
         # check is ours, allowing exactly these refusals.
         url = live.proc.http_url
-        response = case.call_and_validate(base_url=url, excluded_checks=[positive_data_acceptance])
+        response = case.call(base_url=url)
+        excluded = [positive_data_acceptance]
+        if response.status_code == 503 and "catalog_unavailable" in response.text:
+            excluded.append(not_a_server_error)  # the tenant's catalog URL is LOCAL_URL: a closed port
+        case.validate_response(response, excluded_checks=excluded)
         if mode is GenerationMode.POSITIVE and response.status_code in (400, 422):
-            assert any(s in response.text for s in ("got `float`", "bad cursor", "bad window", "on this server")), (
-                response.text
-            )
+            assert any(s in response.text for s in POSITIVE_REFUSALS), response.text
 
     return run  # type: ignore[no-any-return]
 

@@ -1,9 +1,11 @@
 """A real HTTP catalog endpoint for tests (asyncio streams on 127.0.0.1, HTTP/1.1).
 
-It answers the contract of docs/checkout.md from ``prices`` / ``out_of_stock``, and can
-be switched to ``fail`` (HTTP 500), ``garbage`` (200 with JSON off the contract),
-``huge`` (200 with a body over the server's limit) or ``hang`` (holds each request until released or
-``hang_seconds`` pass). It counts calls, and requests being held right now.
+It answers the contract of docs/checkout.md from ``prices`` / ``out_of_stock``, and
+lookups (``{"lookup": code}``) and searches (``{"search": q, "limit"}``) from
+``products`` (full Product maps by id). It can be switched to ``fail`` (HTTP 500),
+``garbage`` (200 with JSON off the contract), ``huge`` (200 with a body over the
+server's limit) or ``hang`` (holds each request until released or ``hang_seconds``
+pass). It counts calls, and requests being held right now.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class CatalogServer:
         self.mode: Mode = "ok"
         self.prices: dict[str, int] = {}
         self.out_of_stock: set[str] = set()
+        self.products: dict[str, dict[str, Any]] = {}  # id -> Product map, for lookups and searches
         self.calls = 0
         self.answered = 0
         self.hanging = 0
@@ -78,6 +81,13 @@ class CatalogServer:
         elif self.mode == "huge":  # 200 and well formed, but far over the size the server reads
             filler = [{"id": f"x{i}", "in_stock": True} for i in range(20_000)]
             status, payload = "200 OK", json.dumps({"products": filler}).encode()
+        elif "lookup" in body:
+            found = [self.products[body["lookup"]]] if body["lookup"] in self.products else []
+            status, payload = "200 OK", json.dumps({"products": found}).encode()
+        elif "search" in body:
+            q = str(body["search"]).casefold()
+            found = [p for p in self.products.values() if q in p["name"].casefold()][: int(body.get("limit", 20))]
+            status, payload = "200 OK", json.dumps({"products": found}).encode()
         else:
             products = [
                 {
