@@ -17,7 +17,9 @@ export class RoomPane {
     this.c = c;
     this.claim = claim;
     const t = c.t;
-    const url = claim.ws_url || wsUrlFor(c.base);
+    // this page's own server (the CSP allows only its WebSocket; the claim's ws_url is the
+    // server's configured public URL, which may name another host)
+    const url = wsUrlFor(c.base);
     this.conn = new RoomConnection({ url, token: claim.token });
     this.el = {};
     const e = this.el;
@@ -79,7 +81,8 @@ export class RoomPane {
     if (!q) return;
     let products = [];
     try {
-      const found = await associateApi.search(c.base, c.token, q);
+      // the room's member token (role associate): its room's tenant decides the catalog
+      const found = await associateApi.search(c.base, this.claim.token, q);
       products = (found && Array.isArray(found.products) ? found.products : []).filter((p) => p && p.id && p.name);
     } catch (err) {
       setText(this.el.resultNote, errorMessage(err, c.t));

@@ -5,6 +5,9 @@
 export const consoleCss = `
 html,body{margin:0;min-height:100%;background:#f5f5f9}
 #cosession-console{max-width:1200px;margin:0 auto;min-height:100vh;min-height:100dvh}
+.cs-form{max-width:480px;margin:0 auto;width:100%}
+.cs-form h1{font-size:22px;font-weight:700}
+.cs-form label{font-weight:600}
 .cs-console{display:flex;flex-direction:column;min-height:100vh;min-height:100dvh;background:var(--bg)}
 .cs-console *{overflow-wrap:anywhere}
 .cs-console-head{display:flex;flex-wrap:wrap;align-items:center;gap:6px 10px;padding:10px 12px;border-bottom:1px solid var(--line)}
