@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from protocol.messages import Chat, CheckoutStart, Event, MemberJoin, RoomCreate
+from protocol.messages import Chat, CheckoutStart, Event, HelpRequest, MemberJoin, RoomCreate
 from protocol.reducer import ERASED_TEXT
 
 
@@ -28,6 +28,8 @@ def scrub_event(event: Event, member: str) -> Event:
         return msgspec.structs.replace(event, op=msgspec.structs.replace(op, owner_name=""))
     if isinstance(op, CheckoutStart):
         return _scrub_checkout(event, op, member)
+    if isinstance(op, HelpRequest) and event.by == member and op.note is not None:
+        return msgspec.structs.replace(event, op=msgspec.structs.replace(op, note=None))
     return event
 
 

@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"  # the cluster cannot sequence right now: retry the op later
     INTERNAL = "internal"
     ROOM_CLOSED = "room_closed"  # the room was closed (room.close): no more ops, no new members
+    HELP_PENDING = "help_pending"  # help.request while the room's previous request is still open or claimed
+    ALREADY_CLAIMED = "already_claimed"  # help.claim of a request another associate claimed (or that closed)
 
 
 class CloseCode(IntEnum):

@@ -34,6 +34,9 @@ Role = Literal["owner", "member", "associate", "viewer"]
 Device = Literal["phone", "tablet", "desktop", "bot", "unknown"]
 VoteValue = Literal["up", "down", "clear"]
 CheckoutScope = Literal["all", "mine"]
+HelpWhere = Literal["in_store", "online"]
+HelpState = Literal["open", "claimed", "closed"]
+HelpLevel = Annotated[int, Meta(ge=0, le=1000)]
 
 
 class Product(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -104,7 +107,37 @@ class CheckoutRequest(_Body, tag="checkout.request", frozen=True):
     scope: CheckoutScope
 
 
+class HelpRequest(_Body, tag="help.request", frozen=True):
+    """Ask the tenant's store associates for help (SPEC 21); its seq is the request id."""
+
+    where: HelpWhere = "online"
+    department: Annotated[str, Meta(max_length=100)] | None = None
+    note: Annotated[str, Meta(max_length=500)] | None = None
+
+
 # System bodies: produced by the server only, never accepted from a client.
+
+
+class HelpClaim(_Body, tag="help.claim", frozen=True):
+    """An associate claimed the room's help request ``request`` (server op, SPEC 21)."""
+
+    request: LineId
+    associate: MemberId
+    name: ShortText
+
+
+class HelpEscalate(_Body, tag="help.escalate", frozen=True):
+    """The request waited unclaimed past the escalation delay: its level rises (server op)."""
+
+    request: LineId
+    level: Annotated[int, Meta(ge=1, le=1000)]
+
+
+class HelpClose(_Body, tag="help.close", frozen=True):
+    """The request is closed by ``by`` (its requester or the associate; server op)."""
+
+    request: LineId
+    by: MemberId
 
 
 class RoomCreate(_Body, tag="room.create", frozen=True):
@@ -188,7 +221,17 @@ class CallEnd(_Body, tag="call.end", frozen=True):
 
 
 ClientOpBody = (
-    CartAdd | CartQty | CartRemove | Vote | Chat | React | RoomRename | RoomLock | MemberKick | CheckoutRequest
+    CartAdd
+    | CartQty
+    | CartRemove
+    | Vote
+    | Chat
+    | React
+    | RoomRename
+    | RoomLock
+    | MemberKick
+    | CheckoutRequest
+    | HelpRequest
 )
 EventBody = (
     CartAdd
@@ -209,6 +252,10 @@ EventBody = (
     | CartRevalidate
     | CallStart
     | CallEnd
+    | HelpRequest
+    | HelpClaim
+    | HelpEscalate
+    | HelpClose
 )
 
 CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
@@ -222,6 +269,7 @@ CLIENT_OP_TYPES: tuple[type[_Body], ...] = (
     RoomLock,
     MemberKick,
     CheckoutRequest,
+    HelpRequest,
 )
 SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (
     RoomCreate,
@@ -233,6 +281,9 @@ SYSTEM_OP_TYPES: tuple[type[_Body], ...] = (
     CartRevalidate,
     CallStart,
     CallEnd,
+    HelpClaim,
+    HelpEscalate,
+    HelpClose,
 )
 # Client ops the server turns into another event body (checkout.request → checkout.start).
 REQUEST_OP_TYPES: tuple[type[_Body], ...] = (CheckoutRequest,)
@@ -290,6 +341,21 @@ class ActiveCall(Struct, forbid_unknown_fields=True, omit_defaults=True):
     by: str  # the member who started it
 
 
+class HelpRequestInfo(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A help request of the room (SPEC 21): ``id`` is the seq of its ``help.request``."""
+
+    id: int
+    by: str
+    ts: int
+    where: HelpWhere
+    state: HelpState = "open"
+    department: str | None = None
+    note: str | None = None
+    associate: str | None = None
+    associate_name: str | None = None
+    level: int = 0
+
+
 class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """The durable state of a room: the fold of its events from ``RoomState()``."""
 
@@ -303,6 +369,7 @@ class RoomState(Struct, forbid_unknown_fields=True, omit_defaults=True):
     chat: list[ChatMessage] = []
     checkouts: list[CheckoutRecord] = []  # the last CHECKOUTS_KEEP, oldest first
     call: ActiveCall | None = None  # absent: no call in progress
+    help: list[HelpRequestInfo] = []  # open/claimed requests and the last HELP_CLOSED_KEEP closed ones
 
 
 # ---- envelopes: client -> server ------------------------------------------------------

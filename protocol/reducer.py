@@ -43,6 +43,11 @@ from protocol.messages import (
     CheckoutStart,
     Event,
     EventBody,
+    HelpClaim,
+    HelpClose,
+    HelpEscalate,
+    HelpRequest,
+    HelpRequestInfo,
     LogGap,
     MemberErase,
     MemberInfo,
@@ -63,6 +68,7 @@ MAX_QTY = 999
 MAX_REACTIONS_PER_MESSAGE = 32  # distinct emoji on one message
 ERASED_TEXT = "[erased]"  # member.erase: the text of every chat message of the erased member
 CHECKOUTS_KEEP = 20  # checkout records kept in the state; the snapshots stay in the log
+HELP_CLOSED_KEEP = 5  # closed help requests kept in the state (SPEC 21); open ones always stay
 
 CART_OPS = (CartAdd, CartQty, CartRemove)
 OWNER_OPS = (RoomRename, RoomLock, MemberKick)
@@ -149,6 +155,8 @@ def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> R
         return None
     if isinstance(op, (CallStart, CallEnd)):
         return _check_call(state, by, op)
+    if isinstance(op, (HelpClaim, HelpEscalate, HelpClose)):
+        return _check_help(state, by, op)
     member = state.members.get(by)
     if member is None:
         return Rejection(ErrorCode.FORBIDDEN, "not a member of this room")
@@ -181,7 +189,34 @@ def check_rules(state: RoomState, by: str, op: EventBody | CheckoutRequest) -> R
             return Rejection(ErrorCode.FORBIDDEN, "the owner cannot be kicked")
     elif isinstance(op, (CheckoutRequest, CheckoutStart)):
         return _check_checkout(state, by, op)
+    elif isinstance(op, HelpRequest) and any(h.state != "closed" for h in state.help):
+        return Rejection(ErrorCode.HELP_PENDING, "this room already has a help request open")
     return None
+
+
+def find_help(state: RoomState, request: int) -> HelpRequestInfo | None:
+    for item in state.help:
+        if item.id == request:
+            return item
+    return None
+
+
+def _check_help(state: RoomState, by: str, op: HelpClaim | HelpEscalate | HelpClose) -> Rejection | None:
+    """help.claim / help.escalate / help.close: server ops on an existing request (SPEC 21)."""
+    if by != "":
+        return Rejection(ErrorCode.FORBIDDEN, f"{op.__struct_config__.tag} is a server event")
+    item = find_help(state, op.request)
+    if item is None:
+        return Rejection(ErrorCode.NOT_FOUND, f"help request {op.request} is gone")
+    if isinstance(op, HelpClaim):
+        if item.state != "open":
+            return Rejection(ErrorCode.ALREADY_CLAIMED, "this help request is already taken")
+        return None
+    if isinstance(op, HelpEscalate):
+        if item.state != "open" or op.level <= item.level:
+            return Rejection(ErrorCode.NOT_FOUND, "this help request is not waiting at a lower level")
+        return None
+    return None if item.state != "closed" else Rejection(ErrorCode.NOT_FOUND, "this help request is closed")
 
 
 def _check_call(state: RoomState, by: str, op: CallStart | CallEnd) -> Rejection | None:
@@ -293,7 +328,33 @@ def apply(state: RoomState, event: Event) -> RoomState:
         state.call = ActiveCall(since=event.ts, by=op.member)
     elif isinstance(op, CallEnd):
         state.call = None
+    elif isinstance(op, (HelpRequest, HelpClaim, HelpEscalate, HelpClose)):
+        _apply_help(state, event, op)
     return state
+
+
+def _apply_help(state: RoomState, event: Event, op: HelpRequest | HelpClaim | HelpEscalate | HelpClose) -> None:
+    if isinstance(op, HelpRequest):
+        state.help.append(
+            HelpRequestInfo(
+                id=event.seq, by=event.by, ts=event.ts, where=op.where, department=op.department, note=op.note
+            )
+        )
+        return
+    item = find_help(state, op.request)
+    assert item is not None
+    if isinstance(op, HelpClaim):
+        item.state = "claimed"
+        item.associate = op.associate
+        item.associate_name = op.name
+    elif isinstance(op, HelpEscalate):
+        item.level = op.level
+    else:
+        item.state = "closed"
+        closed = [h for h in state.help if h.state == "closed"]
+        if len(closed) > HELP_CLOSED_KEEP:
+            dropped = {h.id for h in closed[: len(closed) - HELP_CLOSED_KEEP]}
+            state.help = [h for h in state.help if h.id not in dropped]
 
 
 def erase_member(state: RoomState, member: str) -> None:
@@ -321,6 +382,9 @@ def scrub_state(state: RoomState, member: str) -> None:
     for line in state.cart:
         if line.added_by == member:
             line.added_by = ""
+    for item in state.help:
+        if item.by == member:
+            item.note = None
 
 
 def fold(events: list[Event], state: RoomState | None = None) -> RoomState:

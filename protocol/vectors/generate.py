@@ -65,7 +65,7 @@ from protocol.messages import (
     Welcome,
 )
 from protocol.reducer import CHAT_KEEP, CHECKOUTS_KEEP, MAX_REACTIONS_PER_MESSAGE, apply, check_rules, copy_state, fold
-from protocol.vectors import VECTORS_DIR, call_cases
+from protocol.vectors import VECTORS_DIR, call_cases, help_cases
 from protocol.vectors.session_cases import session_cases
 
 Direction = Literal["client", "server"]
@@ -260,6 +260,7 @@ def _codec_messages() -> list[tuple[str, Direction, Any]]:
         ("pong/nonce", "server", Pong(nonce=2**53)),
     ]
     out += call_cases.codec_messages(T0)
+    out += help_cases.codec_messages(T0)
     return out
 
 
@@ -672,6 +673,9 @@ REDUCER_CASES: dict[str, Callable[[], _Log]] = {
 REDUCER_CASES.update(
     {name: (lambda fn=fn: fn(_room_log)) for name, fn in call_cases.REDUCER_CASES.items()}  # type: ignore[misc]
 )
+REDUCER_CASES.update(
+    {name: (lambda fn=fn: fn(_room_log)) for name, fn in help_cases.REDUCER_CASES.items()}  # type: ignore[misc]
+)
 
 
 def reducer_cases() -> list[dict[str, Any]]:
@@ -872,12 +876,12 @@ _MSGPACK_INVALID: list[tuple[str, Any, ErrorCode]] = [
 
 def invalid_cases() -> list[dict[str, Any]]:
     cases: list[dict[str, Any]] = []
-    for name, value, code in _JSON_INVALID + call_cases.JSON_INVALID:
+    for name, value, code in _JSON_INVALID + call_cases.JSON_INVALID + help_cases.JSON_INVALID:
         text = value.decode("utf-8") if isinstance(value, Raw) else json.dumps(value, ensure_ascii=False)
         cases.append(
             {"name": f"json/{name}", "format": "json", "frame": text, "code": _checked(JSON, text, code, name)}
         )
-    for name, value, code in _MSGPACK_INVALID + call_cases.MSGPACK_INVALID:
+    for name, value, code in _MSGPACK_INVALID + call_cases.MSGPACK_INVALID + help_cases.MSGPACK_INVALID:
         frame = bytes(value) if isinstance(value, Raw) else msgspec.msgpack.encode(value)
         cases.append(
             {

@@ -34,6 +34,10 @@ from protocol.messages import (
     CheckoutStart,
     Event,
     EventBody,
+    HelpClaim,
+    HelpClose,
+    HelpEscalate,
+    HelpRequest,
     MemberJoin,
     MemberKick,
     Product,
@@ -86,6 +90,7 @@ def tiny_constants(tiny: bool) -> Iterator[None]:
         mock.patch.object(R, "CHAT_KEEP", 3),
         mock.patch.object(R, "MAX_REACTIONS_PER_MESSAGE", 2),
         mock.patch.object(R, "CHECKOUTS_KEEP", 2),
+        mock.patch.object(R, "HELP_CLOSED_KEEP", 1),
     ):
         yield
 
@@ -111,8 +116,9 @@ CLIENT_KINDS = (
     "lock",
     "kick",
     "checkout",
+    "help",
 )
-ALL_KINDS = (*CLIENT_KINDS, "join", "create", "revalidate", "revalidate")
+ALL_KINDS = (*CLIENT_KINDS, "join", "create", "revalidate", "revalidate", "helpclaim", "helpescalate", "helpclose")
 ROLES: tuple[Role, ...] = ("member", "associate", "viewer")
 
 
@@ -206,6 +212,18 @@ def resolve(state: RoomState, history: History, intent: Intent) -> tuple[str, Ev
         return ("" if b % 5 else actor), op  # mostly the server; sometimes (wrongly) a client
         op = MemberJoin(member=JOINABLE[a % len(JOINABLE)], name="N", role=ROLES[b % len(ROLES)])
         return ("" if flag else actor), op  # mostly the server; sometimes (wrongly) a client
+    elif kind == "help":
+        op = HelpRequest(where="in_store" if flag else "online", note=None if a % 2 else "n", department=None)
+    elif kind.startswith("help"):  # server ops on a request: live, gone or never made
+        ids = [h.id for h in state.help]
+        request = [*ids, *ids, state.seq + 1][a % (2 * len(ids) + 1)]
+        if kind == "helpclaim":
+            op = HelpClaim(request=request, associate=ASSOC, name="As")
+        elif kind == "helpescalate":
+            op = HelpEscalate(request=request, level=1 + b % 3)
+        else:
+            op = HelpClose(request=request, by=actor or OWNER)
+        return ("" if b % 5 else actor), op  # mostly the server; sometimes (wrongly) a client
     else:
         op = RoomCreate(name="Again", owner=OUTSIDER, owner_name="Z")
     return actor, op
@@ -241,6 +259,17 @@ def allowed(state: RoomState, by: str, op: EventBody) -> bool:
         return by == "" and not (info is not None and info.kicked)
     if isinstance(op, CartRevalidate):
         return by == "" and op.line in {item.line for item in state.cart}
+    if isinstance(op, (HelpClaim, HelpEscalate, HelpClose)):
+        if by != "" or state.closed:
+            return False
+        found = [h for h in state.help if h.id == op.request]
+        if not found:
+            return False
+        if isinstance(op, HelpClaim):
+            return found[0].state == "open"
+        if isinstance(op, HelpEscalate):
+            return found[0].state == "open" and op.level > found[0].level
+        return found[0].state != "closed"
     info = state.members.get(by)
     if info is None or info.kicked or info.role == "viewer":
         return False
@@ -265,6 +294,8 @@ def allowed(state: RoomState, by: str, op: EventBody) -> bool:
         return target is not None and not target.kicked and op.member != state.owner
     if isinstance(op, CheckoutStart):
         return op.requested_by == by and bool(op.lines) and (op.scope == "mine" or owner)
+    if isinstance(op, HelpRequest):
+        return all(h.state == "closed" for h in state.help)
     return True
 
 
@@ -349,6 +380,23 @@ def check_step(before: RoomState, event: Event, after: RoomState) -> None:
     elif isinstance(op, CheckoutStart):
         assert after.checkouts[-1].id == op.id and after.checkouts[-1].seq == seq
         assert after.cart == before.cart and len(after.checkouts) <= R.CHECKOUTS_KEEP
+    elif isinstance(op, HelpRequest):
+        new = after.help[-1]
+        assert (new.id, new.by, new.state, new.where, new.level) == (seq, by, "open", op.where, 0)
+    elif isinstance(op, (HelpClaim, HelpEscalate, HelpClose)):
+        item = R.find_help(after, op.request)
+        if isinstance(op, HelpClaim):
+            assert item is not None and (item.state, item.associate, item.associate_name) == (
+                "claimed",
+                op.associate,
+                op.name,
+            )
+        elif isinstance(op, HelpEscalate):
+            assert item is not None and item.level == op.level
+        else:
+            assert item is None or item.state == "closed"
+        assert sum(h.state != "closed" for h in after.help) <= 1
+        assert sum(h.state == "closed" for h in after.help) <= R.HELP_CLOSED_KEEP
 
 
 # ---- properties over one log ---------------------------------------------------------------------

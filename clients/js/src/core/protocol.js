@@ -105,6 +105,13 @@ export const ops = {
   lock: (locked) => ({ t: "room.lock", locked }),
   kick: (member) => ({ t: "member.kick", member }),
   checkoutRequest: (scope) => ({ t: "checkout.request", scope }),
+  /** Ask a store associate for help (SPEC 21): where "in_store" | "online", optional department and note. */
+  helpRequest: (where = "online", department, note) => ({
+    t: "help.request",
+    where,
+    department: department || undefined,
+    note: note || undefined,
+  }),
 };
 
 /** Reasons an op would be refused by the server's decoder (so it is never sent). */
@@ -130,6 +137,13 @@ export function validateOp(op) {
       return int(op.msg, 1, 2 ** 53) && typeof op.emoji === "string" && op.emoji.length >= 1 ? null : "bad reaction";
     case "checkout.request":
       return op.scope === "all" || op.scope === "mine" ? null : 'checkout scope must be "all" or "mine"';
+    case "help.request":
+      if (op.where !== undefined && op.where !== "in_store" && op.where !== "online") return 'where must be "in_store" or "online"';
+      if (op.department != null && (typeof op.department !== "string" || [...op.department].length > 100)) {
+        return "the department is at most 100 characters";
+      }
+      if (op.note != null && (typeof op.note !== "string" || [...op.note].length > 500)) return "the note is at most 500 characters";
+      return null;
     default:
       return null;
   }

@@ -10,6 +10,7 @@ export const MAX_QTY = 999;
 export const MAX_REACTIONS_PER_MESSAGE = 32;
 export const ERASED_TEXT = "[erased]"; // member.erase: the text of the erased member's chat messages
 export const CHECKOUTS_KEEP = 20;
+export const HELP_CLOSED_KEEP = 5; // closed help requests kept in the state (SPEC 21)
 
 const CART_OPS = new Set(["cart.add", "cart.qty", "cart.remove"]);
 const OWNER_OPS = new Set(["room.rename", "room.lock", "member.kick"]);
@@ -19,7 +20,7 @@ export const dict = (entries) => Object.assign(Object.create(null), entries);
 
 /** A fresh, empty room state. */
 export function emptyState() {
-  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null };
+  return { seq: 0, name: "", owner: "", locked: false, closed: false, members: dict(), cart: [], chat: [], checkouts: [], call: null, help: [] };
 }
 
 /** A state from a wire snapshot (defaults omitted on the wire are filled in). */
@@ -56,7 +57,34 @@ export function fromWire(snapshot) {
     })),
     checkouts: (s.checkouts || []).map((c) => ({ ...c })),
     call: s.call ? { since: s.call.since, by: s.call.by } : null,
+    help: (s.help || []).map(helpFromWire),
   };
+}
+
+function helpFromWire(h) {
+  return {
+    id: h.id,
+    by: h.by,
+    ts: h.ts,
+    where: h.where,
+    state: h.state || "open",
+    department: h.department ?? null,
+    note: h.note ?? null,
+    associate: h.associate ?? null,
+    associate_name: h.associate_name ?? null,
+    level: h.level || 0,
+  };
+}
+
+function helpToWire(h) {
+  const out = { id: h.id, by: h.by, ts: h.ts, where: h.where };
+  if (h.state !== "open") out.state = h.state;
+  if (h.department != null) out.department = h.department;
+  if (h.note != null) out.note = h.note;
+  if (h.associate != null) out.associate = h.associate;
+  if (h.associate_name != null) out.associate_name = h.associate_name;
+  if (h.level) out.level = h.level;
+  return out;
 }
 
 /** The wire form of a state: defaults omitted, exactly as the server encodes it. */
@@ -98,6 +126,7 @@ export function toWire(state) {
   }
   if (state.checkouts.length) out.checkouts = state.checkouts.map((c) => ({ ...c }));
   if (state.call) out.call = { since: state.call.since, by: state.call.by };
+  if (state.help && state.help.length) out.help = state.help.map(helpToWire);
   return out;
 }
 
@@ -145,6 +174,35 @@ function checkCheckout(state, by, op) {
   return null;
 }
 
+export function findHelp(state, request) {
+  for (const item of state.help) if (item.id === request) return item;
+  return null;
+}
+
+const HELP_SERVER_OPS = new Set(["help.claim", "help.escalate", "help.close"]);
+
+function checkHelp(state, by, op) {
+  if (by !== "") return { code: "forbidden", message: `${op.t} is a server event` };
+  const item = findHelp(state, op.request);
+  if (!item) return { code: "not_found", message: `help request ${op.request} is gone` };
+  if (op.t === "help.claim") {
+    return item.state === "open" ? null : { code: "already_claimed", message: "this help request is already taken" };
+  }
+  if (op.t === "help.escalate") {
+    if (item.state !== "open" || op.level <= item.level) {
+      return { code: "not_found", message: "this help request is not waiting at a lower level" };
+    }
+    return null;
+  }
+  return item.state !== "closed" ? null : { code: "not_found", message: "this help request is closed" };
+}
+
+/** The room's help request that is open or claimed, or null (SPEC 21). */
+export function activeHelp(state) {
+  for (const item of state.help || []) if (item.state !== "closed") return item;
+  return null;
+}
+
 /** Why `by` may not do `op` against `state` ({code, message}), or null if it may. */
 export function checkRules(state, by, op) {
   const t = op.t;
@@ -176,6 +234,7 @@ export function checkRules(state, by, op) {
     if (t === "call.start") return state.call ? { code: "forbidden", message: "a call is already active" } : null;
     return state.call ? null : { code: "not_found", message: "no call is active" };
   }
+  if (HELP_SERVER_OPS.has(t)) return checkHelp(state, by, op);
   const member = Object.hasOwn(state.members, by) ? state.members[by] : null;
   if (!member) return { code: "forbidden", message: "not a member of this room" };
   if (member.kicked) return { code: "kicked", message: "you were removed from this room" };
@@ -204,6 +263,8 @@ export function checkRules(state, by, op) {
     if (op.member === state.owner) return { code: "forbidden", message: "the owner cannot be kicked" };
   } else if (t === "checkout.request" || t === "checkout.start") {
     return checkCheckout(state, by, op);
+  } else if (t === "help.request") {
+    if (activeHelp(state)) return { code: "help_pending", message: "this room already has a help request open" };
   }
   return null;
 }
@@ -320,6 +381,30 @@ export function apply(state, event) {
     case "call.end":
       state.call = null;
       break;
+    case "help.request":
+      state.help.push(
+        helpFromWire({ id: event.seq, by, ts: event.ts, where: op.where || "online", department: op.department, note: op.note }),
+      );
+      break;
+    case "help.claim": {
+      const item = findHelp(state, op.request);
+      item.state = "claimed";
+      item.associate = op.associate;
+      item.associate_name = op.name;
+      break;
+    }
+    case "help.escalate":
+      findHelp(state, op.request).level = op.level;
+      break;
+    case "help.close": {
+      findHelp(state, op.request).state = "closed";
+      const closed = state.help.filter((h) => h.state === "closed");
+      if (closed.length > HELP_CLOSED_KEEP) {
+        const dropped = new Set(closed.slice(0, closed.length - HELP_CLOSED_KEEP).map((h) => h.id));
+        state.help = state.help.filter((h) => !dropped.has(h.id));
+      }
+      break;
+    }
     default:
       // an op type this client does not know: its seq is consumed, nothing else changes
       break;
@@ -342,6 +427,7 @@ export function eraseMember(state, member) {
     }
   }
   for (const line of state.cart) if (line.added_by === member) line.added_by = "";
+  for (const item of state.help || []) if (item.by === member) item.note = null;
 }
 
 export function fold(events, state = emptyState()) {
