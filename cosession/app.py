@@ -23,6 +23,9 @@ from cosession.auth import TokenSigner
 from cosession.config import Settings, resolve_secret
 from cosession.extras import require_cluster, require_postgres
 from cosession.gateway.session import websocket_endpoint
+from cosession.help.api import endpoints as help_endpoints
+from cosession.help.api import routes as help_routes
+from cosession.help.service import HelpService
 from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.http.api import endpoints as api_endpoints
 from cosession.http.openapi import openapi_routes
@@ -89,6 +92,7 @@ def build_services(settings: Settings) -> Services:
         services.cluster = ClusterNode(settings, redis_hub, registry)
     services.retail = build_retail(services)
     registry.extension = services.retail
+    services.help = HelpService(services)
     return services
 
 
@@ -128,6 +132,7 @@ def create_app(settings: Settings) -> Starlette:
         *webhook_endpoints,
         *retail_endpoints,
         *lookup_endpoints,
+        *help_endpoints,
     ]
 
     @contextlib.asynccontextmanager
@@ -156,12 +161,16 @@ def create_app(settings: Settings) -> Starlette:
                 )
             services.cluster.start()
         sweeper.start()
+        if services.help is not None:
+            services.help.start()
         log.info("cosession ready", url=services.settings.base_url, database=redact_url(services.settings.database_url))
         try:
             yield
         finally:
             services.draining = True
             await _bounded("stop the retention sweeper", sweeper.stop(), 3.0)
+            if services.help is not None:
+                await _bounded("stop the help queue", services.help.stop(), 3.0)
             services.registry.close_all(CloseCode.GOING_AWAY, "server shutting down")
             # every step is bounded: a node must exit after its deadline even if a backend hangs
             await _bounded("flush the commit queue", services.committer.stop(), 10.0)
@@ -187,6 +196,7 @@ def create_app(settings: Settings) -> Starlette:
             *webhook_routes,
             *retail_routes,
             *lookup_routes,
+            *help_routes,
             *(e.route() for e in admin_endpoints),
             *openapi_routes(described, version=__version__),
             WebSocketRoute("/v1/ws", websocket_endpoint),

@@ -92,6 +92,14 @@ class Settings:
     catalog_breaker_cooldown: float = 30.0  # seconds open before one probe call
     catalog_interval: float = 60.0  # seconds between re-checks of an active room's cart
     catalog_lookups_per_minute: int = 120  # GET /v1/catalog/lookup|search per caller per minute, per node (0: no limit)
+    # help queue (SPEC 21, cosession/help): escalation of unclaimed requests, streams, claims
+    help_escalate_seconds: float = 120.0  # an open request unclaimed this long escalates (again every as long)
+    help_max_level: int = 3  # escalations stop at this level
+    help_sweep_seconds: float = 1.0  # between escalation sweeps (0: this node sweeps nothing)
+    help_heartbeat_seconds: float = 15.0  # SSE comment lines on an idle queue stream
+    help_poll_seconds: float = 2.0  # a queue feed re-reads the database at least this often
+    help_streams_per_associate: int = 8  # open queue streams per associate, per node
+    help_claims_per_minute: int = 120  # claims and closes per associate per minute, per node (0: no limit)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

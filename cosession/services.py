@@ -20,6 +20,7 @@ from cosession.trends.focus import FocusRecorder
 
 if TYPE_CHECKING:
     from cosession.cluster import ClusterNode
+    from cosession.help.service import HelpService
     from cosession.retail.catalog import CatalogClient
     from cosession.retail.service import Retail
     from cosession.webhooks.service import WebhookService
@@ -41,6 +42,7 @@ class Services:
     cluster: ClusterNode | None = None
     webhooks: WebhookService | None = None  # set by app.build_services; .stats for /metrics
     retail: Retail | None = None  # checkout snapshots, catalog revalidation (cosession/retail)
+    help: HelpService | None = None  # the associates' help queue (cosession/help)
     rest_limits: RestLimits = field(init=False)
     prometheus: CollectorRegistry = field(init=False)  # this app's /metrics (never the global registry)
     focus: FocusRecorder = field(init=False)  # products each room looked at, for trends (no member ids)

@@ -27,6 +27,7 @@ from cosession.http.inputs import MAX_BODY_BYTES, BodyReader, read_query
 SECRET_KEY = "secretKey"  # Authorization: Bearer sk_... (tenant secret API key)
 PUBLISHABLE_KEY = "publishableKey"  # Authorization: Bearer pk_... (with an allowed Origin)
 MEMBER_TOKEN = "memberToken"  # Authorization: Bearer v1.... (a member's join token)
+ASSOCIATE_TOKEN = "associateToken"  # Authorization: Bearer at_... (a store associate, SPEC 21)
 NONE = ""  # no credential needed (listed as an empty requirement)
 
 Handler = Callable[..., Awaitable[Any]]

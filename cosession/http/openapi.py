@@ -16,7 +16,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from cosession.http.endpoint import MEMBER_TOKEN, NONE, PUBLISHABLE_KEY, SECRET_KEY, Endpoint, ErrorBody
+from cosession.http.endpoint import (
+    ASSOCIATE_TOKEN,
+    MEMBER_TOKEN,
+    NONE,
+    PUBLISHABLE_KEY,
+    SECRET_KEY,
+    Endpoint,
+    ErrorBody,
+)
 
 REF = "#/components/schemas/{name}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -36,6 +44,11 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
         "type": "http",
         "scheme": "bearer",
         "description": "A member's join token `v1.<claims>.<mac>` for this room (SPEC.md section 11).",
+    },
+    ASSOCIATE_TOKEN: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A store associate's login token `at_...` issued by the tenant (SPEC.md section 21).",
     },
 }
 

@@ -110,6 +110,10 @@ class ServerCollector(Collector):
         yield from _from_stats(getattr(getattr(services, "webhooks", None), "stats", None), WEBHOOK_STATS)
         catalog = getattr(services, "catalog", None)
         yield from _from_stats(getattr(catalog, "stats", None), CATALOG_STATS)
+        from cosession.help.stats import collect as help_metrics  # the help queue (cosession/help)
+
+        help_service = getattr(services, "help", None)
+        yield from help_metrics(getattr(help_service, "stats", None))
         if catalog is not None:
             yield _gauge(
                 "cosession_catalog_breakers_open",

@@ -23,6 +23,7 @@ from cosession.calls.ice import ice_servers
 from cosession.calls.signaling import RoomCalls
 from cosession.config import Settings
 from cosession.gateway.framing import OutFrame
+from cosession.help.context import build_context, encode_context
 from cosession.hub.hub import Hub
 from cosession.metrics.counters import Metrics
 from cosession.rooms.member_rates import MemberRates
@@ -44,6 +45,7 @@ from protocol.messages import (
     EventBody,
     FocusSignal,
     FollowSignal,
+    HelpRequest,
     LogGap,
     MemberErase,
     MemberJoin,
@@ -171,14 +173,21 @@ class Room:
     def _sequence(self, by: str, ref: str | None, body: EventBody) -> Event:
         event = Event(seq=self.next_seq, ts=now_ms(), by=by, op=body)
         self.next_seq += 1
+        context = self.help_context(by, body)
         apply(self.state, event)
-        item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event))
+        item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event), context=context)
         self._in_flight[event.seq] = event
         self._sequenced_at[event.seq] = time.perf_counter()
         self._committer.enqueue(
             item, lambda: self._committed(event, ref), on_unstorable=lambda gap: self._unstorable(event, ref, gap)
         )
         return event
+
+    def help_context(self, by: str, body: EventBody) -> bytes | None:
+        """A ``help.request``'s context for the associates' queue (cosession/help/context.py)."""
+        if not isinstance(body, HelpRequest):
+            return None
+        return encode_context(build_context(self.state, self.presence_list(), by, body))
 
     def submit(self, conn: RoomConnection, ref: str, body: ClientOpBody) -> None:
         """A member's op: ack, error, or (once durable) ack. Never awaits."""

@@ -44,6 +44,8 @@ class PendingEvent:
     # cluster writes: the epoch the event was sequenced under. The log refuses it when the
     # room has been re-seeded since (a stale writer must never fill a seq of the new epoch).
     epoch: str | None = None
+    # help.request: what the room shows the associates (cosession/help/context.py), JSON
+    context: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from cosession.help.queue_store import HelpWrites
+from cosession.help.queue_store import write_for_events as write_help_rows
 from cosession.migrations import upgrade_to_head
 from cosession.store.models import EventRow, InviteRow, RoomRow, SnapshotRow
 from cosession.store.store import (
@@ -178,6 +180,10 @@ class SqlStore:
         # called after a commit that wrote webhook outbox rows (wakes the delivery worker)
         self.on_outbox: Callable[[], None] | None = None
         self._migrated = False  # the webhook outbox tables exist once start() migrated
+        # help queue (cosession/help): the first escalation delay of new requests, and the
+        # callback after a commit that changed the queue (wakes streams, counts metrics)
+        self.help_escalate_ms = 120_000
+        self.on_help: Callable[[HelpWrites], None] | None = None
 
     @property
     def insert(self) -> Any:
@@ -244,14 +250,19 @@ class SqlStore:
                     id=record.id, epoch=record.epoch, created_at=record.created_at, tenant=record.tenant
                 )
             )
-            outbox = await self._insert_events(conn, [first])
+            outbox, _help = await self._insert_events(conn, [first])
         self._outbox_written(outbox)
 
-    async def _insert_events(self, conn: AsyncConnection, events: list[PendingEvent]) -> int:
-        """Insert-if-absent, with the webhook outbox rows they cause in the same
-        transaction (cosession/webhooks/outbox.py); returns how many outbox rows."""
+    def _help_written(self, writes: HelpWrites | None) -> None:
+        if writes is not None and self.on_help is not None and (writes.tenants or writes.answered):
+            self.on_help(writes)
+
+    async def _insert_events(self, conn: AsyncConnection, events: list[PendingEvent]) -> tuple[int, HelpWrites | None]:
+        """Insert-if-absent, with the webhook outbox rows and help queue rows they cause in
+        the same transaction (cosession/webhooks/outbox.py, cosession/help/queue_store.py);
+        returns how many outbox rows, and what changed in the help queue."""
         if not events:
-            return 0
+            return 0, None
         for p in events:
             _storable_text(p.ref, "ref")
             _storable_text(p.event.by, "member")
@@ -267,7 +278,10 @@ class SqlStore:
             for p in events
         ]
         await conn.execute(self._insert(EVENTS).on_conflict_do_nothing(index_elements=["room_id", "seq"]), rows)
-        return await write_for_events(conn, self._insert, events) if self._migrated else 0
+        if not self._migrated:
+            return 0, None
+        help_writes = await write_help_rows(conn, self._insert, events, self.help_escalate_ms)
+        return await write_for_events(conn, self._insert, events), help_writes
 
     async def _upsert_snapshots(self, conn: AsyncConnection, snapshots: list[SnapshotWrite]) -> None:
         newest: dict[str, SnapshotWrite] = {}
@@ -291,7 +305,7 @@ class SqlStore:
                 if stale:
                     refused = {id(p) for p in stale}
                     events = [p for p in events if id(p) not in refused]
-                outbox = await self._insert_events(conn, events)
+                outbox, help_writes = await self._insert_events(conn, events)
                 await self._upsert_snapshots(conn, snapshots)
         except UnstorableError:
             raise
@@ -300,6 +314,7 @@ class SqlStore:
                 raise UnstorableError(f"the database refused the batch: {type(exc).__name__}") from exc
             raise
         self._outbox_written(outbox)
+        self._help_written(help_writes)
         return stale
 
     async def _stale(self, conn: AsyncConnection, events: list[PendingEvent]) -> list[PendingEvent]:

@@ -158,7 +158,7 @@ def test_document_covers_every_v1_route(tmp_path: Path) -> None:
     described = {(m.upper(), path) for path, ops in doc["paths"].items() for m in ops}
     assert served == described
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["components"]["securitySchemes"]) == {"secretKey", "publishableKey", "memberToken"}
+    assert set(doc["components"]["securitySchemes"]) == {"secretKey", "publishableKey", "memberToken", "associateToken"}
 
 
 async def _document(app: Any) -> dict[str, Any]:
