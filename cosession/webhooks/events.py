@@ -28,10 +28,12 @@ from typing import Any, Literal, get_args
 import msgspec
 
 from cosession.retail.checkout import snapshot_dict
-from protocol.messages import CheckoutStart, Event, MemberJoin, MemberKick, RoomClose, RoomCreate
+from protocol.messages import CheckoutStart, Event, HelpRequest, MemberJoin, MemberKick, RoomClose, RoomCreate
 
 # Every type an endpoint may subscribe to (docs/webhooks.md describes each payload).
-EventType = Literal["room.created", "room.closed", "member.joined", "member.left", "checkout.requested"]
+EventType = Literal[
+    "room.created", "room.closed", "member.joined", "member.left", "checkout.requested", "help.requested"
+]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 Data = dict[str, Any]
@@ -68,6 +70,17 @@ def _checkout_requested(event: Event) -> list[tuple[str, Data]]:
     return [("checkout.requested", {"checkout": snapshot_dict(op)})]
 
 
+def _help_requested(event: Event) -> list[tuple[str, Data]]:
+    op = event.op
+    assert isinstance(op, HelpRequest)
+    data: Data = {"request": event.seq, "by": event.by, "where": op.where}
+    if op.department is not None:
+        data["department"] = op.department
+    if op.note is not None:
+        data["note"] = op.note
+    return [("help.requested", data)]
+
+
 # event body class -> mapper. The one place to extend (see the module docstring).
 MAPPERS: dict[type, Mapper] = {
     RoomCreate: _room_created,
@@ -75,6 +88,7 @@ MAPPERS: dict[type, Mapper] = {
     MemberKick: _member_kicked,
     RoomClose: _room_closed,
     CheckoutStart: _checkout_requested,
+    HelpRequest: _help_requested,
 }
 
 
