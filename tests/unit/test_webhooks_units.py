@@ -24,6 +24,7 @@ from protocol.messages import (
     CheckoutRequest,
     CheckoutStart,
     Event,
+    HelpRequest,
     MemberJoin,
     MemberKick,
     Product,
@@ -164,7 +165,18 @@ def test_every_mapped_type_can_be_subscribed_to() -> None:
         MemberKick: MemberKick(member="m2"),
         RoomClose: RoomClose(reason="admin"),
         CheckoutStart: _checkout("ck"),
+        HelpRequest: HelpRequest(where="in_store", department="Shoes"),
     }
     assert set(MAPPERS) == set(ops)
     produced = {m.type for op in ops.values() for m in webhook_messages("t", "r", "e", _event(1, op))}
     assert produced <= set(EVENT_TYPES)
+
+
+def test_help_requested_carries_the_request_and_its_place() -> None:
+    [msg] = webhook_messages("t", "r", "e", _event(7, HelpRequest(where="in_store", department="Shoes", note="42?")))
+    body = json.loads(msg.body)
+    assert body["type"] == "help.requested"
+    assert body["data"] == {
+        "room": "r", "tenant": "t", "seq": 7, "request": 7, "by": _event(7, HelpRequest()).by,
+        "where": "in_store", "department": "Shoes", "note": "42?",
+    }  # fmt: skip
