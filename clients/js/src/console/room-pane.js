@@ -33,8 +33,8 @@ export class RoomPane {
       quickReplies(t, c.me.name || "").map((r) => h("button", { type: "button", "data-testid": "quick-reply", "data-key": r.key, onclick: () => this.send(r.text) }, r.text)),
     );
     e.q = h("input", { id: `${uid}-q`, type: "search", "data-testid": "search-input", maxLength: 100, autocomplete: "off", dir: "auto" });
-    e.results = h("ul.cs-results", { "data-testid": "search-results", "aria-label": t("console.search") });
-    e.resultNote = h("p.cs-muted", { "data-testid": "search-note", role: "status" });
+    e.resultNote = h("p.cs-muted", { id: `${uid}-found`, "data-testid": "search-note", role: "status" });
+    e.results = h("ul.cs-results", { "data-testid": "search-results", "aria-labelledby": e.resultNote.id });
     e.search = h(
       "form.cs-search",
       { role: "search", onsubmit: (ev) => (ev.preventDefault(), this.search()) },
