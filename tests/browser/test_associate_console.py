@@ -231,24 +231,45 @@ async def test_phone_layout_one_column_without_sideways_scroll(
 
 
 async def test_revoked_token_is_refused_with_a_clear_message(server_factory: ServerFactory, browsers: Browsers) -> None:
-    server = await server_factory()
+    # the stream checks the associate at each heartbeat: every second here
+    server = await server_with(server_factory, help_heartbeat_seconds="1")
     tenant, _ = await shop(server)
     sam = await associate(server, tenant["sk"], "Sam")
+    kim = await associate(server, tenant["sk"], "Kim")
     _, page = await browsers.new_page("console", **TABLET)
-    await sign_in(page, server, sam["token"])
-    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
-        r = await http.delete(f"/v1/tenant/associates/{sam['associate']}", headers=sk(tenant["sk"]))
-        assert r.status_code in (200, 204), r.text
-    # a reload resumes from sessionStorage: the server refuses, the form says why
-    await page.reload()
+    revoked = "This associate token was revoked or has expired. Ask your store for a new one."
     error = page.get_by_test_id("login-error")
-    await expect(error).to_have_text("This associate token was revoked or has expired. Ask your store for a new one.")
+
+    # revoked while signed in: the stream ends, its reconnect is refused, the form says why
+    await sign_in(page, server, sam["token"])
+    await revoke(server, tenant["sk"], sam["associate"])
+    await expect(error).to_have_text(revoked, timeout=20_000)
+    await expect(page.get_by_test_id("console")).to_have_count(0)
     await expect(page.get_by_label("Associate token")).to_be_focused()
     assert await page.evaluate("() => sessionStorage.getItem('cosession:associate')") is None
+    # typing it in again: the same message
+    await page.get_by_label("Associate token").fill(sam["token"])
+    await page.get_by_test_id("login").click()
+    await expect(error).to_have_text(revoked)
+
+    # revoked while the tab was away: a reload resumes from sessionStorage and is refused
+    await sign_in(page, server, kim["token"])
+    await page.goto("about:blank")
+    await revoke(server, tenant["sk"], kim["associate"])
+    await page.goto(server.http_url + "/associates")
+    await expect(error).to_have_text(revoked)
+    assert await page.evaluate("() => sessionStorage.getItem('cosession:associate')") is None
+
     # a token of the wrong kind is refused before asking
     await page.get_by_label("Associate token").fill("sk_not_an_associate_token")
     await page.get_by_test_id("login").click()
     await expect(error).to_have_text("This is not an associate token (they start with at_).")
+
+
+async def revoke(server: ServerProcess, key: str, associate_id: str) -> None:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+        r = await http.delete(f"/v1/tenant/associates/{associate_id}", headers=sk(key))
+        assert r.status_code in (200, 204), r.text
 
 
 async def test_an_unclaimed_request_shows_its_escalation_and_goes_first(
