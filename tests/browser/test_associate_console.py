@@ -94,6 +94,8 @@ async def test_console_lists_live_claims_and_helps_in_the_room(
         await expect(item.get_by_test_id("wait")).to_have_text(re.compile(r"^waiting \d+ sec$"))
         first = await item.get_by_test_id("wait").text_content()
         await expect(item.get_by_test_id("wait")).not_to_have_text(first or "")
+        announce = page.locator("[data-testid=console] > [data-testid=announce]")
+        await expect(announce).to_have_text("New request: Ana's shoes")
         assert await serious_violations(page) == []
         await page.screenshot(path=artifact("console-queue-tablet.png"))
 
@@ -106,6 +108,7 @@ async def test_console_lists_live_claims_and_helps_in_the_room(
         await expect(room_view.locator('[data-testid=cart-line][data-product="trail"]')).to_be_visible()
         await expect(page.get_by_test_id("active-room")).to_have_count(1)
         await expect(queue_item(page, "Ana's shoes")).to_have_count(0)
+        assert await serious_violations(page) == []
 
         # the room sees who helps
         await poll(lambda: _claimed_by(ana, "Sam"), timeout=10)
@@ -125,6 +128,7 @@ async def test_console_lists_live_claims_and_helps_in_the_room(
         product = await result.get_attribute("data-product")
         await result.get_by_test_id("send-card").click()
         await poll(lambda: _card(ana, product), timeout=10)
+        await expect(announce).to_have_text("Sent to the room")
         await page.screenshot(path=artifact("console-room-tablet.png"))
 
         # close: the room sees it closed, the console is back on the queue

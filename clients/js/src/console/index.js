@@ -7,6 +7,7 @@
 import { ApiError } from "../core/rest.js";
 import { safeStorage } from "../core/join.js";
 import { createI18n, resolveLocale } from "../i18n/index.js";
+import { Announcer } from "../ui/announce.js";
 import { h, setText } from "../ui/dom.js";
 import { baseCss } from "../ui/styles.js";
 import { associateApi, loginErrorKey, looksLikeAssociateToken } from "./api.js";
@@ -147,6 +148,8 @@ class Console {
       e.announce,
     );
     this.app.append(e.root);
+    // the room UI's announcer: polite, batched (only its queue of texts is used here)
+    this.announcer = new Announcer({ el: e });
   }
 
   render() {
@@ -154,11 +157,7 @@ class Console {
   }
 
   announce(text) {
-    const region = this.el.announce;
-    if (!region) return;
-    clearTimeout(this._announceTimer);
-    setText(region, "");
-    this._announceTimer = setTimeout(() => setText(region, text), 100);
+    if (this.el.announce) this.announcer.say(text);
   }
 
   notice(text) {
