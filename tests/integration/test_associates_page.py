@@ -23,6 +23,12 @@ async def test_associates_page_in_the_visitors_language_with_its_bundle(server: 
         assert "<html lang=fr dir=ltr>" in fr.text and "Jeton de conseiller" in fr.text
         ar = await http.get("/associates?lang=ar")
         assert "<html lang=ar dir=rtl>" in ar.text
+        # a bogus language (or an attempt at markup) is English, never echoed
+        odd = await http.get(
+            "/associates?lang=%3Cscript%3Ealert(1)%3C/script%3E", headers={"accept-language": "x" * 5000}
+        )
+        assert odd.status_code == 200 and "<html lang=en dir=ltr>" in odd.text and "alert(1)" not in odd.text
+        assert (await http.post("/associates")).status_code == 405
 
         script = re.search(r"<script src='([^']+)'", en.text)
         assert script is not None and "console" in script.group(1)
