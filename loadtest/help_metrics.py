@@ -22,6 +22,8 @@ HELP_COUNTERS: Final = (
     "help_claims_lost",  # claim answered 409 already_claimed
     "help_claim_errors",  # any other answer or a network error
     "help_closes",  # POST close answered 200
+    "help_claim_events",  # help.claim events a room received (distinct seqs)
+    "help_double_claims",  # requests whose room received a second help.claim (two winners): must be 0
 )
 
 
@@ -56,6 +58,8 @@ def help_summary(
         "claim_errors": counters.get("help_claim_errors", 0),
         "closes": counters.get("help_closes", 0),
         "closed_seen_by_rooms": counters.get("help_closed_seen", 0),
+        "claim_events_in_rooms": counters.get("help_claim_events", 0),
+        "double_claims": counters.get("help_double_claims", 0),
         "claim_ms": _pcts(claim),
         "fanout_ms": _pcts(fanout),
     }
@@ -77,6 +81,8 @@ def describe_help(help_: dict[str, Any] | None) -> list[str]:
         h = help_[key]
         if h.get("count"):
             lines.append(f"{label}, {h['count']}: p50 {h['p50']:.1f} ms, p99 {h['p99']:.1f} ms, max {h['max']:.1f} ms")
+    events, twice = help_["claim_events_in_rooms"], help_["double_claims"]
+    lines.append(f"rooms saw {events} help.claim events; requests claimed twice: {twice}")
     if help_["seen_ratio"] is not None:
         lines.append(f"request events seen / (requests x consoles): {help_['seen_ratio']:.3f}")
     return lines

@@ -13,6 +13,9 @@ the ``race`` consoles picked by a hash of its id (3 by default) POST a claim at 
 exactly one should win (200), the others get 409. The winner closes it after ``hold``
 seconds.
 
+Each room counts the ``help.claim`` events it receives per request: a second one would
+be two winners (``help_double_claims``, which must stay 0).
+
 Measured: ``help_fanout`` (the request's sequencing time, its queue item's ``created_at``
 → the event read on a console, every console) and ``help_claim`` (``created_at`` → the
 claim's 200), both in wall-clock milliseconds of this machine (``created_at`` has
@@ -35,6 +38,7 @@ import httpx
 
 from cosession_client.errors import OpRejected
 from loadtest.scenario import Scenario, ScenarioError, Shopper, task
+from protocol.messages import Event, HelpClaim, HelpRequest
 
 STREAM_PATH = "/v1/associates/queue/stream"
 READ_TIMEOUT = 45.0  # no byte (heartbeats included) for this long: reconnect
@@ -211,14 +215,28 @@ class Requester(Shopper):
         tokens = [t for t in self.params.get("associate_tokens", "").split(",") if t]
         self.console_task: asyncio.Task[None] | None = None
         self.console: Console | None = None
+        self.watch_task = asyncio.create_task(self._watch_claims())
         if self.room.member_index == 0 and self.room.index < len(tokens):
             self.console = Console(self, self.room.index, tokens[self.room.index], len(tokens))
             self.console_task = asyncio.create_task(self.console.run())
 
+    async def _watch_claims(self) -> None:
+        """Count the room's help.claim events per request: a second one is two winners."""
+        claims: dict[int, set[int]] = {}
+        with contextlib.suppress(Exception):
+            async with self.client.events(limit=100_000) as sub:
+                async for msg in sub:
+                    if isinstance(msg, Event) and isinstance(msg.op, HelpClaim):
+                        seqs = claims.setdefault(msg.op.request, set())
+                        if msg.seq in seqs:
+                            continue
+                        seqs.add(msg.seq)
+                        self.meter.c["help_claim_events"] += 1
+                        if len(seqs) == 2:
+                            self.meter.c["help_double_claims"] += 1
+
     @task
     async def ask(self) -> None:
-        from protocol.messages import HelpRequest
-
         meter = self.meter
         try:
             seq = await self.client.submit(HelpRequest(where="online", note=f"loadtest room {self.room.index}"))
@@ -238,10 +256,11 @@ class Requester(Shopper):
     async def on_stop(self) -> None:
         if self.console is not None:
             self.console.stop()
-        if self.console_task is not None:
-            self.console_task.cancel()
-            with contextlib.suppress(BaseException):
-                await self.console_task
+        for job in (self.console_task, getattr(self, "watch_task", None)):
+            if job is not None:
+                job.cancel()
+                with contextlib.suppress(BaseException):
+                    await job
 
 
 async def _tenant_key(params: dict[str, str], database_url: str | None) -> str:

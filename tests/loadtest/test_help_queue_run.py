@@ -31,6 +31,8 @@ async def test_help_queue_against_a_spawned_node(tmp_path: Path) -> None:
     assert help_["claims_lost"] >= help_["claims_won"] > 0
     assert help_["claims_won"] + help_["claims_lost"] <= help_["claim_attempts"]
     assert help_["closes"] > 0 and help_["seen"] > 0
+    # the rooms saw one help.claim per won claim, never two for one request
+    assert help_["double_claims"] == 0 and help_["claim_events_in_rooms"] >= help_["closes"]
     assert result["latency"]["help_claim"]["count"] == help_["claims_won"]
     assert result["latency"]["help_fanout"]["count"] == help_["seen"]
     assert "help queue:" in out and "claim latency (request sequenced -> claim 200)" in out
