@@ -1,4 +1,5 @@
-"""The built-in scenarios: ``shopping``, ``fanout``, ``storm``, ``soak``, ``idle`` and ``call``.
+"""The built-in scenarios: ``shopping``, ``fanout``, ``storm``, ``soak``, ``idle``, ``call``
+and ``help-queue``.
 
 Each is a factory ``f(params) -> Scenario`` (``--param KEY=VALUE`` on the command line);
 the workers call it again with the same params, so classes made inside match by name.
@@ -202,6 +203,12 @@ def call(params: dict[str, str]) -> Scenario:
     return call_scenario(params)
 
 
+def help_queue(params: dict[str, str]) -> Scenario:
+    from loadtest.help_scenario import help_queue as help_queue_scenario
+
+    return help_queue_scenario(params)
+
+
 BUILTINS: Final[dict[str, Callable[[dict[str, str]], Scenario]]] = {
     "shopping": shopping,
     "fanout": fanout,
@@ -209,4 +216,5 @@ BUILTINS: Final[dict[str, Callable[[dict[str, str]], Scenario]]] = {
     "soak": soak,
     "idle": idle,
     "call": call,
+    "help-queue": help_queue,
 }

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from loadtest.call_metrics import describe_call
+from loadtest.help_metrics import describe_help
 from loadtest.resources import describe
 
 
@@ -177,6 +178,8 @@ class Display:
                 slo.add_row(item["slo"], item["shown"], "pass" if item["passed"] else "FAIL")
             console.print(slo)
         for line in describe_call(result.get("call")):
+            console.print(line)
+        for line in describe_help(result.get("help")):
             console.print(line)
         resources = describe(result.get("resources"))
         if resources:

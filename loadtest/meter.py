@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any, Final
 
 from loadtest.call_metrics import CALL_COUNTERS
+from loadtest.help_metrics import HELP_COUNTERS
 from loadtest.histogram import Histogram
 
 # Histograms (microseconds inside, milliseconds in reports).
@@ -25,6 +26,8 @@ HISTOGRAMS: Final = (
     "op_delivery_cross_node",  # the same, sender and receiver on different nodes
     "resume",  # connection lost -> welcome of the reconnect (backoff included)
     "call_setup",  # call.join sent (or the peer's arrival in the call, if later) -> first remote audio frame, per peer
+    "help_claim",  # help request sequenced (its created_at) -> claim 200, at the winning console
+    "help_fanout",  # help request sequenced (its created_at) -> its queue event read, at every console
 )
 
 # Refusals that the room's rules produce under concurrency (a line removed meanwhile, a
@@ -63,6 +66,7 @@ COUNTERS: Final = (
     "errors",  # sum of the errors by code
     "rejections",  # sum of the rejections by code
     *CALL_COUNTERS,  # the `call` scenario (loadtest/call_metrics.py)
+    *HELP_COUNTERS,  # the `help-queue` scenario (loadtest/help_metrics.py)
 )
 
 FINDING_KINDS: Final = ("gap", "duplicate", "replay_mismatch", "went_back")

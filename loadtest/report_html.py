@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from loadtest.call_metrics import describe_call
+from loadtest.help_metrics import describe_help
 from loadtest.resources import describe
 
 COLORS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -265,6 +266,9 @@ def render(result: dict[str, Any]) -> str:
     call = describe_call(result.get("call"))
     if call:
         parts.append("<h2>Call</h2><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in call) + "</ul>")
+    help_lines = describe_help(result.get("help"))
+    if help_lines:
+        parts.append("<h2>Help queue</h2><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in help_lines) + "</ul>")
     resources = describe(result.get("resources"))
     if resources:
         parts.append(

@@ -21,8 +21,11 @@ def new_http(timeout: float = 30.0) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False)
 
 
-async def create_room(http: httpx.AsyncClient, base: str, name: str, owner_name: str) -> CreatedRoom:
-    response = await http.post(f"{base}/v1/rooms", json={"name": name, "owner_name": owner_name})
+async def create_room(
+    http: httpx.AsyncClient, base: str, name: str, owner_name: str, *, key: str | None = None
+) -> CreatedRoom:
+    headers = {"authorization": f"Bearer {key}"} if key else None
+    response = await http.post(f"{base}/v1/rooms", json={"name": name, "owner_name": owner_name}, headers=headers)
     return decode_response(response, CreatedRoom)
 
 

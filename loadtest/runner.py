@@ -40,11 +40,12 @@ from loadtest.aggregate import Aggregator
 from loadtest.call_metrics import call_summary
 from loadtest.fanout_check import fanout_entry
 from loadtest.fanout_check import summary_lines as fanout_summary
+from loadtest.help_metrics import help_summary
 from loadtest.live import Display
 from loadtest.metered import state_digest
 from loadtest.resources import ResourceSampler, Sample, redis_commandstats, redis_costs, steady_costs
 from loadtest.rest import create_room, get_snapshot, new_http
-from loadtest.scenario import Scenario
+from loadtest.scenario import Scenario, ScenarioError
 from loadtest.slo import Slo, evaluate
 from loadtest.spawn import LocalCluster, SpawnError
 from loadtest.stamps import now_ns
@@ -162,6 +163,7 @@ class Controller:
         try:
             self._boot_workers(max(1, min(self.cfg.workers, self.cfg.rooms * self.cfg.members)))
             urls = await self._target()  # (the workers import meanwhile)
+            await self._prepare(urls)
             self.rooms = await self._create_rooms(urls[0])
             self._urls = urls
             await self._setup_workers(self._plan(urls))
@@ -223,13 +225,25 @@ class Controller:
             return self.cluster.urls
         return [base_urls(url)[0] for url in cfg.urls]
 
+    async def _prepare(self, urls: list[str]) -> None:
+        """The scenario's own set-up (a tenant, tokens …): its answer joins the params."""
+        prepare = self.cfg.scenario.prepare
+        if prepare is None:
+            return
+        database_url = self.cluster.database_url if self.cluster is not None else None
+        try:
+            self.cfg.params.update(await prepare(dict(self.cfg.params), urls, database_url, self.cfg.rooms))
+        except (ScenarioError, httpx.HTTPError, OSError) as exc:
+            raise RunFailed(f"scenario set-up: {exc}") from None
+
     async def _create_rooms(self, url: str) -> list[Any]:
         cfg = self.cfg
         slots = asyncio.Semaphore(8)
+        key = cfg.params.get("room_key") or None
 
         async def one(i: int) -> Any:
             async with slots:
-                return await create_room(http, url, f"loadtest {cfg.scenario.name} {i}", f"m{i}-0")
+                return await create_room(http, url, f"loadtest {cfg.scenario.name} {i}", f"m{i}-0", key=key)
 
         try:
             async with new_http() as http:
@@ -685,6 +699,9 @@ class Controller:
             "cpu_peaks": self.cpu_peaks,
             "resources": resources,
             "call": call_summary(counters, latency.get("call_setup")),
+            "help": help_summary(
+                counters, latency.get("help_claim"), latency.get("help_fanout"), self.phases.get("load", cfg.duration)
+            ),
             "phases_s": self.phases,
             "warnings": list(self.warnings),
             "scenario_errors": scenario_errors,

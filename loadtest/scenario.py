@@ -255,6 +255,10 @@ class Scenario:
     storms: list[float | str] = field(default_factory=list)  # s after start, or "60%" of duration: drop all
     fanout_check: str | None = None  # op kind whose deliveries must equal acked x members
     params: dict[str, str] = field(default_factory=dict)
+    # run once by the controller before the rooms are made: (params, node URLs, the spawned
+    # cluster's database URL or None, rooms) -> params to add (``room_key``: rooms are
+    # created with that tenant key)
+    prepare: Callable[[dict[str, str], list[str], str | None, int], Awaitable[dict[str, str]]] | None = None
 
     def check(self) -> None:
         if not self.shoppers:

@@ -35,6 +35,8 @@ LATENCY: Final = frozenset(
         "op_delivery_cross_node",
         "resume",
         "call_setup",
+        "help_claim",
+        "help_fanout",
     }
 )
 STATS: Final = frozenset({"p50", "p75", "p90", "p95", "p99", "p999", "min", "mean", "max", "count"})

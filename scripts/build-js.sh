@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the browser bundles (clients/js/dist: widget.js, room.js) that the server serves.
+# Build the browser bundles (clients/js/dist: widget.js, room.js, console.js) that the server serves.
 # Needs Node.js 20+ and npm; installs clients/js's dev dependencies from package-lock.json
 # (npm ci) only when the lock file changed. Nothing built is committed.
 #   scripts/build-js.sh           install if needed, then build

@@ -3,6 +3,7 @@
 //   widget-panel.<hash>.js    the panel (ES module, imported by the launcher on open)
 //   room.js, room.<hash>.js   the room page (IIFE)
 //   scanner.<hash>.js, zxing_reader.<hash>.wasm  the barcode decoder (ES module), imported on first scan
+//   console.js, console.<hash>.js  the associate console at /associates (IIFE)
 // Every .js is also written precompressed (.gz, .br) so the server sends compressed bytes
 // without compressing per request, and manifest.json maps each bundle to its hashed file.
 import { createHash } from "node:crypto";
@@ -71,4 +72,5 @@ emit("room.js", ...(await build("src/room-page/index.js", {
   format: "iife",
   define: { __COSESSION_SCANNER__: JSON.stringify(scannerFile), __COSESSION_ZXING_WASM__: JSON.stringify(wasmFile) },
 })));
+emit("console.js", ...(await build("src/console/index.js", { format: "iife" })));
 writeFileSync(join(dist, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");

@@ -1,5 +1,6 @@
 """Routes for browsers: ``/r/{invite}`` (room page), ``/r/{invite}/qr.svg``,
-``/widget.js``, ``/static/*`` (built bundles) and, with ``--demo``, ``/demo``."""
+``/associates`` (the associate console), ``/widget.js``, ``/static/*`` (built bundles)
+and, with ``--demo``, ``/demo``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.routing import Route
 from cosession.services import Services
 from cosession.tenants.store import DEMO_TENANT_ID, TenantStore
 from cosession.web.assets import BUILD_HINT, Asset, Assets
+from cosession.web.console_page import console_html
 from cosession.web.demo import BY_ID, demo_page, product_svg
 from cosession.web.encoding import choose, compressed_html
 from cosession.web.room_page import page_html, pick_locale, room_name_or_default
@@ -84,7 +86,7 @@ async def static_file(request: Request) -> Response:
     name: str = request.path_params["path"]
     asset = _assets.get(name)
     if asset is None:
-        if name in ("widget.js", "room.js"):
+        if name in ("widget.js", "room.js", "console.js"):
             return _not_built(name)
         current = _assets.current_for(name)
         asset = _assets.get(current) if current else None
@@ -149,6 +151,31 @@ async def room_page(request: Request) -> Response:
     )
 
 
+async def associates_page(request: Request) -> Response:
+    """The associate console: the login form, server-rendered in the visitor's language,
+    and the console bundle that takes it over (the token never appears in a URL)."""
+    locale = pick_locale(request.query_params.get("lang"), request.headers.get("accept-language"))
+    if _assets.get("console.js") is None:
+        return _page(
+            "Associate console",
+            f"<h1>The associate console is not built on this server.</h1><p>{html.escape(BUILD_HINT)}</p>",
+            503,
+        )
+    host = request.headers.get("host", "")
+    ws = f"ws://{host} wss://{host}" if host else ""
+    return HTMLResponse(
+        console_html(locale=locale, script_url=_assets.url("console.js")),
+        headers={
+            "content-security-policy": _PAGE_CSP.format(ws=ws),
+            "referrer-policy": "no-referrer",
+            "cache-control": "no-store",
+            "content-language": locale,
+            "vary": "Accept-Language",
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
 @lru_cache(maxsize=1024)
 def qr_svg(url: str) -> bytes:
     qr = segno.make(url, error="m")
@@ -199,6 +226,7 @@ async def demo_image(request: Request) -> Response:
 routes = [
     Route("/r/{code}", room_page, methods=["GET"]),
     Route("/r/{code}/qr.svg", room_qr, methods=["GET"]),
+    Route("/associates", associates_page, methods=["GET"]),
     Route("/widget.js", widget_js, methods=["GET"]),
     Route("/static/{path:path}", static_file, methods=["GET"]),
     Route("/demo", demo, methods=["GET"]),

@@ -122,8 +122,8 @@ describe("server error codes", () => {
 });
 
 describe("the UI's keys exist", () => {
-  it("every t(\"…\") key used in src/ui, src/room-page and src/call is in the English table", () => {
-    const dirs = ["../src/ui", "../src/room-page", "../src/call"].map((d) => join(__dirname, d));
+  it("every t(\"…\") key used in src/ui, src/room-page, src/call and src/console is in the English table", () => {
+    const dirs = ["../src/ui", "../src/room-page", "../src/call", "../src/console"].map((d) => join(__dirname, d));
     const used = new Set();
     for (const dir of dirs) {
       for (const file of readdirSync(dir)) {
