@@ -20,7 +20,7 @@ from msgspec import Meta
 from starlette.requests import Request
 
 from cosession.http.api import ApiError, _bearer, _kicked, _room, _services
-from cosession.http.endpoint import MEMBER_TOKEN, Endpoint, endpoint
+from cosession.http.endpoint import ASSOCIATE_TOKEN, MEMBER_TOKEN, Endpoint, endpoint
 from cosession.http.ratelimit import retry_after
 from cosession.retail import demo_catalog
 from cosession.retail.catalog import CatalogUnavailable
@@ -52,8 +52,16 @@ class CatalogCaller:
 
 
 async def catalog_caller(request: Request) -> CatalogCaller:
-    """Who asks. A member token: its room's tenant, the member's bucket. (The associate
-    token kind is one more branch here: its tenant, the associate's bucket.)"""
+    """Who asks. A member token: its room's tenant, the member's bucket. An associate
+    token (``at_``, SPEC 21): its tenant, the associate's bucket (the console searches the
+    catalog before it is in any room)."""
+    from cosession.help.auth import associate_of  # the help queue imports retail: no cycle at import
+    from cosession.help.tokens import PREFIX as ASSOCIATE_PREFIX
+
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip().startswith(ASSOCIATE_PREFIX):
+        associate = await associate_of(request, token.strip())
+        return CatalogCaller(tenant=associate.tenant, key=f"a:{associate.id}")
     services = _services(request)
     claims = _bearer(request, services)
     room = await _room(services, claims.room)
@@ -139,9 +147,9 @@ C = "catalog"
 
 endpoints: list[Endpoint] = [
     endpoint("GET", "/v1/catalog/lookup", lookup, "Look a scanned code up in the catalog", ok=ProductList,
-             query=LookupQuery, auth=(MEMBER_TOKEN,), tag=C,
+             query=LookupQuery, auth=(MEMBER_TOKEN, ASSOCIATE_TOKEN), tag=C,
              errors={**_ERRORS, 404: ("product_not_found", "room_not_found")}),
     endpoint("GET", "/v1/catalog/search", search, "Search the catalog", ok=ProductList, query=SearchQuery,
-             auth=(MEMBER_TOKEN,), tag=C, errors=_ERRORS),
+             auth=(MEMBER_TOKEN, ASSOCIATE_TOKEN), tag=C, errors=_ERRORS),
 ]  # fmt: skip
 routes = [e.route() for e in endpoints]

@@ -139,3 +139,27 @@ async def test_a_kicked_member_may_not_look_up(server: ServerProcess) -> None:
         await ana.kick(bo.member)
     r = await get(server, "/v1/catalog/lookup", bo_token, code=SHOES)
     assert r.status_code == 403 and r.json()["error"]["code"] == "kicked"
+
+
+async def test_an_associate_token_searches_its_tenants_catalog(server_factory: ServerFactory) -> None:
+    """The associate console searches before it is in any room: an ``at_`` token is a
+    caller of its own (its tenant's catalog, its own bucket); a revoked one is refused."""
+    server = await server_factory()
+    tenant, _ = await tenant_room(server)
+    async with httpx.AsyncClient(base_url=server.http_url, headers=bearer(tenant["secret_key"])) as http:
+        r = await http.post("/v1/tenant/associates", json={"name": "Sam"})
+        assert r.status_code == 201, r.text
+        associate = r.json()
+    found = await get(server, "/v1/catalog/lookup", associate["token"], code=SHOES)
+    assert found.status_code == 200, found.text
+    assert [p["id"] for p in found.json()["products"]] == [SHOES]
+    search = await get(server, "/v1/catalog/search", associate["token"], q="shoe")
+    assert search.status_code == 200 and search.json()["products"]
+    token = associate["token"]
+    forged = await get(server, "/v1/catalog/search", token[:-1] + ("A" if token[-1] != "A" else "B"), q="shoe")
+    assert forged.status_code == 401
+    async with httpx.AsyncClient(base_url=server.http_url, headers=bearer(tenant["secret_key"])) as http:
+        r = await http.delete(f"/v1/tenant/associates/{associate['associate']}")
+        assert r.status_code in (200, 204), r.text
+    revoked = await get(server, "/v1/catalog/search", associate["token"], q="shoe")
+    assert revoked.status_code == 401 and revoked.json()["error"]["code"] == "token_revoked"
