@@ -27,6 +27,9 @@ from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.http.api import endpoints as api_endpoints
 from cosession.http.openapi import openapi_routes
 from cosession.hub.hub_memory import MemoryHub
+from cosession.notify.api import endpoints as notify_endpoints
+from cosession.notify.api import routes as notify_routes
+from cosession.notify.service import NotifyService
 from cosession.retail.api import endpoints as retail_endpoints
 from cosession.retail.api import routes as retail_routes
 from cosession.retail.wiring import build_retail
@@ -81,6 +84,7 @@ def build_services(settings: Settings) -> Services:
     )
     services.webhooks = WebhookService(settings, store)
     registry.on_member_left = services.webhooks.member_left
+    services.notify = NotifyService(settings, store)
     if redis_hub is not None:
         from cosession.cluster import ClusterNode
 
@@ -125,6 +129,7 @@ def create_app(settings: Settings) -> Starlette:
         *trends_endpoints,
         *webhook_endpoints,
         *retail_endpoints,
+        *notify_endpoints,
     ]
 
     @contextlib.asynccontextmanager
@@ -139,6 +144,8 @@ def create_app(settings: Settings) -> Starlette:
         services.focus.start()
         if services.webhooks is not None:
             await services.webhooks.start()
+        if services.notify is not None:
+            await services.notify.start()
         if services.retail is not None:
             services.retail.start()
         if services.settings.demo:
@@ -165,6 +172,8 @@ def create_app(settings: Settings) -> Starlette:
             await _bounded("write focus rows", services.focus.stop(), 3.0)
             if services.webhooks is not None:
                 await _bounded("stop webhook deliveries", services.webhooks.stop(), 5.0)
+            if services.notify is not None:
+                await _bounded("stop notifications", services.notify.stop(), 5.0)
             services.registry.stop()
             if services.retail is not None:
                 await _bounded("stop catalog checks", services.retail.stop(), 3.0)
@@ -183,6 +192,7 @@ def create_app(settings: Settings) -> Starlette:
             *trends_routes,  # /v1/trends and /v1/admin/trends
             *webhook_routes,
             *retail_routes,
+            *notify_routes,
             *(e.route() for e in admin_endpoints),
             *openapi_routes(described, version=__version__),
             WebSocketRoute("/v1/ws", websocket_endpoint),

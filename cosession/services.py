@@ -20,6 +20,7 @@ from cosession.trends.focus import FocusRecorder
 
 if TYPE_CHECKING:
     from cosession.cluster import ClusterNode
+    from cosession.notify.service import NotifyService
     from cosession.retail.catalog import CatalogClient
     from cosession.retail.service import Retail
     from cosession.webhooks.service import WebhookService
@@ -40,6 +41,7 @@ class Services:
     draining: bool = False
     cluster: ClusterNode | None = None
     webhooks: WebhookService | None = None  # set by app.build_services; .stats for /metrics
+    notify: NotifyService | None = None  # notifications while away (cosession/notify, SPEC 18)
     retail: Retail | None = None  # checkout snapshots, catalog revalidation (cosession/retail)
     rest_limits: RestLimits = field(init=False)
     prometheus: CollectorRegistry = field(init=False)  # this app's /metrics (never the global registry)

@@ -25,6 +25,7 @@ from cosession.config import Settings
 from cosession.gateway.framing import OutFrame
 from cosession.hub.hub import Hub
 from cosession.metrics.counters import Metrics
+from cosession.notify.triggers import notification_reasons
 from cosession.rooms.member_rates import MemberRates
 from cosession.rooms.presence import Change, Presence
 from cosession.store.committer import GroupCommitter
@@ -171,14 +172,27 @@ class Room:
     def _sequence(self, by: str, ref: str | None, body: EventBody) -> Event:
         event = Event(seq=self.next_seq, ts=now_ms(), by=by, op=body)
         self.next_seq += 1
+        notify = self.notify_targets(event)  # against the state just before the event
         apply(self.state, event)
-        item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event))
+        item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event), notify=notify)
         self._in_flight[event.seq] = event
         self._sequenced_at[event.seq] = time.perf_counter()
         self._committer.enqueue(
             item, lambda: self._committed(event, ref), on_unstorable=lambda gap: self._unstorable(event, ref, gap)
         )
         return event
+
+    def notify_targets(self, event: Event) -> tuple[tuple[str, str], ...]:
+        """``(member, reason)`` to notify for ``event`` (SPEC 18): the triggers against the
+        state before it, kept for members with no live connection on any node."""
+        found = notification_reasons(self.state, event)
+        if not found:
+            return ()
+        return tuple((m, r) for m, r in found if not self._online(m))
+
+    def _online(self, member: str) -> bool:
+        entry = self.presence_entry(member)
+        return entry is not None and entry.connections > 0
 
     def submit(self, conn: RoomConnection, ref: str, body: ClientOpBody) -> None:
         """A member's op: ack, error, or (once durable) ack. Never awaits."""

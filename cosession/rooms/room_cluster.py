@@ -422,7 +422,12 @@ class ClusterRoom(Room):
         if fresh:
             event = Event(seq=seq, ts=ts, by=by, op=body)
             item = PendingEvent(
-                room_id=self.id, event=event, ref=storable_ref(ref), body=_event_encoder.encode(event), epoch=epoch
+                room_id=self.id,
+                event=event,
+                ref=storable_ref(ref),
+                body=_event_encoder.encode(event),
+                epoch=epoch,
+                notify=self.notify_targets(event),  # the replica's state: the line's adder is fixed
             )
             # refused = sequenced under an epoch that Redis lost meanwhile: sequence it again
             self._committer.enqueue(
@@ -461,6 +466,7 @@ class ClusterRoom(Room):
                         ref=storable_ref(ref),
                         body=_event_encoder.encode(event),
                         epoch=epoch,
+                        notify=self.notify_targets(event),
                     ),
                     _noop,
                 )

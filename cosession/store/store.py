@@ -44,6 +44,8 @@ class PendingEvent:
     # cluster writes: the epoch the event was sequenced under. The log refuses it when the
     # room has been re-seeded since (a stale writer must never fill a seq of the new epoch).
     epoch: str | None = None
+    # (member, reason) to notify: members with no live connection (cosession/notify)
+    notify: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from cosession.migrations import upgrade_to_head
+from cosession.notify.writer import write_for_events as write_notifications
 from cosession.store.models import EventRow, InviteRow, RoomRow, SnapshotRow
 from cosession.store.store import (
     Invite,
@@ -177,6 +179,8 @@ class SqlStore:
         self._insert: Any = sqlite.insert if self.is_sqlite else postgresql.insert
         # called after a commit that wrote webhook outbox rows (wakes the delivery worker)
         self.on_outbox: Callable[[], None] | None = None
+        self.on_push: Callable[[], None] | None = None  # push rows written (cosession/notify wakes its worker)
+        self.notify_quiet_ms = 600_000  # the quiet window (cosession/notify sets it from the settings)
         self._migrated = False  # the webhook outbox tables exist once start() migrated
 
     @property
@@ -267,7 +271,16 @@ class SqlStore:
             for p in events
         ]
         await conn.execute(self._insert(EVENTS).on_conflict_do_nothing(index_elements=["room_id", "seq"]), rows)
-        return await write_for_events(conn, self._insert, events) if self._migrated else 0
+        if not self._migrated:
+            return 0
+        if any(p.notify for p in events):
+            written = await write_notifications(
+                conn, self._insert, events, int(time.time() * 1000), self.notify_quiet_ms, lock=not self.is_sqlite
+            )
+            if written.pushes and self.on_push is not None:
+                self.on_push()
+            return written.webhooks + await write_for_events(conn, self._insert, events)
+        return await write_for_events(conn, self._insert, events)
 
     async def _upsert_snapshots(self, conn: AsyncConnection, snapshots: list[SnapshotWrite]) -> None:
         newest: dict[str, SnapshotWrite] = {}
