@@ -2,7 +2,7 @@
 
 A vote on a line of an offline member sends a ``notification`` webhook; an online or a
 muted member gets none; a second and third vote inside the quiet window send nothing
-until the window ends, then exactly one digest with the counts."""
+until the window ends, then exactly one digest with the counts, also across a kill -9."""
 
 from __future__ import annotations
 
@@ -117,16 +117,20 @@ async def test_offline_member_is_notified_once_per_window_then_a_digest(tmp_path
 
         await vote(bea, ana_line)  # inside the quiet window: held back
         await vote(owner, ana_line, "down")
+        # the held-back reasons are durable: kill -9 and restart inside the window
+        server.kill()
+        await owner.close()
+        await bea.close()
+        await server.start()
         await asyncio.sleep(max(0.0, QUIET - 1.0 - (time.monotonic() - opened)))
         assert len(notifications(receiver)) == 1
         found = await until_notifications(receiver, 2, timeout=QUIET + 10)
+        assert time.monotonic() - opened >= QUIET - 0.5
         digest = found[1].body["data"]
         assert digest["member"] == ana_id and digest["digest"] is True
         assert digest["reasons"] == {"vote": 2} and digest["count"] == 2
         await asyncio.sleep(QUIET + 0.5)  # nothing more: the digest emptied the window
         assert [d.body["data"]["member"] for d in notifications(receiver)] == [ana_id, ana_id]
         assert receiver.bad_signatures == 0
-        await owner.close()
-        await bea.close()
     finally:
         server.kill()
