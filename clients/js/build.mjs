@@ -2,6 +2,7 @@
 //   widget.js                 the launcher (IIFE, the stable URL shops embed; ≤ 6 KB gzipped)
 //   widget-panel.<hash>.js    the panel (ES module, imported by the launcher on open)
 //   room.js, room.<hash>.js   the room page (IIFE)
+//   sw.js, sw.<hash>.js       the room page's service worker (IIFE, served at /sw.js)
 // Every .js is also written precompressed (.gz, .br) so the server sends compressed bytes
 // without compressing per request, and manifest.json maps each bundle to its hashed file.
 import { createHash } from "node:crypto";
@@ -59,4 +60,6 @@ async function build(entry, options) {
 const panelFile = emit("widget-panel.js", ...(await build("src/widget/panel.js", { format: "esm" })));
 emit("widget.js", ...(await build("src/widget/index.js", { format: "iife", define: { __COSESSION_PANEL__: JSON.stringify(panelFile) } })));
 emit("room.js", ...(await build("src/room-page/index.js", { format: "iife" })));
+// the room page's service worker, served at /sw.js (scope /r/): Web Push notifications
+emit("sw.js", ...(await build("src/sw/index.js", { format: "iife" })));
 writeFileSync(join(dist, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cosession_client import notify
 from tests.integration.test_notify_webhook import NOTIFY, add_line, gone, member, vote
 from tests.integration.test_tenants import bearer
 from tests.support.push_receiver import PushReceiver
@@ -71,8 +72,11 @@ async def test_web_push_reaches_a_real_receiver_and_a_410_removes_the_subscripti
         assert r.status_code == 200, r.text
         key = r.json()["push_key"]
         assert r.json()["subscriptions"] == 1 and key
-        r = await subscribe(server, room, bea_token, push.subscription("bea").to_json())
-        assert r.status_code == 200, r.text
+        # Bea subscribes with the Python client
+        bea_settings = await notify.subscribe(
+            server.http_url, bea_token, room["room"], push.subscription("bea").to_json()
+        )
+        assert bea_settings.subscriptions == 1 and bea_settings.push_key == key
         push.status["bea"] = 410  # Bea's browser dropped the subscription
         assert (await settings_of(server, room, bea_token))["subscriptions"] == 1
 
@@ -102,14 +106,9 @@ async def test_web_push_reaches_a_real_receiver_and_a_410_removes_the_subscripti
             await asyncio.sleep(0.1)
         assert push.requests.count("bea") == 1 and push.refused == []
         assert (await settings_of(server, room, ana_token))["subscriptions"] == 1
-        # unsubscribe: DELETE with the endpoint
-        async with httpx.AsyncClient() as http:
-            r = await http.delete(
-                notify_url(server, room, "/push"),
-                params={"endpoint": push.subscribers["ana"].endpoint},
-                headers=bearer(ana_token),
-            )
-        assert r.status_code == 200 and r.json()["subscriptions"] == 0, r.text
+        # unsubscribe (the Python client's DELETE with the endpoint)
+        left = await notify.unsubscribe(server.http_url, ana_token, room["room"], push.subscribers["ana"].endpoint)
+        assert left.subscriptions == 0 and left.muted is False
         await owner.close()
     finally:
         server.kill()

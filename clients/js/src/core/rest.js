@@ -55,4 +55,15 @@ export const rest = {
   createInvite: (base, token, room, body = {}) =>
     call(base, `/v1/rooms/${encodeURIComponent(room)}/invites`, { method: "POST", body, auth: token }),
   snapshot: (base, token, room) => call(base, `/v1/rooms/${encodeURIComponent(room)}/snapshot`, { auth: token }),
+  // notifications while away (SPEC 18.3): the member's own settings and push subscriptions
+  notifySettings: (base, token, room) => call(base, `/v1/rooms/${encodeURIComponent(room)}/notify`, { auth: token }),
+  setMuted: (base, token, room, muted) =>
+    call(base, `/v1/rooms/${encodeURIComponent(room)}/notify`, { method: "PUT", body: { muted: !!muted }, auth: token }),
+  addPush: (base, token, room, subscription, page = "") =>
+    call(base, `/v1/rooms/${encodeURIComponent(room)}/notify/push`, { method: "POST", body: { ...subscription, page }, auth: token }),
+  removePush: (base, token, room, endpoint) =>
+    call(base, `/v1/rooms/${encodeURIComponent(room)}/notify/push${endpoint ? `?endpoint=${encodeURIComponent(endpoint)}` : ""}`, {
+      method: "DELETE",
+      auth: token,
+    }),
 };
