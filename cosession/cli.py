@@ -215,7 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     from cosession.trends import cli as report_cli
 
     report_cli.add_parser(sub, Settings().database_url)
+    from cosession.notify import cli as push_cli
+
+    push_cli.add_parser(sub, Settings().database_url)
     args = parser.parse_args(argv)
+    if args.command == "push":
+        return push_cli.run(args)
     if args.command == "report":
         return report_cli.run(args)
     if args.command == "serve":

@@ -6,6 +6,8 @@ on the notification routes: malformed, oversized, unauthorized, flooding."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -109,6 +111,13 @@ async def test_web_push_reaches_a_real_receiver_and_a_410_removes_the_subscripti
         # unsubscribe (the Python client's DELETE with the endpoint)
         left = await notify.unsubscribe(server.http_url, ana_token, room["room"], push.subscribers["ana"].endpoint)
         assert left.subscriptions == 0 and left.muted is False
+        # the key was made once and kept in the database: the CLI shows the same one
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cosession", "push", "keys", "--database-url", f"sqlite:///{server.db}",
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert json.loads(out) == {"public_key": key}
         await owner.close()
     finally:
         server.kill()
