@@ -107,6 +107,9 @@ async def test_web_push_reaches_a_real_receiver_and_a_410_removes_the_subscripti
             assert time.monotonic() < deadline, push.requests
             await asyncio.sleep(0.1)
         assert push.requests.count("bea") == 1 and push.refused == []
+        async with httpx.AsyncClient() as http:
+            metrics = (await http.get(server.http_url + "/metrics")).text
+        assert "cosession_push_deliveries_total 1.0" in metrics and "cosession_push_gone_total 1.0" in metrics
         assert (await settings_of(server, room, ana_token))["subscriptions"] == 1
         # unsubscribe (the Python client's DELETE with the endpoint)
         left = await notify.unsubscribe(server.http_url, ana_token, room["room"], push.subscribers["ana"].endpoint)
