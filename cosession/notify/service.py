@@ -42,6 +42,7 @@ class NotifyService:
                 concurrency=max(1, settings.push_concurrency),
                 poll=settings.notify_poll,
                 schedule=schedule_from(settings),
+                log_days=settings.webhook_log_days,
             ),
             self.stats,
         )

@@ -116,6 +116,21 @@ class NotifyStore:
             await self._drop(conn, ids)
             return len(ids)
 
+    async def forget(self, room: str, member: str | None) -> None:
+        """Erasure (one member) or a purged room (``member`` None): settings, windows, push
+        subscriptions and their undelivered pushes go; a push endpoint is personal data."""
+        subs = select(SUBSCRIPTIONS.c.id).where(SUBSCRIPTIONS.c.room_id == room)
+        mine = MEMBERS.c.room_id == room
+        if member is not None:
+            subs = subs.where(SUBSCRIPTIONS.c.member == member)
+            mine = mine & (MEMBERS.c.member == member)
+        async with self.store.transaction() as conn:
+            ids = [r[0] for r in await conn.execute(subs)]
+            if ids:
+                await conn.execute(delete(PUSH).where(PUSH.c.subscription_id.in_(ids)))
+                await conn.execute(delete(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.id.in_(ids)))
+            await conn.execute(delete(MEMBERS).where(mine))
+
     async def _drop(self, conn: Any, ids: list[int]) -> None:
         if ids:
             await conn.execute(delete(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.id.in_(ids)))

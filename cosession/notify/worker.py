@@ -46,6 +46,8 @@ class NotifyConfig:
     poll: float = 1.0
     lease: float = 60.0
     schedule: RetrySchedule = field(default_factory=RetrySchedule)
+    log_days: float = 7.0  # settled push rows are forgotten after this (0: never)
+    purge_every: float = 600.0  # seconds between purges
 
 
 def _now_ms() -> int:
@@ -62,6 +64,7 @@ class NotifyWorker:
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
+        self._purged = time.monotonic()
 
     def start(self, key: VapidKey | None) -> None:
         """``key`` None: digests only (no Web Push on this node)."""
@@ -110,6 +113,9 @@ class NotifyWorker:
         webhooks, pushes = await self.store.send_due_digests(_now_ms(), self.config.quiet_ms)
         if webhooks or pushes:
             self.stats.digests += 1
+        if self.config.log_days > 0 and time.monotonic() - self._purged >= self.config.purge_every:
+            self._purged = time.monotonic()
+            await self.store.purge(_now_ms() - int(self.config.log_days * 86_400_000))
         free = self.config.concurrency - len(self._inflight)
         if free <= 0 or self.key is None:
             return

@@ -79,6 +79,14 @@ async def test_quiet_window_mute_subscriptions_and_the_digest(store: SqlStore) -
     assert len(await pushes(store)) == 2
     assert await notify.unsubscribe("r1", "ana", None) == 1
     assert await notify.subscriptions("r1", "ana") == 0
+    # erasure (and a purged room) forget the member's settings, subscriptions and pushes
+    await notify.subscribe("r1", "ana", sub, T0, cap=1)
+    await notify.subscribe("r1", "bea", sub, T0, cap=1)
+    await notify.forget("r1", "ana")
+    assert (await notify.subscriptions("r1", "ana"), await notify.muted("r1", "ana")) == (0, False)
+    assert await notify.subscriptions("r1", "bea") == 1
+    await notify.forget("r1", None)
+    assert await notify.subscriptions("r1", "bea") == 0
 
 
 async def test_two_sweepers_send_one_digest_and_a_410_removes_the_subscription(
