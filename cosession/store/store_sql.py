@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import structlog
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, text, update
@@ -273,14 +274,23 @@ class SqlStore:
         await conn.execute(self._insert(EVENTS).on_conflict_do_nothing(index_elements=["room_id", "seq"]), rows)
         if not self._migrated:
             return 0
-        if any(p.notify for p in events):
-            written = await write_notifications(
-                conn, self._insert, events, int(time.time() * 1000), self.notify_quiet_ms, lock=not self.is_sqlite
-            )
-            if written.pushes and self.on_push is not None:
-                self.on_push()
-            return written.webhooks + await write_for_events(conn, self._insert, events)
-        return await write_for_events(conn, self._insert, events)
+        notified = await self._notify(conn, events) if any(p.notify for p in events) else 0
+        return notified + await write_for_events(conn, self._insert, events)
+
+    async def _notify(self, conn: AsyncConnection, events: list[PendingEvent]) -> int:
+        """The notification rows (cosession/notify/writer.py) in a savepoint: if they cannot
+        be written, the events still commit (a room never stalls on a notification)."""
+        try:
+            async with conn.begin_nested():
+                written = await write_notifications(
+                    conn, self._insert, events, int(time.time() * 1000), self.notify_quiet_ms, lock=not self.is_sqlite
+                )
+        except sa_exc.DBAPIError:
+            structlog.get_logger("cosession.notify").exception("notifications not written; the events are")
+            return 0
+        if written.pushes and self.on_push is not None:
+            self.on_push()
+        return written.webhooks
 
     async def _upsert_snapshots(self, conn: AsyncConnection, snapshots: list[SnapshotWrite]) -> None:
         newest: dict[str, SnapshotWrite] = {}

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cosession.notify.store import NotifyStore, Subscription
-from cosession.notify.writer import PUSH
+from cosession.notify.writer import MEMBERS, PUSH
 from cosession.store.store import PendingEvent
 from cosession.store.store_sql import SqlStore
 from cosession.webhooks.models import WebhookOutboxRow
@@ -113,3 +113,14 @@ async def test_two_sweepers_send_one_digest_and_a_410_removes_the_subscription(
         assert [r["status"] for r in await pushes(store)] == ["delivered"]
     finally:
         await other.close()
+
+
+async def test_a_notification_the_database_refuses_never_blocks_its_event(store: SqlStore) -> None:
+    await new_room(store)
+    if store.is_sqlite:
+        pytest.skip("SQLite does not enforce column lengths: nothing to refuse")
+    await store.append([voted(2, member="x" * 65)], [])  # notify_members.member is 64 chars at most
+    assert await store.head("r1") == 2  # the event committed; its notification did not
+    await store.append([voted(3)], [])  # and the next ones still notify
+    async with store.reader() as conn:
+        assert await conn.scalar(select(func.count()).select_from(MEMBERS)) == 1
