@@ -136,6 +136,11 @@ class NotifyStore:
             await conn.execute(delete(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.id.in_(ids)))
             await conn.execute(delete(PUSH).where(PUSH.c.subscription_id.in_(ids), PUSH.c.status == "pending"))
 
+    async def _any(self, query: Any) -> bool:
+        """A read first: an idle node takes no write transaction (SQLite's one write lock)."""
+        async with self.store.reader() as conn:
+            return (await conn.execute(query.limit(1))).first() is not None
+
     # ---- the digest sweep ------------------------------------------------------------
 
     async def send_due_digests(self, now: int, quiet_ms: int, limit: int = 200) -> tuple[int, int]:
@@ -146,6 +151,10 @@ class NotifyStore:
             .order_by(MEMBERS.c.window_until)
             .limit(limit)
         )
+        if not await self._any(
+            select(MEMBERS.c.room_id).where(MEMBERS.c.pending_count > 0, MEMBERS.c.window_until <= now)
+        ):
+            return 0, 0
         if not self.store.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         async with self.store.transaction() as conn:
@@ -176,6 +185,9 @@ class NotifyStore:
             .order_by(PUSH.c.next_attempt_at, PUSH.c.id)
             .limit(limit)
         )
+        due = PUSH.c.status == "pending", PUSH.c.next_attempt_at <= now, PUSH.c.lease_until < now
+        if not await self._any(select(PUSH.c.id).where(*due)):
+            return []
         if not self.store.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         async with self.store.transaction() as conn:
