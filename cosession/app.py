@@ -31,6 +31,9 @@ from cosession.http.api import ApiError, api_error_handler, routes
 from cosession.http.api import endpoints as api_endpoints
 from cosession.http.openapi import openapi_routes
 from cosession.hub.hub_memory import MemoryHub
+from cosession.notify.api import endpoints as notify_endpoints
+from cosession.notify.api import routes as notify_routes
+from cosession.notify.service import NotifyService
 from cosession.polls.deadlines import DeadlineStore
 from cosession.polls.sweeper import PollSweeper
 from cosession.qa.api import endpoints as qa_endpoints
@@ -94,6 +97,7 @@ def build_services(settings: Settings) -> Services:
     )
     services.webhooks = WebhookService(settings, store)
     registry.on_member_left = services.webhooks.member_left
+    services.notify = NotifyService(settings, store)
     if redis_hub is not None:
         from cosession.cluster import ClusterNode
 
@@ -146,6 +150,7 @@ def create_app(settings: Settings) -> Starlette:
         *lookup_endpoints,
         *store_endpoints,
         *help_endpoints,
+        *notify_endpoints,
     ]
 
     @contextlib.asynccontextmanager
@@ -160,6 +165,8 @@ def create_app(settings: Settings) -> Starlette:
         services.focus.start()
         if services.webhooks is not None:
             await services.webhooks.start()
+        if services.notify is not None:
+            await services.notify.start()
         if services.retail is not None:
             services.retail.start()
         if services.qa is not None:
@@ -195,6 +202,8 @@ def create_app(settings: Settings) -> Starlette:
             await _bounded("write focus rows", services.focus.stop(), 3.0)
             if services.webhooks is not None:
                 await _bounded("stop webhook deliveries", services.webhooks.stop(), 5.0)
+            if services.notify is not None:
+                await _bounded("stop notifications", services.notify.stop(), 5.0)
             services.registry.stop()
             if services.retail is not None:
                 await _bounded("stop catalog checks", services.retail.stop(), 3.0)
@@ -218,6 +227,7 @@ def create_app(settings: Settings) -> Starlette:
             *qa_routes,
             *lookup_routes,
             *help_routes,
+            *notify_routes,
             *(e.route() for e in admin_endpoints),
             *(e.route() for e in store_endpoints),
             *store_web_routes,

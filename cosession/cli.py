@@ -224,12 +224,16 @@ def main(argv: list[str] | None = None) -> int:
     from cosession.trends import cli as report_cli
 
     report_cli.add_parser(sub, Settings().database_url)
+    from cosession.notify import cli as push_cli
     from cosession.stores import cli as qr_cli
 
     qr_cli.add_parser(sub, Settings().database_url)
+    push_cli.add_parser(sub, Settings().database_url)
     args = parser.parse_args(argv)
     if args.command == "qr":
         return qr_cli.run(args)
+    if args.command == "push":
+        return push_cli.run(args)
     if args.command == "report":
         return report_cli.run(args)
     if args.command == "serve":

@@ -80,6 +80,18 @@ class Settings:
     webhook_log_days: float = 7.0  # delivered and dead messages (and attempts) kept this long (0: forever)
     webhooks_api_per_minute: int = 120  # webhook management calls per tenant per minute (0: no limit)
     max_webhook_endpoints: int = 20  # per tenant
+    # notifications while away (SPEC 18, docs/notifications.md): quiet window per member and
+    # room, Web Push (VAPID key: "" = generated once and kept in the database), push calls
+    notify_quiet: float = 600.0  # seconds: at most one notification per member per room, then a digest
+    notify_poll: float = 1.0  # seconds between digest sweeps / push rounds
+    push_vapid_key: str = ""  # base64url raw P-256 private key; "" = the database's (made once)
+    push_subject: str = "mailto:push@cosession.invalid"  # VAPID "sub" claim: how a push service reaches you
+    push_ttl: int = 86_400  # seconds a push service keeps an undelivered message
+    push_timeout: float = 10.0  # seconds per push call
+    push_concurrency: int = 8  # push calls in flight per node (0: this node sends no push)
+    push_allow_http: bool = False  # accept http:// push endpoints (tests, local push services only)
+    push_max_subscriptions: int = 5  # per member per room
+    notify_api_per_minute: int = 60  # notify REST calls per member per minute, per node (0: no limit)
     # storage
     sqlite_synchronous: str = "FULL"  # FULL: an ack survives power loss; NORMAL: survives a process crash
     # admin API (cosession/admin): calls per tenant per minute, per node; retention sweeps

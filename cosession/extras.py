@@ -39,3 +39,8 @@ def require_cluster() -> None:
 
 def require_postgres() -> None:
     require(("asyncpg",), "postgres", "a PostgreSQL database (the asyncpg driver; also in cosession[cluster])")
+
+
+def push_available() -> bool:
+    """Web Push can be sent (the ``push`` extra: pywebpush, py_vapid, cryptography)."""
+    return not missing_modules(("pywebpush", "py_vapid", "cryptography"))

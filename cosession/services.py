@@ -21,6 +21,7 @@ from cosession.trends.focus import FocusRecorder
 if TYPE_CHECKING:
     from cosession.cluster import ClusterNode
     from cosession.help.service import HelpService
+    from cosession.notify.service import NotifyService
     from cosession.qa.service import QaService
     from cosession.retail.catalog import CatalogClient
     from cosession.retail.service import Retail
@@ -42,6 +43,7 @@ class Services:
     draining: bool = False
     cluster: ClusterNode | None = None
     webhooks: WebhookService | None = None  # set by app.build_services; .stats for /metrics
+    notify: NotifyService | None = None  # notifications while away (cosession/notify, SPEC 18)
     retail: Retail | None = None  # checkout snapshots, catalog revalidation (cosession/retail)
     qa: QaService | None = None  # product Q&A threads and answers into rooms (cosession/qa)
     help: HelpService | None = None  # the associates' help queue (cosession/help)

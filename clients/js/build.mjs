@@ -4,6 +4,7 @@
 //   room.js, room.<hash>.js   the room page (IIFE)
 //   scanner.<hash>.js, zxing_reader.<hash>.wasm  the barcode decoder (ES module), imported on first scan
 //   console.js, console.<hash>.js  the associate console at /associates (IIFE)
+//   sw.js, sw.<hash>.js       the room page's service worker (IIFE, served at /sw.js)
 // Every .js is also written precompressed (.gz, .br) so the server sends compressed bytes
 // without compressing per request, and manifest.json maps each bundle to its hashed file.
 import { createHash } from "node:crypto";
@@ -73,4 +74,6 @@ emit("room.js", ...(await build("src/room-page/index.js", {
   define: { __COSESSION_SCANNER__: JSON.stringify(scannerFile), __COSESSION_ZXING_WASM__: JSON.stringify(wasmFile) },
 })));
 emit("console.js", ...(await build("src/console/index.js", { format: "iife" })));
+// the room page's service worker, served at /sw.js (scope /r/): Web Push notifications
+emit("sw.js", ...(await build("src/sw/index.js", { format: "iife" })));
 writeFileSync(join(dist, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");

@@ -63,6 +63,8 @@ async def erase_member(services: Services, admin: AdminStore, room_id: str, memb
         raise ApiError(404, "member_not_found", "no such member in this room")
     seq = await _submit(room, _erase_ref(member), MemberErase(member=member), ErrorCode.NOT_FOUND)
     rewritten = await admin.erase_member(room_id, member)
+    if services.notify is not None:  # push endpoints and notification settings (docs/notifications.md)
+        await services.notify.store.forget(room_id, member)
     erase_stream = getattr(room, "erase_stream", None)  # a cluster room: Redis holds recent events too
     if erase_stream is not None:
         try:
@@ -81,6 +83,8 @@ async def purge_room(services: Services, admin: AdminStore, room_id: str) -> Non
         await admin.record_closed(room_id, now_ms(), "")  # closed, but its closure was never recorded
         await admin.purge(room_id)
     services.focus.forget(room_id)  # focus rows queued on this node would bring it back to trends
+    if services.notify is not None:
+        await services.notify.store.forget(room_id, None)
     services.registry.evict(room_id, CloseCode.ROOM_NOT_FOUND, "room deleted")
     redis = services.registry.redis_hub
     if redis is not None:  # a cluster: Redis still holds the room's recent events

@@ -3,8 +3,9 @@
 Every app gets its own ``CollectorRegistry`` (``registry_for``), never the library's global
 one: tests run several apps in one process, and a scrape must describe one server.
 
-``services.webhooks.stats`` and ``services.catalog.stats`` are read through
-``WEBHOOK_STATS`` and ``CATALOG_STATS`` (metric name → attribute of the stats object).
+``services.webhooks.stats``, ``services.notify.stats`` and ``services.catalog.stats`` are
+read through ``WEBHOOK_STATS``, ``NOTIFY_STATS`` and ``CATALOG_STATS`` (metric name →
+attribute of the stats object).
 Both objects exist from start-up, so every one of these metrics is exported, at 0
 before any delivery or catalog call. A missing stats object yields no sample.
 """
@@ -35,6 +36,12 @@ WEBHOOK_STATS: tuple[tuple[str, str, Kind, str], ...] = (
     ("cosession_webhook_dead_letters", "dead_lettered", "counter", "Webhook messages given up (dead-lettered)."),
     ("cosession_webhook_in_flight", "in_flight", "gauge", "Webhook delivery attempts running now on this node."),
     ("cosession_webhook_lag_seconds", "lag_seconds", "gauge", "Age of the oldest undelivered webhook message."),
+)
+NOTIFY_STATS: tuple[tuple[str, str, Kind, str], ...] = (  # cosession.notify.worker.NotifyStats
+    ("cosession_notify_digests", "digests", "counter", "Digest sweeps of this node that sent notifications."),
+    ("cosession_push_deliveries", "pushed", "counter", "Web Push calls answered 2xx."),
+    ("cosession_push_failures", "push_failed", "counter", "Web Push calls that failed (retried or given up)."),
+    ("cosession_push_gone", "push_gone", "counter", "Push subscriptions removed after a 404/410."),
 )
 CATALOG_STATS: tuple[tuple[str, str, Kind, str], ...] = (
     ("cosession_catalog_calls", "calls", "counter", "Calls made to tenants' catalog endpoints."),
@@ -108,6 +115,7 @@ class ServerCollector(Collector):
         yield _gauge("cosession_draining", "1 while the node drains for shutdown.", int(services.draining))
         # webhooks and catalog (no samples while the objects are absent)
         yield from _from_stats(getattr(getattr(services, "webhooks", None), "stats", None), WEBHOOK_STATS)
+        yield from _from_stats(getattr(getattr(services, "notify", None), "stats", None), NOTIFY_STATS)
         catalog = getattr(services, "catalog", None)
         yield from _from_stats(getattr(catalog, "stats", None), CATALOG_STATS)
         from cosession.help.stats import collect as help_metrics  # the help queue (cosession/help)

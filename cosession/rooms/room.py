@@ -27,6 +27,7 @@ from cosession.gateway.framing import OutFrame
 from cosession.help.context import build_context, encode_context
 from cosession.hub.hub import Hub
 from cosession.metrics.counters import Metrics
+from cosession.notify.triggers import notification_reasons
 from cosession.rooms.member_rates import MemberRates
 from cosession.rooms.presence import Change, Presence
 from cosession.store.committer import GroupCommitter
@@ -181,8 +182,16 @@ class Room:
         event = Event(seq=self.next_seq, ts=now_ms(), by=by, op=body)
         self.next_seq += 1
         context = self.help_context(by, body)
+        notify = self.notify_targets(event)  # against the state just before the event
         apply(self.state, event)
-        item = PendingEvent(room_id=self.id, event=event, ref=ref, body=_event_encoder.encode(event), context=context)
+        item = PendingEvent(
+            room_id=self.id,
+            event=event,
+            ref=ref,
+            body=_event_encoder.encode(event),
+            context=context,
+            notify=notify,
+        )
         self._in_flight[event.seq] = event
         self._sequenced_at[event.seq] = time.perf_counter()
         self._committer.enqueue(
@@ -195,6 +204,18 @@ class Room:
         if not isinstance(body, HelpRequest):
             return None
         return encode_context(build_context(self.state, self.presence_list(), by, body))
+
+    def notify_targets(self, event: Event) -> tuple[tuple[str, str], ...]:
+        """``(member, reason)`` to notify for ``event`` (SPEC 18): the triggers against the
+        state before it, kept for members with no live connection on any node."""
+        found = notification_reasons(self.state, event)
+        if not found:
+            return ()
+        return tuple((m, r) for m, r in found if not self._online(m))
+
+    def _online(self, member: str) -> bool:
+        entry = self.presence_entry(member)
+        return entry is not None and entry.connections > 0
 
     def submit(self, conn: RoomConnection, ref: str, body: ClientOpBody) -> None:
         """A member's op: ack, error, or (once durable) ack. Never awaits."""

@@ -402,6 +402,8 @@ class ClusterRoom(Room):
 
     async def _write(self, by: str, ref: str, body: EventBody, guard: Guard | None) -> None:
         key = (by, ref)
+        # before the append: once it returns, the replica may already have folded the event
+        notify = self.notify_targets(Event(seq=0, ts=0, by=by, op=body))
         try:
             seq, fresh, ts, epoch = await self._append(by, ref, body, guard, lambda: self._recheck_op(by, body))
             if not fresh:
@@ -433,6 +435,7 @@ class ClusterRoom(Room):
                 body=_event_encoder.encode(event),
                 epoch=epoch,
                 context=self.help_context(by, body),
+                notify=notify,
             )
             # refused = sequenced under an epoch that Redis lost meanwhile: sequence it again
             self._committer.enqueue(
@@ -460,6 +463,7 @@ class ClusterRoom(Room):
         rejection = check_rules(self.committed, "", body)
         if rejection is not None:
             return self.head, rejection
+        notify = self.notify_targets(Event(seq=0, ts=0, by="", op=body))  # before the replica folds it
         try:
             seq, fresh, ts, epoch = await self._append("", ref, body)
             if fresh:
@@ -471,6 +475,7 @@ class ClusterRoom(Room):
                         ref=storable_ref(ref),
                         body=_event_encoder.encode(event),
                         epoch=epoch,
+                        notify=notify,
                     ),
                     _noop,
                 )

@@ -46,6 +46,8 @@ class PendingEvent:
     epoch: str | None = None
     # help.request: what the room shows the associates (cosession/help/context.py), JSON
     context: bytes | None = None
+    # (member, reason) to notify: members with no live connection (cosession/notify)
+    notify: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

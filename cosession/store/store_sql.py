@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import structlog
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, text, update
@@ -34,6 +36,7 @@ from sqlalchemy.pool import StaticPool
 from cosession.help.queue_store import HelpWrites
 from cosession.help.queue_store import write_for_events as write_help_rows
 from cosession.migrations import upgrade_to_head
+from cosession.notify.writer import write_for_events as write_notifications
 from cosession.polls.deadlines import write_for_events as write_poll_deadlines
 from cosession.store.models import EventRow, InviteRow, RoomRow, SnapshotRow
 from cosession.store.store import (
@@ -180,6 +183,8 @@ class SqlStore:
         self._insert: Any = sqlite.insert if self.is_sqlite else postgresql.insert
         # called after a commit that wrote webhook outbox rows (wakes the delivery worker)
         self.on_outbox: Callable[[], None] | None = None
+        self.on_push: Callable[[], None] | None = None  # push rows written (cosession/notify wakes its worker)
+        self.notify_quiet_ms = 600_000  # the quiet window (cosession/notify sets it from the settings)
         self._migrated = False  # the webhook outbox tables exist once start() migrated
         # told the earliest deadline of the poll.create events a transaction writes (SPEC 17.5)
         self.on_poll_deadline: Callable[[int], None] | None = None
@@ -288,7 +293,23 @@ class SqlStore:
         if earliest is not None and self.on_poll_deadline is not None:
             self.on_poll_deadline(earliest)  # a wake-up call only: the sweeper reads the table
         help_writes = await write_help_rows(conn, self._insert, events, self.help_escalate_ms)
-        return await write_for_events(conn, self._insert, events), help_writes
+        notified = await self._notify(conn, events) if any(p.notify for p in events) else 0
+        return notified + await write_for_events(conn, self._insert, events), help_writes
+
+    async def _notify(self, conn: AsyncConnection, events: list[PendingEvent]) -> int:
+        """The notification rows (cosession/notify/writer.py) in a savepoint: if they cannot
+        be written, the events still commit (a room never stalls on a notification)."""
+        try:
+            async with conn.begin_nested():
+                written = await write_notifications(
+                    conn, self._insert, events, int(time.time() * 1000), self.notify_quiet_ms, lock=not self.is_sqlite
+                )
+        except sa_exc.DBAPIError:
+            structlog.get_logger("cosession.notify").exception("notifications not written; the events are")
+            return 0
+        if written.pushes and self.on_push is not None:
+            self.on_push()
+        return written.webhooks
 
     async def _upsert_snapshots(self, conn: AsyncConnection, snapshots: list[SnapshotWrite]) -> None:
         newest: dict[str, SnapshotWrite] = {}

@@ -28,7 +28,7 @@ _assets = Assets()
 _PAGE_CSP = (
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; media-src 'self' blob:; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' https: http: data:; "
-    "connect-src 'self' {ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "connect-src 'self' {ws}; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 
@@ -80,6 +80,19 @@ async def widget_js(request: Request) -> Response:
     # The stable URL embedded in retailers' pages: short cache, revalidated by ETag; the
     # panel it imports has a hashed name and is cached for good.
     return _asset_response(request, asset, immutable=False, max_age=300)
+
+
+async def service_worker(request: Request) -> Response:
+    """The room page's service worker (Web Push, SPEC 18.4) at the root, so it may control
+    scope ``/r/``; revalidated on every check so a new build replaces it."""
+    asset = _assets.get("sw.js")
+    if asset is None:
+        return _not_built("sw.js")
+    response = _asset_response(request, asset, immutable=False)
+    for name in ("access-control-allow-origin", "cross-origin-resource-policy"):  # same origin only
+        if name in response.headers:
+            del response.headers[name]
+    return response
 
 
 async def static_file(request: Request) -> Response:
@@ -228,6 +241,7 @@ routes = [
     Route("/r/{code}/qr.svg", room_qr, methods=["GET"]),
     Route("/associates", associates_page, methods=["GET"]),
     Route("/widget.js", widget_js, methods=["GET"]),
+    Route("/sw.js", service_worker, methods=["GET"]),
     Route("/static/{path:path}", static_file, methods=["GET"]),
     Route("/demo", demo, methods=["GET"]),
     Route("/demo/img/{product}.svg", demo_image, methods=["GET"]),

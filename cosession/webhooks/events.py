@@ -10,6 +10,9 @@ function ``(event) -> list[(type, data)]``, and list the new type in ``EventType
 (endpoints may subscribe only to known types). ``room.close`` becomes ``room.closed`` and
 ``checkout.start`` becomes ``checkout.requested``, whose ``data.checkout`` is the signed
 snapshot exactly as ``GET /v1/checkouts/{id}`` returns it (docs/checkout.md recipe).
+``notification`` is not in ``MAPPERS``: whether a member is told depends on presence,
+mute and the quiet window, not on the event alone, so ``cosession/notify/writer.py``
+builds it with ``notification_message`` in the same transaction.
 
 Message ids are deterministic: ``message_id(room, epoch, seq, type)``. A node and the
 cluster archiver that both commit the same event, or a group commit retried after a
@@ -32,7 +35,13 @@ from protocol.messages import CheckoutStart, Event, HelpRequest, MemberJoin, Mem
 
 # Every type an endpoint may subscribe to (docs/webhooks.md describes each payload).
 EventType = Literal[
-    "room.created", "room.closed", "member.joined", "member.left", "checkout.requested", "help.requested"
+    "room.created",
+    "room.closed",
+    "member.joined",
+    "member.left",
+    "checkout.requested",
+    "help.requested",
+    "notification",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
@@ -146,3 +155,20 @@ def member_left(tenant: str, room: str, member: str, name: str, pos: int, ts: in
     data = {"member": member, "name": name, "reason": "left"}
     body = payload(msg_id, "member.left", tenant, room, None, ts, data)
     return WebhookMessage(id=msg_id, type="member.left", tenant=tenant, room=room, pos=pos, body=body)
+
+
+def notification_message(
+    tenant: str, room: str, member: str, reasons: dict[str, int], digest: bool, pos: int, ts: int, key: str
+) -> WebhookMessage:
+    """``notification`` for a member with no live connection (SPEC 18). Counts only: no
+    names, no text, no products; ``key`` (the cause's seq, or the digest's window) makes
+    the id, so a retried transaction writes it once."""
+    msg_id = message_id(room, "notify", member, key, "notification")
+    data = {
+        "member": member,
+        "reasons": dict(sorted(reasons.items())),
+        "count": sum(reasons.values()),
+        "digest": digest,
+    }
+    body = payload(msg_id, "notification", tenant, room, None, ts, data)
+    return WebhookMessage(id=msg_id, type="notification", tenant=tenant, room=room, pos=pos, body=body)

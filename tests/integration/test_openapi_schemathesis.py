@@ -30,8 +30,18 @@ from tests.support.server import ServerProcess
 
 MAX_EXAMPLES = 15
 # see _fuzz; "bad code": e.g. a code of digits must be a GTIN with a valid check digit (SPEC §20.1);
-# "bad store id": a store id is a URL slug (SPEC §20.3), the document's path parameters are plain strings
-POSITIVE_REFUSALS = ("got `float`", "bad cursor", "bad window", "on this server", "bad code", "bad store id")
+# "bad store id": a store id is a URL slug (SPEC §20.3), the document's path parameters are plain strings;
+# the last two: a push subscription's keys must be a real P-256 point (SPEC 18.3)
+POSITIVE_REFUSALS = (
+    "got `float`",
+    "bad cursor",
+    "bad window",
+    "on this server",
+    "bad code",
+    "bad store id",
+    "P-256",
+    "65 bytes",
+)
 
 
 class Live:
@@ -76,6 +86,8 @@ LOCAL_URL = "http://127.0.0.1:9/hook"
 def _local_urls(case: Any) -> None:
     if isinstance(case.body, dict) and isinstance(case.body.get("url"), str):
         case.body["url"] = LOCAL_URL
+    if isinstance(case.body, dict) and isinstance(case.body.get("endpoint"), str):  # a push subscription
+        case.body["endpoint"] = "https://127.0.0.1:9/push"
 
 
 def _fuzz(operation: Any, mode: GenerationMode, live: Live, counter: Iterator[int]) -> Callable[[], None]:

@@ -67,4 +67,15 @@ export const rest = {
   /** Close the room's help request `request` (its seq): the requester, owner or helping associate (SPEC 21.3). */
   closeHelp: (base, token, room, request) =>
     call(base, `/v1/rooms/${encodeURIComponent(room)}/help/${encodeURIComponent(request)}/close`, { method: "POST", auth: token }),
+  // notifications while away (SPEC 18.3): the member's own settings and push subscriptions
+  notifySettings: (base, token, room) => call(base, `/v1/rooms/${encodeURIComponent(room)}/notify`, { auth: token }),
+  setMuted: (base, token, room, muted) =>
+    call(base, `/v1/rooms/${encodeURIComponent(room)}/notify`, { method: "PUT", body: { muted: !!muted }, auth: token }),
+  addPush: (base, token, room, subscription, page = "") =>
+    call(base, `/v1/rooms/${encodeURIComponent(room)}/notify/push`, { method: "POST", body: { ...subscription, page }, auth: token }),
+  removePush: (base, token, room, endpoint) =>
+    call(base, `/v1/rooms/${encodeURIComponent(room)}/notify/push${endpoint ? `?endpoint=${encodeURIComponent(endpoint)}` : ""}`, {
+      method: "DELETE",
+      auth: token,
+    }),
 };

@@ -14,6 +14,7 @@ import { rest, wsUrlFor } from "../core/rest.js";
 import { createI18n, resolveLocale } from "../i18n/index.js";
 import { h } from "../ui/dom.js";
 import { buildScanPane, destroyScan } from "../ui/room-scan.js";
+import { mountNotify } from "../ui/room-notify.js";
 import { RoomView } from "../ui/room-view.js";
 import { baseCss, pageCss } from "../ui/styles.js";
 
@@ -82,6 +83,9 @@ function main() {
         view = new RoomView(app, conn, { mode: "page", locale: i18n.locale, inviteUrl, qrUrl, title: roomName, qa, scanner });
         debug.conn = conn;
         debug.view = view;
+        // "Notify me" / "Mute" (SPEC 18) in the People tab, under the invite box
+        const page = `/r/${encodeURIComponent(code)}`;
+        debug.notify = mountNotify(view.el.panes.people, t, { base, token: session.token, room: session.room, page });
       },
       onForget: (err) => {
         view.destroy();

@@ -1,0 +1,1 @@
+"""Notifications while away (SPEC 18): triggers, quiet window + digest, webhook and Web Push."""
