@@ -134,3 +134,38 @@ async def test_offline_member_is_notified_once_per_window_then_a_digest(tmp_path
         assert receiver.bad_signatures == 0
     finally:
         server.kill()
+
+
+async def test_an_offline_member_mentioned_then_asked_gets_a_notification_then_a_digest(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """Mentions and questions (SPEC 16) notify like votes: the offline member mentioned is
+    told, the online one is not; a question inside the quiet window comes as the digest."""
+    from protocol.messages import Chat, QuestionAsk
+
+    server = await start_server(tmp_path, NOTIFY)
+    try:
+        tenant = await create_tenant(server)
+        endpoint = await add_endpoint(server, tenant["secret_key"], receiver.url, event_types=["notification"])
+        receiver.secret = endpoint["secret"]
+        room = await tenant_room(server, tenant["secret_key"])
+        owner, _ = await RawClient.join(server.ws_url, room["token"])
+        ana, ana_id, _ = await member(server, room, "Ana")
+        bea, bea_id, _ = await member(server, room, "Bea")
+        await ana.close()
+        await gone(owner, ana_id)
+
+        ref = await owner.op(Chat(text="@Ana @Bea which one?", mentions=[ana_id, bea_id]))
+        await owner.expect(Ack, ref=ref)
+        [first] = await until_notifications(receiver, 1)
+        assert first.body["data"]["member"] == ana_id and first.body["data"]["reasons"] == {"mention": 1}
+        ref = await owner.op(QuestionAsk(to=[ana_id, bea_id], text="Size M or L?"))
+        await owner.expect(Ack, ref=ref)
+        found = await until_notifications(receiver, 2, timeout=QUIET + 10)
+        digest = found[1].body["data"]
+        assert digest["member"] == ana_id and digest["digest"] is True and digest["reasons"] == {"question": 1}
+        assert {d.body["data"]["member"] for d in notifications(receiver)} == {ana_id}  # never Bea, online
+        await bea.close()
+        await owner.close()
+    finally:
+        server.kill()
