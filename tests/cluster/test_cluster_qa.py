@@ -82,12 +82,17 @@ async def test_each_answer_lands_once_in_each_asking_room_across_nodes(
                 )
         # in each room's durable log (the ones nobody was in too): every answer exactly
         # once, the hide exactly once
+        # (answers and the hide reach rooms nobody is in through delivery rows and sweeps,
+        # each at its own pace: wait until all of them are there, then count)
         for created in rooms:
+
+            async def delivered(room: str = created["room"]) -> bool:
+                events = await store.events_after(room, 0, 10_000)
+                answered = {e.op.answer for e in events if isinstance(e.op, QaAnswer)}
+                return answered >= set(answer_ids) and any(isinstance(e.op, QaHide) for e in events)
+
             async with asyncio.timeout(20):
-                while (
-                    len([e for e in await store.events_after(created["room"], 0, 10_000) if isinstance(e.op, QaHide)])
-                    < 1
-                ):
+                while not await delivered():
                     await asyncio.sleep(0.05)
             events = await store.events_after(created["room"], 0, 10_000)
             answers = Counter(e.op.answer for e in events if isinstance(e.op, QaAnswer))
