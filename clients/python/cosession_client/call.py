@@ -108,8 +108,11 @@ class Call:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionClosedFinal):  # kicked: ended already
-                await self._task
+            # bounded: a library call that swallows the cancellation must not hang a leave
+            await asyncio.wait({self._task}, timeout=CLOSE_TIMEOUT)
+            if self._task.done() and not self._task.cancelled():
+                with contextlib.suppress(ConnectionClosedFinal):  # kicked: ended already
+                    self._task.result()
         for member in list(self.peers):
             await self._drop(member)
         if self._closing:  # closes started by the signaling task, which was cancelled above
