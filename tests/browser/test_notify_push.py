@@ -70,7 +70,9 @@ async def settings_of(server: ServerProcess, room: str, token: str) -> dict[str,
 async def test_notify_me_registers_the_service_worker_and_the_subscription(
     browsers: Browsers, push: PushReceiver, tmp_path: Any
 ) -> None:
-    server = ServerProcess(tmp_path, "--presence-grace", "0.3", env=PUSH_ENV)
+    # closing the browser may hide the page first (away, SPEC 15): a member whose last
+    # connection was away stays "away" for away_grace before leaving; keep both graces short
+    server = ServerProcess(tmp_path, "--presence-grace", "0.3", env={**PUSH_ENV, "COSESSION_AWAY_GRACE": "0.3"})
     await server.start()
     try:
         room = await server.create_room(owner_name="Olga")
