@@ -3,8 +3,10 @@ reach the addressee's call connection on its node, in order, and only there."""
 
 from __future__ import annotations
 
+import asyncio
+
 from protocol.errors import ErrorCode
-from protocol.messages import CallJoin, CallLeave, CallStart, Error, Event, Signal, SignalRelay
+from protocol.messages import CallJoin, CallLeave, CallStart, Error, Event, PresenceUpdate, Signal, SignalRelay
 from tests.support.calls import SDP, call_event, roster
 from tests.support.cluster import Cluster
 from tests.support.raw import RawClient
@@ -23,6 +25,14 @@ async def test_signals_cross_nodes_to_the_call_connection(cluster: Cluster) -> N
 
     await ana.send(CallJoin(audio=True, video=True))
     await roster(ana, [ana_id], timeout=10)
+    # Bob's node learns that Ana is in the call before Bob joins: a node orders the roster
+    # by when it learned of each participant, so a join that overtakes the news of an
+    # earlier one on another node is listed first there (known, issue 11's cluster work)
+    async with asyncio.timeout(10):
+        while not any(
+            isinstance(m, PresenceUpdate) and m.member.member == ana_id and m.member.call is not None for m in bob.seen
+        ):
+            await bob.recv(timeout=10)
     await bob.send(CallJoin(audio=True, video=False))
     await roster(bob, [ana_id, bo_id], timeout=10)
     await roster(ana, [ana_id, bo_id], timeout=10)
