@@ -711,6 +711,7 @@ class CallState(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=T
     muted: bool = False
     camera: bool = False  # starts equal to `video`
     speaking: bool = False
+    joined: Millis = 0  # unix ms of the member's first call.join; kept on a re-join (SPEC 14.3)
 
 
 class PresenceMember(Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -3,10 +3,11 @@
 
 Who is in the call is part of presence (``PresenceMember.call``), so it travels between
 nodes like any presence change; this object keeps what only this node knows: the *call
-connection* of each local participant (the one that sent ``call.join``), the order in
-which participants appeared, the ``call`` message last sent, and the timers that take a
-participant out of the call when its call connection dropped and did not come back
-within the presence grace. The room owns the transport: it routes a relayed signal to
+connection* of each local participant (the one that sent ``call.join``), the ``call``
+message last sent, and the timers that take a participant out of the call when its call
+connection dropped and did not come back within the presence grace. The roster order
+comes from presence alone (``CallState.joined``, then member id), so every node of a
+cluster lists the same participants in the same order. The room owns the transport: it routes a relayed signal to
 the addressee's call connection (on this node, or through the cluster) and sequences
 ``call.start`` / ``call.end``.
 """
@@ -14,6 +15,7 @@ the addressee's call connection (on this node, or through the cluster) and seque
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
@@ -27,6 +29,7 @@ from protocol.messages import (
     CallStart,
     CallState,
     CallStateChange,
+    PresenceMember,
     Signal,
     SignalRelay,
 )
@@ -50,7 +53,6 @@ class RoomCalls:
     def __init__(self, room: Room) -> None:
         self.room = room
         self.call_conns: dict[str, RoomConnection] = {}  # member -> its call connection (here)
-        self._order: dict[str, None] = {}  # participants in the order this node saw them join
         self._sent: CallInfo | None = None  # last `call` message sent to local participants
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._active: bool | None = None  # call.start/end asked for and not yet folded
@@ -85,13 +87,17 @@ class RoomCalls:
         member = conn.member
         self._cancel_timer(member)
         self.call_conns[member] = conn  # a later call.join from another connection moves it
-        entry = self.room.presence.get(member)
-        before = entry.call if entry is not None else None
-        state = CallState(audio=audio, video=video, muted=before.muted if before else False, camera=video)
+        # in the call already (another tab, another node, or within the grace): keep its
+        # place in the roster and its mute; the room-wide entry, so a move between nodes too
+        shown = self.room.presence_entry(member)
+        before = shown.call if shown is not None else None
+        joined = before.joined if before is not None and before.joined else self._join_time()
+        muted = before.muted if before is not None else False
+        state = CallState(audio=audio, video=video, muted=muted, camera=video, joined=joined)
         self._set_state(member, state)
         members = self.members()
-        if member not in members:  # cluster: our own presence change is still on its way
-            members.append(member)
+        if member not in members:  # no presence entry here (cannot happen with a live conn)
+            members = _roster([*self._participants(), (member, state)])
         if self.relay is not None and self.relay.serves(member):  # same roster, a new connection
             self.relay.rejoined(member)
         conn.send(CallInfo(mode=self.mode(len(members)), members=members))
@@ -169,13 +175,17 @@ class RoomCalls:
         return any(p.member == member and p.call is not None for p in self.room.presence_list())
 
     def members(self) -> list[str]:
-        now = [p.member for p in self.room.presence_list() if p.call is not None]
-        current = set(now)
-        for gone in [m for m in self._order if m not in current]:
-            del self._order[gone]
-        for member in now:
-            self._order.setdefault(member, None)
-        return list(self._order)
+        """The participants in roster order (SPEC 14.2): by ``CallState.joined``, then by
+        member id. The only place that orders them: equal presence, equal roster."""
+        return _roster(self._participants())
+
+    def _join_time(self) -> int:
+        """Now (unix ms), but after every participant this node knows of: a newcomer is
+        listed last even within one millisecond or with a clock behind another node's."""
+        return max([_now_ms(), *(call.joined + 1 for _, call in self._participants())])
+
+    def _participants(self) -> list[tuple[str, CallState]]:
+        return _in_call(self.room.presence_list())
 
     def mode(self, count: int) -> Mode:
         settings = self.room.settings
@@ -257,6 +267,14 @@ class RoomCalls:
             timer.cancel()
         self._timers.clear()
         self.call_conns.clear()
+
+
+def _in_call(entries: Iterable[PresenceMember]) -> list[tuple[str, CallState]]:
+    return [(p.member, p.call) for p in entries if p.call is not None]
+
+
+def _roster(participants: Iterable[tuple[str, CallState]]) -> list[str]:
+    return [member for member, _ in sorted(participants, key=lambda p: (p[1].joined, p[0]))]
 
 
 _relay_missing_logged = False

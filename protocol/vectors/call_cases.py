@@ -80,6 +80,19 @@ def codec_messages(t0: int) -> list[tuple[str, Direction, Any]]:
                 ),
             ),
         ),
+        (
+            "presence/update-in-call-joined",
+            "server",
+            PresenceUpdate(
+                kind="update",
+                member=PresenceMember(
+                    member=MEMBER,
+                    name="Bo",
+                    role="member",
+                    call=CallState(audio=True, video=False, joined=t0 + 9000),  # roster order (SPEC 14.2)
+                ),
+            ),
+        ),
         ("event/call.start", "server", Event(seq=9, ts=t0 + 9000, by="", op=CallStart(member=OWNER, video=True))),
         ("event/call.start-audio", "server", Event(seq=9, ts=t0 + 9000, by="", op=CallStart(member=OWNER))),
         ("event/call.end", "server", Event(seq=10, ts=t0 + 70_000, by="", op=CallEnd(duration_ms=61_000))),
