@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -47,3 +48,29 @@ async def presence_call(client: RawClient, member: str, in_call: bool, timeout: 
         update = await client.expect(PresenceUpdate, timeout=timeout)
         if update.member.member == member and (update.member.call is not None) == in_call:
             return update
+
+
+async def joined_times(client: RawClient, members: set[str], timeout: float = 10.0) -> dict[str, int]:
+    """``CallState.joined`` of each of ``members`` from presence (already seen, or next),
+    once ``client`` has seen every one of them in the call."""
+    found: dict[str, int] = {}
+
+    def note(msg: object) -> None:
+        if isinstance(msg, PresenceUpdate) and msg.member.member in members:
+            call = msg.member.call
+            if call is None:
+                found.pop(msg.member.member, None)
+            else:
+                found[msg.member.member] = call.joined
+
+    for msg in client.seen:
+        note(msg)
+    async with asyncio.timeout(timeout):
+        while set(found) != members:
+            note(await client.recv(timeout))
+    return found
+
+
+def roster_order(joined: dict[str, int]) -> list[str]:
+    """The roster every node sends for these participants (SPEC 14.2)."""
+    return sorted(joined, key=lambda member: (joined[member], member))
