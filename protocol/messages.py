@@ -824,7 +824,8 @@ class ReadSignal(_Msg, tag="read"):
 
 
 class CallInfo(_Msg, tag="call"):
-    """The call's topology and participants (join order), for call participants."""
+    """The call's topology and participants, for call participants: sorted by their
+    ``CallState.joined``, then member id, the same on every node (SPEC 14.2)."""
 
     mode: Literal["mesh", "relay"]
     members: list[str] = []
