@@ -7,9 +7,9 @@ connection* of each local participant (the one that sent ``call.join``), the ``c
 message last sent, and the timers that take a participant out of the call when its call
 connection dropped and did not come back within the presence grace. The roster order
 comes from presence alone (``CallState.joined``, then member id), so every node of a
-cluster lists the same participants in the same order. The room owns the transport: it routes a relayed signal to
-the addressee's call connection (on this node, or through the cluster) and sequences
-``call.start`` / ``call.end``.
+cluster lists the same participants in the same order. The room owns the transport: it
+routes a relayed signal to the addressee's call connection (on this node, or through the
+cluster) and sequences ``call.start`` / ``call.end``.
 """
 
 from __future__ import annotations
