@@ -8,8 +8,20 @@ participant, labelled in the SDP ``msid``: stream id = the member id, track id =
 
 A participant's upstream is wrapped in a ``Forward`` track that outlives its peer
 connection, and fanned out with aiortc's ``MediaRelay`` (one subscription per receiver).
-When the roster changes every participant gets a fresh offer (a new peer connection):
-simple and correct, at the price of a gap of about one ICE set-up for everyone.
+
+A roster change renegotiates in place: each participant's EXISTING connection gets a new
+offer (same DTLS certificate and ICE credentials, so no new ICE set-up and no gap in the
+others' media) with a new ``sendonly`` m-line per track of a newcomer, appended, and the
+m-lines of a departed member set ``inactive`` (transceiver stopped, never reused for
+another member). aiortc 1.16 can do this: ``createOffer`` in ``stable`` keeps the
+negotiated m-lines in order and appends new transceivers (bundled on the existing
+transport), and ``setRemoteDescription(answer)`` starts the new senders. It cannot reject
+an m-line (``port 0``) nor recycle one, so inactive m-lines stay in every later offer. A
+NEW connection (new certificate, new ICE set-up) is offered only for the first offer, a
+rejoin from another connection, after an answer the relay could not apply (on the next
+change), past ``max_inactive`` inactive m-lines, or when the inactive m-lines alone would
+push the offer past ``max_sdp_bytes``. An offer made while an earlier one awaits its
+answer waits for it: an answer always matches the relay's current offer.
 
 Needs aiortc (the ``calls`` extra): ``cosession.calls.signaling`` imports this module
 lazily. Bounded: at most ``call_relay_max`` participants are relayed (the first ones in
@@ -32,12 +44,12 @@ from aiortc.sdp import candidate_from_sdp
 from av.frame import Frame
 from av.packet import Packet
 
-from protocol.messages import Signal, SignalRelay
+from protocol.messages import MAX_SDP_CHARS, Signal, SignalRelay
 
 log = structlog.get_logger("cosession.relay")
 
 CLOSE_TIMEOUT = 5.0  # seconds a peer connection may take to close
-MAX_INACTIVE = 16  # inactive m-lines (of departed members) a connection carries before a new one
+MAX_INACTIVE = 8  # inactive m-lines (of departed members) a connection carries before a new one
 KINDS = ("audio", "video")
 
 Send = Callable[[str, SignalRelay], None]
@@ -164,9 +176,10 @@ class CallRelay:
 
     async def _sync(self, member: str, *, fresh: bool = False) -> None:
         """Bring ``member``'s connection up to the roster: re-offer on it (in place), or offer a
-        new one when ``fresh``, when there is none, or when it would carry too many inactive
-        m-lines. While an earlier offer awaits its answer (unless ``fresh``) the change is only
-        noted: an answer must always match the offer still current."""
+        new one when ``fresh``, when there is none, or when inactive m-lines would pass
+        ``max_inactive`` or make the offer pass ``max_sdp_bytes`` (the answer, about as large,
+        would be refused). While an earlier offer awaits its answer (unless ``fresh``) the change
+        is only noted: an answer must always match the offer still current."""
         participant = self.participants[member]
         pc = participant.pc
         if pc is not None and pc.signalingState == "have-local-offer" and not fresh:
@@ -178,14 +191,27 @@ class CallRelay:
         if fresh or pc is None or pc.signalingState != "stable" or inactive > self.max_inactive:
             await self._new_pc(participant)
             return
-        for link in departed:  # their m-lines go inactive, never reused for another member
-            del participant.down[link.source.member]
-            for transceiver in link.transceivers:
-                transceiver.direction = "inactive"
-                await transceiver.stop()  # its sender ends (RTCP BYE): no more media on it
-            participant.inactive += len(link.transceivers)
-        if self._add_downlinks(participant, pc) or departed:
-            await self._offer(participant, pc)
+        for link in departed:
+            await self._retire(participant, link)
+        if not (self._add_downlinks(participant, pc) or departed):
+            return
+        offer = await pc.createOffer()
+        lines = offer.sdp.count("\r\nm=")
+        size, live = len(offer.sdp), lines - participant.inactive
+        if size > MAX_SDP_CHARS and size * live <= MAX_SDP_CHARS * lines:  # too big for its inactive m-lines
+            await self._new_pc(participant)
+            return
+        await self._offer(participant, pc, offer)
+
+    async def _retire(self, participant: Participant, link: Downlink) -> None:
+        """A departed member's m-lines on ``participant``'s connection go inactive (never reused)."""
+        del participant.down[link.source.member]
+        participant.inactive += len(link.transceivers)
+        for transceiver in link.transceivers:
+            transceiver.direction = "inactive"
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await transceiver.stop()  # its sender ends (RTCP BYE): no more media on it
 
     async def _new_pc(self, participant: Participant) -> None:
         """A new peer connection (a new DTLS certificate, a new ICE set-up) and its offer."""
@@ -221,8 +247,10 @@ class CallRelay:
             added = True
         return added
 
-    async def _offer(self, participant: Participant, pc: RTCPeerConnection) -> None:
-        await pc.setLocalDescription(await pc.createOffer())
+    async def _offer(
+        self, participant: Participant, pc: RTCPeerConnection, offer: RTCSessionDescription | None = None
+    ) -> None:
+        await pc.setLocalDescription(offer or await pc.createOffer())
         self._send(participant.member, SignalRelay(from_="", kind="offer", sdp=pc.localDescription.sdp))
 
     async def _signal(self, member: str, msg: Signal) -> None:
