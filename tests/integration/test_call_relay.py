@@ -260,7 +260,7 @@ async def test_the_relay_forwards_at_most_call_relay_max(server_factory) -> None
     for client in (ana, bob, cyc):
         await client.send(CallJoin(audio=True, video=False))
     await roster(cyc, [room["member"], people[0]["member"], people[1]["member"]])
-    for client in (ana, bob):  # the first two get the relay's offer (again, as the roster grew)
+    for client in (ana, bob):  # the first two get an offer (a change while one awaits its answer waits)
         offer = await client.expect(SignalRelay)
         assert offer.from_ == "" and offer.kind == "offer" and offer.sdp
     await cyc.send(Signal(to="", kind="bye"))  # the third is beyond the bound
