@@ -8,8 +8,20 @@ participant, labelled in the SDP ``msid``: stream id = the member id, track id =
 
 A participant's upstream is wrapped in a ``Forward`` track that outlives its peer
 connection, and fanned out with aiortc's ``MediaRelay`` (one subscription per receiver).
-When the roster changes every participant gets a fresh offer (a new peer connection):
-simple and correct, at the price of a gap of about one ICE set-up for everyone.
+
+A roster change renegotiates in place: each participant's EXISTING connection gets a new
+offer (same DTLS certificate and ICE credentials, so no new ICE set-up and no gap in the
+others' media) with a new ``sendonly`` m-line per track of a newcomer, appended, and the
+m-lines of a departed member set ``inactive`` (transceiver stopped, never reused for
+another member). aiortc 1.16 can do this: ``createOffer`` in ``stable`` keeps the
+negotiated m-lines in order and appends new transceivers (bundled on the existing
+transport), and ``setRemoteDescription(answer)`` starts the new senders. It cannot reject
+an m-line (``port 0``) nor recycle one, so inactive m-lines stay in every later offer. A
+NEW connection (new certificate, new ICE set-up) is offered only for the first offer, a
+rejoin from another connection, after an answer the relay could not apply (on the next
+change), past ``max_inactive`` inactive m-lines, or when the inactive m-lines alone would
+push the offer past ``max_sdp_bytes``. An offer made while an earlier one awaits its
+answer waits for it: an answer always matches the relay's current offer.
 
 Needs aiortc (the ``calls`` extra): ``cosession.calls.signaling`` imports this module
 lazily. Bounded: at most ``call_relay_max`` participants are relayed (the first ones in
@@ -25,18 +37,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from av.frame import Frame
 from av.packet import Packet
 
-from protocol.messages import Signal, SignalRelay
+from protocol.messages import MAX_SDP_CHARS, Signal, SignalRelay
 
 log = structlog.get_logger("cosession.relay")
 
 CLOSE_TIMEOUT = 5.0  # seconds a peer connection may take to close
+MAX_INACTIVE = 8  # inactive m-lines (of departed members) a connection carries before a new one
 KINDS = ("audio", "video")
 
 Send = Callable[[str, SignalRelay], None]
@@ -86,19 +99,30 @@ class Forward(MediaStreamTrack):
 
 
 @dataclass
+class Downlink:
+    """The m-lines of one participant's connection that carry another participant's tracks."""
+
+    source: Participant  # the object: a member who left and came back is a new one
+    transceivers: list[RTCRtpTransceiver]
+
+
+@dataclass
 class Participant:
     member: str
     forwards: dict[str, Forward] = field(default_factory=lambda: {k: Forward(k) for k in KINDS})
     pc: RTCPeerConnection | None = None
+    down: dict[str, Downlink] = field(default_factory=dict)  # by member, on ``pc``
+    inactive: int = 0  # m-lines of ``pc`` that went inactive (their member left)
     stale: bool = False  # the roster changed while our offer awaited its answer: offer again then
 
 
 class CallRelay:
     """The relay of one room's call on this node."""
 
-    def __init__(self, send: Send, max_participants: int) -> None:
+    def __init__(self, send: Send, max_participants: int, *, max_inactive: int = MAX_INACTIVE) -> None:
         self._send = send
         self.max = max_participants
+        self.max_inactive = max_inactive
         self._fanout = MediaRelay()
         self.participants: dict[str, Participant] = {}
         self._lock = asyncio.Lock()  # negotiations happen one at a time
@@ -108,14 +132,14 @@ class CallRelay:
     # ---- from RoomCalls (synchronous: the work runs in tasks) ---------------------------
 
     def roster(self, members: list[str]) -> None:
-        """The call's participants (in order); renegotiate everyone if they changed."""
+        """The call's participants (in order); renegotiate with everyone if they changed."""
         wanted = members[: self.max]
         if list(self.participants) == wanted or self.closed:
             return
         self._spawn(self._renegotiate(wanted))
 
     def rejoined(self, member: str) -> None:
-        """``member`` took the call to another connection: offer it again there."""
+        """``member`` took the call to another connection: offer it a new peer connection there."""
         if member in self.participants and not self.closed:
             self._spawn(self._offer_one(member))
 
@@ -141,25 +165,56 @@ class CallRelay:
                 for forward in participant.forwards.values():
                     forward.stop()  # ends its subscriptions: the others' tracks of it stop
                 await self._close_pc(participant)
+            self.participants = {m: self.participants.get(m) or Participant(m) for m in wanted}
             for member in wanted:
-                self.participants.setdefault(member, Participant(member))
-            for member in wanted:
-                await self._offer_locked(member, force=False)
+                await self._sync(member)
 
     async def _offer_one(self, member: str) -> None:
         async with self._lock:
             if member in self.participants and not self.closed:
-                await self._offer_locked(member)
+                await self._sync(member, fresh=True)
 
-    async def _offer_locked(self, member: str, *, force: bool = True) -> None:
-        """A fresh offer to ``member``; while an earlier one awaits its answer (unless
-        ``force``), only noted: an answer must always match the offer still current."""
+    async def _sync(self, member: str, *, fresh: bool = False) -> None:
+        """Bring ``member``'s connection up to the roster: re-offer on it (in place), or offer a
+        new one when ``fresh``, when there is none, or when inactive m-lines would pass
+        ``max_inactive`` or make the offer pass ``max_sdp_bytes`` (the answer, about as large,
+        would be refused). While an earlier offer awaits its answer (unless ``fresh``) the change
+        is only noted: an answer must always match the offer still current."""
         participant = self.participants[member]
-        pending = participant.pc is not None and participant.pc.signalingState == "have-local-offer"
-        if pending and not force:
+        pc = participant.pc
+        if pc is not None and pc.signalingState == "have-local-offer" and not fresh:
             participant.stale = True
             return
         participant.stale = False
+        departed = [link for m, link in participant.down.items() if self.participants.get(m) is not link.source]
+        inactive = participant.inactive + sum(len(link.transceivers) for link in departed)
+        if fresh or pc is None or pc.signalingState != "stable" or inactive > self.max_inactive:
+            await self._new_pc(participant)
+            return
+        for link in departed:
+            await self._retire(participant, link)
+        if not (self._add_downlinks(participant, pc) or departed):
+            return
+        offer = await pc.createOffer()
+        lines = offer.sdp.count("\r\nm=")
+        size, live = len(offer.sdp), lines - participant.inactive
+        if size > MAX_SDP_CHARS and size * live <= MAX_SDP_CHARS * lines:  # too big for its inactive m-lines
+            await self._new_pc(participant)
+            return
+        await self._offer(participant, pc, offer)
+
+    async def _retire(self, participant: Participant, link: Downlink) -> None:
+        """A departed member's m-lines on ``participant``'s connection go inactive (never reused)."""
+        del participant.down[link.source.member]
+        participant.inactive += len(link.transceivers)
+        for transceiver in link.transceivers:
+            transceiver.direction = "inactive"
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await transceiver.stop()  # its sender ends (RTCP BYE): no more media on it
+
+    async def _new_pc(self, participant: Participant) -> None:
+        """A new peer connection (a new DTLS certificate, a new ICE set-up) and its offer."""
         await self._close_pc(participant)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         participant.pc = pc
@@ -171,16 +226,32 @@ class CallRelay:
 
         for kind in KINDS:  # the participant's own media, up
             pc.addTransceiver(kind, direction="recvonly")
-        for other in self.participants.values():  # everyone else's, down
-            if other.member == member:
+        self._add_downlinks(participant, pc)
+        await self._offer(participant, pc)
+
+    def _add_downlinks(self, participant: Participant, pc: RTCPeerConnection) -> bool:
+        """New ``sendonly`` m-lines on ``pc`` for the tracks of every other participant it does
+        not carry yet; whether there were any."""
+        added = False
+        for other in self.participants.values():
+            if other is participant or other.member in participant.down:
                 continue
+            transceivers = []
             for kind, forward in other.forwards.items():
                 track = self._fanout.subscribe(forward)
                 track._id = f"{other.member}:{kind}"  # the label the client reads (msid track id)
-                sender = pc.addTransceiver(track, direction="sendonly").sender
-                sender._stream_id = other.member
-        await pc.setLocalDescription(await pc.createOffer())
-        self._send(member, SignalRelay(from_="", kind="offer", sdp=pc.localDescription.sdp))
+                transceiver = pc.addTransceiver(track, direction="sendonly")
+                transceiver.sender._stream_id = other.member
+                transceivers.append(transceiver)
+            participant.down[other.member] = Downlink(other, transceivers)
+            added = True
+        return added
+
+    async def _offer(
+        self, participant: Participant, pc: RTCPeerConnection, offer: RTCSessionDescription | None = None
+    ) -> None:
+        await pc.setLocalDescription(offer or await pc.createOffer())
+        self._send(participant.member, SignalRelay(from_="", kind="offer", sdp=pc.localDescription.sdp))
 
     async def _signal(self, member: str, msg: Signal) -> None:
         async with self._lock:
@@ -192,7 +263,7 @@ class CallRelay:
                 if msg.kind == "answer" and msg.sdp is not None and pc.signalingState == "have-local-offer":
                     await pc.setRemoteDescription(RTCSessionDescription(sdp=msg.sdp, type="answer"))
                     if participant.stale:
-                        await self._offer_locked(member)
+                        await self._sync(member)
                 elif msg.kind == "candidate" and msg.candidate:
                     candidate = candidate_from_sdp(msg.candidate.removeprefix("candidate:"))
                     candidate.sdpMid, candidate.sdpMLineIndex = msg.mid, msg.mline
@@ -206,6 +277,7 @@ class CallRelay:
 
     async def _close_pc(self, participant: Participant) -> None:
         pc, participant.pc = participant.pc, None
+        participant.down, participant.inactive, participant.stale = {}, 0, False
         for forward in participant.forwards.values():
             forward.feed(None)
         if pc is not None:

@@ -1,7 +1,8 @@
 """Relay mode (SPEC section 14.6): three aiortc participants, each holding one peer
 connection to the server, receive the other two's audio through the server's relay; a
-participant who leaves stops its tracks for the others and the call goes on; signals to
-the relay from outside the call or oversized are refused."""
+participant who leaves stops its tracks for the others and the call goes on; a roster change
+renegotiates each participant's existing connection in place; signals to the relay from
+outside the call or oversized are refused."""
 
 from __future__ import annotations
 
@@ -56,6 +57,91 @@ async def test_three_participants_through_the_relay(server_factory) -> None:  # 
             await ana.wait_frames(ids[1], "audio", ana.frames[ids[1]]["audio"] + FRAMES)
             assert ana.frames[ids[2]]["audio"] == cy_heard  # nothing more from Cy
             assert ana.errors == [] and bob.errors == []
+        finally:
+            for call in calls:
+                await call.leave()
+            for client in clients:
+                await client.close()
+
+
+def _directions(call: Call) -> dict[str, set[str]]:
+    """The directions of the relay's current offer on ``call``'s relay connection, by the
+    member (msid stream id) whose tracks each m-line carries."""
+    found: dict[str, set[str]] = {}
+    description = call.peers[RELAY].pc.remoteDescription
+    for section in description.sdp.split("m=")[1:] if description is not None else []:
+        lines = section.splitlines()
+        stream = next((x.removeprefix("a=msid:").split()[0] for x in lines if x.startswith("a=msid:")), None)
+        direction = next((x[2:] for x in lines if x[2:] in ("sendonly", "recvonly", "sendrecv", "inactive")), "")
+        if stream is not None:
+            found.setdefault(stream, set()).add(direction)
+    return found
+
+
+async def test_roster_changes_renegotiate_in_place(server_factory) -> None:  # type: ignore[no-untyped-def]
+    """A fourth participant joins a relay call of three: the three keep their one relay
+    connection (same object, same DTLS fingerprint, no ICE state change), their tracks of each
+    other never end and keep counting, and the newcomer gets all three. Then one leaves: the
+    others keep their connection, its m-lines go inactive and its tracks stop."""
+    server: ServerProcess = await server_factory(*RELAY_ARGS)
+    clients = await _members(server, ["Bo", "Cy", "Dee"])
+    ids = [c.member for c in clients]
+    with loopback_only():
+        calls = [Call(c, ice_servers=[]) for c in clients]
+        first, dee = calls[:3], calls[3]
+        try:
+            for call in first:
+                await call.join()
+            for me, call in zip(ids, first, strict=False):
+                for other in ids[:3]:
+                    if other != me:
+                        assert await call.wait_frames(other, "audio", FRAMES, timeout=30) >= FRAMES
+            pcs = [call.peers[RELAY].pc for call in first]
+            prints = [call.peers[RELAY].fingerprints for call in first]
+            tracks = [{m: list(tasks) for m, tasks in call.peers[RELAY].by_member.items()} for call in first]
+            ice_changes: list[tuple[str, str]] = []  # (member, new ICE state) on those connections
+            for member, pc in zip(ids, pcs, strict=False):
+                pc.on(
+                    "iceconnectionstatechange", lambda m=member, pc=pc: ice_changes.append((m, pc.iceConnectionState))
+                )
+            heard = [{o: call.frames[o]["audio"] for o in ids[:3]} for call in first]
+
+            await dee.join()  # the fourth
+            for other in ids[:3]:
+                assert await dee.wait_frames(other, "audio", FRAMES, timeout=30) >= FRAMES
+            for i, (me, call) in enumerate(zip(ids, first, strict=False)):
+                assert await call.wait_frames(ids[3], "audio", FRAMES, timeout=30) >= FRAMES
+                peer = call.peers[RELAY]
+                assert peer.pc is pcs[i] and peer.fingerprints == prints[i] and call.relay_connections == 1
+                for other in ids[:3]:
+                    if other != me:  # the same tracks, never ended, still counting
+                        assert peer.by_member[other] == tracks[i][other]
+                        assert not any(task.done() for task in peer.by_member[other])
+                        assert (other, "audio") not in call.ended
+                        assert call.frames[other]["audio"] > heard[i][other]
+                assert call.errors == []
+            assert ice_changes == []  # no new ICE set-up anywhere
+            assert list(dee.peers) == [RELAY] and dee.relay_connections == 1
+
+            # Cy leaves: the others keep their connection; Cy's m-lines go inactive, tracks stop
+            await calls[2].leave()
+            rest, rest_ids = [calls[0], calls[1], dee], [ids[0], ids[1], ids[3]]
+            kept = [call.peers[RELAY].pc for call in rest]
+            for call in rest:
+                await call.wait_for(lambda call=call: call.members == rest_ids)
+                await call.wait_for(lambda call=call: _directions(call).get(ids[2]) == {"inactive"}, timeout=30)
+            for i, (me, call) in enumerate(zip(rest_ids, rest, strict=True)):
+                assert call.peers[RELAY].pc is kept[i] and call.relay_connections == 1
+                assert ids[2] not in call.peers[RELAY].by_member
+                others = [o for o in rest_ids if o != me]
+                assert all(_directions(call)[o] == {"sendonly"} for o in others)
+                cut = call.frames[ids[2]]["audio"]
+                for other in others:
+                    now = call.frames[other]["audio"]
+                    assert await call.wait_frames(other, "audio", now + FRAMES, timeout=30) >= now + FRAMES
+                assert call.frames[ids[2]]["audio"] == cut  # nothing more from Cy
+                assert call.errors == []
+            assert ice_changes == [(ids[2], "closed")]  # only Cy's, as Cy left
         finally:
             for call in calls:
                 await call.leave()
@@ -174,7 +260,7 @@ async def test_the_relay_forwards_at_most_call_relay_max(server_factory) -> None
     for client in (ana, bob, cyc):
         await client.send(CallJoin(audio=True, video=False))
     await roster(cyc, [room["member"], people[0]["member"], people[1]["member"]])
-    for client in (ana, bob):  # the first two get the relay's offer (again, as the roster grew)
+    for client in (ana, bob):  # the first two get an offer (a change while one awaits its answer waits)
         offer = await client.expect(SignalRelay)
         assert offer.from_ == "" and offer.kind == "offer" and offer.sdp
     await cyc.send(Signal(to="", kind="bye"))  # the third is beyond the bound

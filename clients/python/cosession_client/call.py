@@ -9,9 +9,12 @@ frames are counted per member and kind; data-channel messages land in ``data``.
 
 In ``relay`` mode (``call {mode: relay}``) the client opens no mesh peer: the server's
 relay (address ``""``) offers one peer connection carrying our tracks up and everyone
-else's down, each labelled by its track id ``<member id>:<kind>`` (frames are counted
-under that member). Mesh peers close once the relay connection is up. No data channel
-goes through the relay.
+else's down, each m-line labelled by its ``msid`` (stream id = member id; frames are
+counted under that member). When the roster changes the relay re-offers: an offer with the
+same DTLS fingerprint as its previous one is applied to the existing connection (no new
+ICE set-up; new m-lines bring the newcomer's tracks), any other offer gets a new
+connection. A member's tracks are dropped when the member leaves ``call.members``. Mesh
+peers close once the relay connection is up. No data channel goes through the relay.
 
 Needs the ``calls`` extra (aiortc, numpy). ICE servers default to the welcome's
 (``welcome.ice``: STUN and TURN with the member's TURN REST credentials); pass
@@ -39,6 +42,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.sdp import candidate_from_sdp
 
 from cosession_client.call_media import synthetic_tracks
+from cosession_client.call_sdp import fingerprints, msid_streams
 from cosession_client.errors import ConnectionClosedFinal
 from cosession_client.outputs import Resynced
 from protocol.messages import CallInfo, CallJoin, CallLeave, CallStateChange, IceServer, Signal, SignalRelay
@@ -62,6 +66,9 @@ class Peer:
     channel: RTCDataChannel | None = None
     channel_open: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    by_member: dict[str, list[asyncio.Task[None]]] = field(default_factory=dict)  # relay: whose tracks
+    fingerprints: frozenset[str] = frozenset()  # relay: of its last offer on this connection
+    streams: dict[str, str] = field(default_factory=dict)  # relay: msid stream id (member) by mid
 
 
 class Call:
@@ -88,6 +95,7 @@ class Call:
         self.data: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self.ended: set[tuple[str, str]] = set()  # (member, kind) whose track ended
         self.errors: list[str] = []  # what went wrong with a peer (for tests and logs)
+        self.relay_connections = 0  # peer connections opened to the relay (re-offers reuse one)
         self._task: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()  # peer connections being closed
         self._changed = asyncio.Condition()
@@ -171,6 +179,7 @@ class Call:
         me = self.client.member
         for member in [m for m in self.peers if m not in info.members and m != RELAY]:
             await self._drop(member)
+        self._forget_relayed(info.members)
         if me not in info.members:
             return
         if info.mode == "relay":  # the relay offers; mesh peers close once it is connected
@@ -181,6 +190,16 @@ class Call:
         for member in info.members[:mine]:  # everyone who was there before me: I call them
             if member not in self.peers:
                 await self._offer(member)
+
+    def _forget_relayed(self, members: list[str]) -> None:
+        """Stop counting the relayed tracks of members who left the roster (their m-lines go
+        inactive on the relay connection; we do not wait for their tracks to end)."""
+        relay = self.peers.get(RELAY)
+        if relay is None:
+            return
+        for member in [m for m in relay.by_member if m not in members]:
+            for task in relay.by_member.pop(member):
+                task.cancel()
 
     async def _offer(self, member: str) -> None:
         peer = self._peer(member)
@@ -198,12 +217,19 @@ class Call:
     async def _signal(self, msg: SignalRelay) -> None:
         member = msg.from_
         if msg.kind == "offer" and msg.sdp is not None:
-            if member in self.peers:  # a renegotiation from scratch: start over
-                await self._drop(member)
-            peer = self._peer(member)
+            peer = self.peers.get(member)
+            if peer is not None and not (member == RELAY and self._same_relay_connection(peer, msg.sdp)):
+                await self._drop(member)  # a renegotiation from scratch: start over
+                peer = None
+            fresh = peer is None
+            if peer is None:
+                peer = self._peer(member)
+            if member == RELAY:
+                peer.fingerprints = fingerprints(msg.sdp)
+                peer.streams.update(msid_streams(msg.sdp))
             await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=msg.sdp, type="offer"))
             offered = {t.kind for t in peer.pc.getTransceivers()}
-            for source in self.sources:  # into the offer's m-lines of the same kind
+            for source in self.sources if fresh else []:  # into the offer's m-lines of the same kind
                 if source.kind in offered:
                     peer.pc.addTrack(self._relay.subscribe(source))
             await peer.pc.setLocalDescription(await peer.pc.createAnswer())
@@ -217,6 +243,12 @@ class Call:
             await self.peers[member].pc.addIceCandidate(candidate)
         elif msg.kind == "bye":
             await self._drop(member)
+
+    @staticmethod
+    def _same_relay_connection(peer: Peer, sdp: str) -> bool:
+        """SPEC 14.6: a relay offer with the fingerprint of its previous one on our connection
+        is a re-offer on that connection (applied in place); anything else is a new one."""
+        return bool(peer.fingerprints) and fingerprints(sdp) == peer.fingerprints and peer.pc.signalingState == "stable"
 
     def _send(self, msg: Signal) -> None:
         with contextlib.suppress(ConnectionError):
@@ -234,11 +266,16 @@ class Call:
         pc = RTCPeerConnection(self._configuration())
         peer = Peer(member, pc)
         self.peers[member] = peer
+        if member == RELAY:
+            self.relay_connections += 1
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            sender = relayed_member(track) if member == RELAY else member
-            peer.tasks.append(asyncio.create_task(self._consume(sender, track)))
+            sender = self._relayed_member(peer, track) if member == RELAY else member
+            task = asyncio.create_task(self._consume(sender, track))
+            peer.tasks.append(task)
+            if member == RELAY:
+                peer.by_member.setdefault(sender, []).append(task)
 
         @pc.on("datachannel")
         def on_datachannel(channel: RTCDataChannel) -> None:
@@ -255,6 +292,13 @@ class Call:
             await self._notify()
 
         return peer
+
+    @staticmethod
+    def _relayed_member(peer: Peer, track: MediaStreamTrack) -> str:
+        """Whose track the relay forwards on this m-line: its msid stream id (the track id
+        ``<member id>:<kind>`` if the m-line had none)."""
+        mid = next((t.mid for t in peer.pc.getTransceivers() if t.receiver.track is track), None)
+        return peer.streams.get(mid or "") or relayed_member(track)
 
     def _watch_channel(self, peer: Peer, channel: RTCDataChannel) -> None:
         if channel.readyState == "open":
