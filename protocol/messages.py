@@ -615,7 +615,7 @@ class Ping(_Msg, tag="ping"):
 
 # ---- calls (SPEC section 14): ephemeral, never in the log ----------------------------
 
-MAX_SDP_CHARS = 16_384  # `max_sdp_bytes`: SDP is ASCII, so code points are bytes
+MAX_SDP_CHARS = 49_152  # `max_sdp_bytes`: SDP is ASCII, so code points are bytes
 MAX_CANDIDATE_CHARS = 1024
 SignalKind = Literal["offer", "answer", "candidate", "bye"]
 SdpText = Annotated[str, Meta(min_length=1, max_length=MAX_SDP_CHARS)]

@@ -119,10 +119,13 @@ class Participant:
 class CallRelay:
     """The relay of one room's call on this node."""
 
-    def __init__(self, send: Send, max_participants: int, *, max_inactive: int = MAX_INACTIVE) -> None:
+    def __init__(
+        self, send: Send, max_participants: int, *, max_inactive: int = MAX_INACTIVE, max_sdp: int = MAX_SDP_CHARS
+    ) -> None:
         self._send = send
         self.max = max_participants
         self.max_inactive = max_inactive
+        self.max_sdp = max_sdp  # an offer past it, for its inactive m-lines alone, means a new connection
         self._fanout = MediaRelay()
         self.participants: dict[str, Participant] = {}
         self._lock = asyncio.Lock()  # negotiations happen one at a time
@@ -198,7 +201,7 @@ class CallRelay:
         offer = await pc.createOffer()
         lines = offer.sdp.count("\r\nm=")
         size, live = len(offer.sdp), lines - participant.inactive
-        if size > MAX_SDP_CHARS and size * live <= MAX_SDP_CHARS * lines:  # too big for its inactive m-lines
+        if size > self.max_sdp and size * live <= self.max_sdp * lines:  # too big for its inactive m-lines
             await self._new_pc(participant)
             return
         await self._offer(participant, pc, offer)

@@ -170,7 +170,7 @@ JSON_INVALID: list[tuple[str, Any, ErrorCode]] = [
     ("signal/offer-without-sdp", _sig(kind="offer"), _INVALID),
     ("signal/answer-empty-sdp", _sig(kind="answer", sdp=""), _INVALID),
     ("signal/offer-with-candidate", _sig(kind="offer", sdp="v=0", candidate="c"), _INVALID),
-    ("signal/sdp-over-16384", _sig(kind="offer", sdp="v" * 16_385), _INVALID),
+    ("signal/sdp-over-49152", _sig(kind="offer", sdp="v" * 49_153), _INVALID),
     ("signal/candidate-without-candidate", _sig(kind="candidate"), _INVALID),
     ("signal/candidate-over-1024", _sig(kind="candidate", candidate="c" * 1025), _INVALID),
     ("signal/candidate-with-sdp", _sig(kind="candidate", candidate="c", sdp="v=0"), _INVALID),
@@ -186,6 +186,6 @@ JSON_INVALID: list[tuple[str, Any, ErrorCode]] = [
 MSGPACK_INVALID: list[tuple[str, Any, ErrorCode]] = [
     ("call.join/video-int", {"t": "call.join", "audio": True, "video": 0}, _INVALID),
     ("signal/sdp-as-bin", _sig(kind="offer", sdp=b"v=0"), _INVALID),
-    ("signal/sdp-over-16384", _sig(kind="offer", sdp="v" * 16_385), _INVALID),
+    ("signal/sdp-over-49152", _sig(kind="offer", sdp="v" * 49_153), _INVALID),
     ("signal/nul-in-candidate", _sig(kind="candidate", candidate="c\x00"), _INVALID),
 ]

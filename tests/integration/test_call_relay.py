@@ -161,7 +161,7 @@ async def test_bad_signals_to_the_relay(server_factory) -> None:  # type: ignore
     info = await roster(ana, [room["member"]])
     assert info.mode == "relay"
     # oversized SDP to the relay: invalid_field, the connection stays
-    await ana.send_raw(ana.codec.encode({"t": "signal", "to": "", "kind": "answer", "sdp": "v" * 16_385}))
+    await ana.send_raw(ana.codec.encode({"t": "signal", "to": "", "kind": "answer", "sdp": "v" * 49_153}))
     assert (await ana.expect(Error)).code == ErrorCode.INVALID_FIELD
     # a garbage answer ends only this participant's relay connection; the server keeps serving
     await ana.send(Signal(to="", kind="answer", sdp="not sdp"))

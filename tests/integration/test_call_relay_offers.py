@@ -14,10 +14,12 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from cosession.calls.relay import CallRelay
 from cosession_client.call_sdp import fingerprints, msid_streams
+from protocol.codec import JSON, MSGPACK
 from protocol.messages import MAX_SDP_CHARS, Signal, SignalRelay
 from tests.support.loopback_ice import loopback_only
 
 TIMEOUT = 10.0
+SDP_BOUND = 16_384  # a lower bound than max_sdp_bytes, reached with seven aiortc participants
 
 
 class Answerer:
@@ -154,7 +156,7 @@ async def test_a_new_connection_when_inactive_m_lines_would_push_the_answer_past
         return seen
 
     with loopback_only():
-        relay = CallRelay(send, 8, max_inactive=100)
+        relay = CallRelay(send, 8, max_inactive=100, max_sdp=SDP_BOUND)
         answerers = [Answerer(relay, m) for m in members]
         try:
             relay.roster(members[:5])
@@ -162,12 +164,12 @@ async def test_a_new_connection_when_inactive_m_lines_would_push_the_answer_past
             relay.roster(members)  # larger than max_sdp_bytes, but not for inactive m-lines: in place
             seven = await answer_all(answerers)
             for m in members[:5]:
-                assert len(seven[m]) > MAX_SDP_CHARS and fingerprints(seven[m]) == fingerprints(five[m])
+                assert len(seven[m]) > SDP_BOUND and fingerprints(seven[m]) == fingerprints(five[m])
             relay.roster(members[:5])  # f and g leave: only their 4 inactive m-lines would pass the bound
             after = await answer_all(answerers[:5])
             for m in members[:5]:
                 assert fingerprints(after[m]) != fingerprints(seven[m])  # a new connection
-                assert len(after[m]) <= MAX_SDP_CHARS and "inactive" not in [d for _, d in mlines(after[m])]
+                assert len(after[m]) <= SDP_BOUND and "inactive" not in [d for _, d in mlines(after[m])]
         finally:
             relay.close()
             async with asyncio.timeout(TIMEOUT):
@@ -175,3 +177,36 @@ async def test_a_new_connection_when_inactive_m_lines_would_push_the_answer_past
                     await asyncio.wait(set(relay._tasks))
             for answerer in answerers:
                 await answerer.close()
+
+
+async def test_an_answer_to_a_full_relay_fits_max_sdp_bytes_in_both_codecs() -> None:
+    """``call_relay_max`` (16) participants: an aiortc answer carries 32 m-lines (about 45 KB);
+    it must pass the client decoder, or the participant gets no media (16 KiB refused n >= 6)."""
+    members = [f"m{i:02d}" for i in range(16)]
+    offers: dict[str, asyncio.Queue[str]] = defaultdict(asyncio.Queue)
+    answers: list[Signal] = []
+
+    def send(member: str, msg: SignalRelay) -> None:
+        offers[member].put_nowait(msg.sdp or "")
+
+    with loopback_only():
+        relay = CallRelay(send, 16)
+        relay.signal = lambda member, msg: answers.append(msg)  # type: ignore[method-assign]
+        answerer = Answerer(relay, members[0])
+        try:
+            relay.roster(members)
+            async with asyncio.timeout(60):
+                await answerer.answer(await offers[members[0]].get())
+            (answer,) = answers
+            assert answer.sdp is not None and answer.sdp.count("\r\nm=") == 32
+            assert len(answer.sdp) <= MAX_SDP_CHARS
+            for codec in (JSON, MSGPACK):
+                frame = codec.encode({"t": "signal", "to": "", "kind": "answer", "sdp": answer.sdp})
+                assert len(frame) < 64 * 1024  # max_frame_bytes
+                assert codec.decode_client(frame) == Signal(to="", kind="answer", sdp=answer.sdp)
+        finally:
+            await answerer.close()
+            relay.close()
+            async with asyncio.timeout(TIMEOUT):
+                while relay._tasks:
+                    await asyncio.wait(set(relay._tasks))

@@ -156,7 +156,7 @@ describe("shell: calls", () => {
     ctx.conn.setCallState({ muted: true });
     ctx.conn.setCallState({}); // nothing changed: nothing sent
     expect(ctx.conn.sendSignal({ t: "signal", to: "ana", kind: "candidate", candidate: "candidate:1", mid: "0", mline: 0 })).toBe(true);
-    expect(ctx.conn.sendSignal({ t: "signal", to: "ana", kind: "offer", sdp: "x".repeat(16385) })).toBe(false);
+    expect(ctx.conn.sendSignal({ t: "signal", to: "ana", kind: "offer", sdp: "x".repeat(49153) })).toBe(false);
     expect(ctx.conn.sendSignal({ t: "signal", to: "ana", kind: "candidate", candidate: null, mid: undefined })).toBe(false);
     ctx.conn.leaveCall();
     expect(ws.sent.slice(1).map((m) => m.t)).toEqual(["call.join", "call.state", "signal", "call.leave"]);

@@ -210,7 +210,7 @@ export function validateOp(op) {
 
 // ---- calls (protocol/SPEC.md section 14) -------------------------------------------------
 
-export const MAX_SDP_CHARS = 16384;
+export const MAX_SDP_CHARS = 49152;
 export const MAX_CANDIDATE_CHARS = 1024;
 const SIGNAL_KINDS = new Set(["offer", "answer", "candidate", "bye"]);
 const CALL_FIELDS = {
