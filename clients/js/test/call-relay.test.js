@@ -129,7 +129,7 @@ function relayHost() {
       this.tracks.push(t);
     }
   }
-  const host = { conn: { ice: [], sendSignal: (m) => sent.push(m) }, _PC: FakePC, _MediaStream: Stream, _connectTimeout: 60000, local, changes: 0 };
+  const host = { conn: { ice: [], sendSignal: (m) => m.sdp !== "too big" && sent.push(m) > 0 }, _PC: FakePC, _MediaStream: Stream, _connectTimeout: 60000, local, changes: 0 };
   host._changed = () => host.changes++;
   host._settle = () => {};
   return { host, sent, link: new RelayLink(host) };
@@ -196,6 +196,23 @@ describe("RelayLink", () => {
     link.signal({ from: "", kind: "bye" });
     expect(FakePC.made[0].closed).toBe(true);
     expect(link.state).toBeNull();
+  });
+
+  it("fails the relay connection when its answer cannot be sent (past max_sdp_bytes)", async () => {
+    FakePC.made = [];
+    const { link } = relayHost();
+    const createAnswer = FakePC.prototype.createAnswer;
+    FakePC.prototype.createAnswer = async () => ({ type: "answer", sdp: "too big" });
+    try {
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+      link.signal({ from: "", kind: "offer", sdp: offer(FP1, [["0"]]) });
+      await settled(link);
+      expect(link.state).toBe("failed");
+      expect(warn).toHaveBeenCalled();
+      warn.mockRestore();
+    } finally {
+      FakePC.prototype.createAnswer = createAnswer;
+    }
   });
 
   it("says failed when relay mode waits for an offer that never comes", () => {

@@ -68,7 +68,8 @@ export async function answerOffer(host, peer, sdp) {
   peer.remoteSet = true;
   addTracks(peer, host.local);
   await pc.setLocalDescription(await pc.createAnswer());
-  host.conn.sendSignal(call.answer(peer.member, pc.localDescription.sdp));
+  // refused before sending only when invalid: an answer past max_sdp_bytes (a big relay call)
+  if (!host.conn.sendSignal(call.answer(peer.member, pc.localDescription.sdp))) throw new Error("answer too large to send");
   await flushCandidates(peer);
 }
 
