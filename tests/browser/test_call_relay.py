@@ -47,6 +47,15 @@ TILE_STREAMS = """() => [...document.querySelectorAll("[data-testid=call-tile][d
 })"""
 
 
+# what the page's call holds at each change: mode, relay connection state, mesh connection states
+WATCH_SWITCH = """() => {
+  const c = window.__cosession.view.callUi.mesh;
+  window.__switchLog = [];
+  const mesh = () => [...c.peers.values()].map((p) => p.state);
+  c.onChange(() => window.__switchLog.push({ mode: c.mode, relay: c.relay.state, mesh: mesh() }));
+}"""
+
+
 async def relayed(page: Page) -> dict[str, Any]:
     result: dict[str, Any] = await page.evaluate(RELAYED)
     return result
@@ -146,6 +155,8 @@ async def test_a_call_past_the_mesh_limit_moves_to_the_relay_and_back(
                 state = await relayed(page)
                 assert state["mode"] == "mesh" and state["mesh"] == 1 and state["relay"] is None
 
+            for page in (ana, bo):
+                await page.evaluate(WATCH_SWITCH)
             await kiosk.join()  # three: past the mesh limit, everyone moves to the relay
             for page, me in ((ana, "Ana"), (bo, "Bo")):
                 others = [ids[n] for n in ids if n != me]
@@ -153,6 +164,11 @@ async def test_a_call_past_the_mesh_limit_moves_to_the_relay_and_back(
                 for name in ids:
                     if name != me:
                         await expect(tile(page, name)).to_have_attribute("data-link", "connected")
+            for page in (ana, bo):  # at every change the other page was reachable: mesh or relay up
+                log: list[dict[str, Any]] = await page.evaluate("() => window.__switchLog")
+                switching = [e for e in log if e["mode"] == "relay"]
+                assert switching and switching[-1] == {"mode": "relay", "relay": "connected", "mesh": []}
+                assert all(e["relay"] == "connected" or "connected" in e["mesh"] for e in switching), log
             for name in ("Ana", "Bo"):
                 assert await kiosk.wait_frames(ids[name], "audio", FRAMES, timeout=30) >= FRAMES
 

@@ -64,9 +64,12 @@ describe("switching topology without dropping the call", () => {
     { member: "bo", state: "connecting" },
   ];
 
-  it("keeps mesh connections until the relay connection is up, then closes them all", () => {
-    for (const relay of [null, "connecting", "failed"]) expect(switchPlan({ mode: "relay", relay, peers, others: ["ana", "bo"] })).toEqual({ closeMesh: [], closeRelay: false });
-    expect(switchPlan({ mode: "relay", relay: "connected", peers, others: ["ana", "bo", "cy"] })).toEqual({ closeMesh: ["ana", "bo"], closeRelay: false });
+  it("keeps a mesh connection until the relay connection is up and carries that member's media", () => {
+    const all = ["ana", "bo"];
+    for (const relay of [null, "connecting", "failed"]) expect(switchPlan({ mode: "relay", relay, peers, others: all, carried: all })).toEqual({ closeMesh: [], closeRelay: false });
+    expect(switchPlan({ mode: "relay", relay: "connected", peers, others: [...all, "cy"], carried: [] })).toEqual({ closeMesh: [], closeRelay: false });
+    expect(switchPlan({ mode: "relay", relay: "connected", peers, others: [...all, "cy"], carried: ["bo", "cy"] })).toEqual({ closeMesh: ["bo"], closeRelay: false });
+    expect(switchPlan({ mode: "relay", relay: "connected", peers, others: [...all, "cy"], carried: [...all, "cy"] })).toEqual({ closeMesh: all, closeRelay: false });
   });
 
   it("keeps the relay connection until every mesh connection is up (or it failed)", () => {
@@ -131,7 +134,8 @@ function relayHost() {
   }
   const host = { conn: { ice: [], sendSignal: (m) => m.sdp !== "too big" && sent.push(m) > 0 }, _PC: FakePC, _MediaStream: Stream, _connectTimeout: 60000, local, changes: 0 };
   host._changed = () => host.changes++;
-  host._settle = () => {};
+  host.settled = 0;
+  host._settle = () => host.settled++;
   return { host, sent, link: new RelayLink(host) };
 }
 
@@ -176,11 +180,18 @@ describe("RelayLink", () => {
     await settled(link);
     const pc = FakePC.made[0];
     const anaStream = { id: "ana", tracks: [], getTracks() { return this.tracks; }, addTrack(t) { this.tracks.push(t); } };
-    pc.ontrack({ track: "a1", streams: [anaStream], transceiver: { mid: "2" } });
-    pc.ontrack({ track: "b1", streams: [], transceiver: { mid: "3" } }); // no stream: by the m-line's msid
+    const a1 = { muted: true };
+    const b1 = { muted: true };
+    pc.ontrack({ track: a1, streams: [anaStream], transceiver: { mid: "2" } });
+    pc.ontrack({ track: b1, streams: [], transceiver: { mid: "3" } }); // no stream: by the m-line's msid
     expect(link.streams.get("ana")).toBe(anaStream);
-    expect(anaStream.tracks).toEqual(["a1"]);
-    expect(link.streams.get("bo").getTracks()).toEqual(["b1"]);
+    expect(anaStream.tracks).toEqual([a1]);
+    expect(link.streams.get("bo").getTracks()).toEqual([b1]);
+    expect(link.carried()).toEqual([]); // no packets yet: remote tracks start muted
+    b1.muted = false;
+    b1.onunmute();
+    expect(link.carried()).toEqual(["bo"]);
+    expect(host.settled).toBe(1);
     expect(host.changes).toBeGreaterThan(0);
     link.prune(["ana", "me"]);
     expect([...link.streams.keys()]).toEqual(["ana"]);

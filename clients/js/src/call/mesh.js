@@ -234,7 +234,7 @@ export class CallMesh {
     if (this.phase !== "joined") return;
     const peers = [...this.peers.values()].map((p) => ({ member: p.member, state: p.state }));
     const others = this.members.filter((m) => m !== this.conn.member);
-    const plan = switchPlan({ mode: this.mode, relay: this.relay.state, peers, others });
+    const plan = switchPlan({ mode: this.mode, relay: this.relay.state, peers, others, carried: this.relay.carried() });
     for (const member of plan.closeMesh) {
       this.conn.sendSignal(call.bye(member));
       closePeer(this.peers.get(member));

@@ -9,9 +9,10 @@
 // the others' media keeps flowing. Any other offer is a new connection: the old one is
 // closed (no `bye`: the relay closed it already) and the offer answered on a new one.
 //
-// Switching topology never drops the call: on mesh -> relay the mesh connections stay
-// until the relay connection is up, on relay -> mesh the relay connection stays until
-// every mesh connection is up (`switchPlan`, pure).
+// Switching topology never drops the call: on mesh -> relay the mesh connection to a
+// member stays until that member's media arrives through the relay (then both ends of it
+// are on the relay: closing it cuts nobody off), on relay -> mesh the relay connection
+// stays until every mesh connection is up (`switchPlan`, pure).
 
 import { call } from "../core/protocol.js";
 import { answerOffer, closePeer, enqueue, openPeer, remoteCandidate } from "./peer.js";
@@ -56,11 +57,15 @@ export function trackMember(ev, mids) {
 
 /**
  * What to close after a change, so a switch of topology does not drop the call.
- * @param {object} f  {mode, relay: relay state or null, peers: [{member, state}], others: member ids}
+ * @param {object} f  {mode, relay: relay state or null, peers: [{member, state}], others: member ids,
+ *   carried: the members whose media arrives through the relay}
  * @returns {{closeMesh: string[], closeRelay: boolean}}
  */
 export function switchPlan(f) {
-  if (f.mode === "relay") return { closeMesh: f.relay === "connected" ? f.peers.map((p) => p.member) : [], closeRelay: false };
+  if (f.mode === "relay") {
+    const closeMesh = f.relay === "connected" ? f.peers.map((p) => p.member).filter((m) => f.carried.includes(m)) : [];
+    return { closeMesh, closeRelay: false };
+  }
   const meshUp = f.others.every((m) => f.peers.some((p) => p.member === m && p.state === "connected"));
   return { closeMesh: [], closeRelay: f.relay != null && (meshUp || f.relay === "failed") };
 }
@@ -84,6 +89,14 @@ export class RelayLink {
 
   get pc() {
     return this.peer && this.peer.pc;
+  }
+
+  /** The members whose media arrives through the relay (a track of theirs got packets:
+   * remote tracks start muted and unmute at the first RTP packet). */
+  carried() {
+    const out = [];
+    for (const [member, stream] of this.streams) if (stream.getTracks().some((t) => t.muted === false)) out.push(member);
+    return out;
   }
 
   /** The call is in relay mode: the relay's offer should come. */
@@ -141,6 +154,10 @@ export class RelayLink {
       this.streams.set(member, stream);
     }
     if (!stream.getTracks().includes(ev.track)) stream.addTrack(ev.track);
+    ev.track.onunmute = () => {
+      this.host._settle();
+      this.host._changed();
+    };
     this.host._changed();
   }
 
