@@ -1,8 +1,9 @@
 """Calls in real Chromium (SPEC section 14, mesh mode): two phones on the real room page
 call each other with fake camera and microphone; media flows both ways (inbound-rtp bytes
 grow on both sides, audio and video); mute and camera off show on the other phone's tile
-through presence; leaving ends the call (``call.end`` in the room's log). A browser that
-refuses the camera and microphone shows a clear state with a way to try again."""
+through presence; leaving ends the call (``call.end`` in the room's log). A room page and
+the aiortc Python client call each other too. A browser that refuses the camera and
+microphone shows a clear state with a way to try again."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
+from cosession_client.call import Call
+from cosession_client.client import RoomClient
 from protocol.messages import CallEnd, CallStart
 from tests.browser.a11y import serious_violations
 from tests.browser.conftest import PHONE, WEBRTC_FLAGS, Browsers, artifact
 from tests.conftest import ServerFactory
 from tests.support.calls import call_event
+from tests.support.loopback_ice import loopback_only
 from tests.support.raw import RawClient
 from tests.support.server import ServerProcess
 
@@ -122,8 +126,41 @@ async def test_two_room_pages_call_each_other_in_mesh_mode(server_factory: Serve
     end = await call_event(watcher, "call.end", timeout=10)
     assert isinstance(end.op, CallEnd) and end.op.duration_ms > 0
     await expect(bo.get_by_test_id("call-join")).to_have_text("Video call")
-    assert await bo.evaluate("() => window.__cosession.conn.state.call") is None
+    # the watcher may see call.end a moment before Bo's page does
+    await bo.wait_for_function("() => window.__cosession.conn.state.call == null")
     await watcher.close()
+
+
+async def test_a_room_page_and_the_python_client_call_each_other(
+    server_factory: ServerFactory, browsers: Browsers
+) -> None:
+    """Chromium <-> aiortc in mesh mode: the kiosk (Python) is in the call first, so the page
+    offers (with trickled candidates) and aiortc answers; media flows both ways."""
+    server: ServerProcess = await server_factory()
+    created = await server.create_room(name="Call room", owner_name="Olga")
+    joined = await server.accept(created["invite"]["code"], "Kiosk")
+    client = await RoomClient.connect(joined["token"], server=server.http_url)
+    page = await join_room(browsers, created["invite"]["url"], "Ana", WEBRTC_FLAGS)
+    ana = await page.evaluate("() => window.__cosession.conn.member")
+    with loopback_only():
+        kiosk = Call(client, audio=True, video=True, ice_servers=[])
+        try:
+            await kiosk.join()
+            await expect(page.get_by_test_id("call-status")).to_have_text("Kiosk is in a call")
+            await page.get_by_test_id("call-join").click()
+            await expect(tile(page, "Kiosk")).to_have_attribute("data-link", "connected", timeout=CALL_TIMEOUT_MS)
+            await expect(page.get_by_test_id("call-status")).to_have_text("In the call with Kiosk")
+            await grows_both_kinds(page)  # the kiosk's tone and pattern reach the page
+            await expect(tile(page, "Kiosk")).to_have_attribute("data-camera", "true")
+            # the page's fake microphone and camera reach the kiosk
+            assert await kiosk.wait_frames(ana, "audio", 25, timeout=CALL_TIMEOUT_MS / 1000) >= 25
+            assert await kiosk.wait_frames(ana, "video", 10, timeout=CALL_TIMEOUT_MS / 1000) >= 10
+            assert kiosk.connection_state(ana) == "connected" and kiosk.errors == []
+            await page.get_by_test_id("call-leave").click()  # a bye: the kiosk closes its side
+            await kiosk.wait_for(lambda: ana not in kiosk.peers)
+        finally:
+            await kiosk.leave()
+            await client.close()
 
 
 async def test_refused_camera_and_microphone_show_a_clear_state(
@@ -182,18 +219,6 @@ async def test_unreachable_peer_without_turn_says_turn_is_needed(
     await ana.screenshot(path=artifact("call-turn-needed-360.png"))
     await expect(tile(bo, "Ana")).to_have_attribute("data-link", "failed", timeout=60_000)
     await expect(bo.get_by_test_id("call-status")).to_have_text(re.compile("Could not reach Ana"))
-
-
-async def test_relay_mode_without_a_relay_says_so(server_factory: ServerFactory, browsers: Browsers) -> None:
-    server: ServerProcess = await server_factory("--call-mode", "relay")
-    created = await server.create_room(name="Call room", owner_name="Olga")
-    page = await join_room(browsers, created["invite"]["url"], "Ana", WEBRTC_FLAGS)
-    await page.get_by_test_id("call-join").click()
-    status = page.get_by_test_id("call-status")
-    await expect(status).to_have_text(re.compile("needs the server.s relay, which is not available yet"))
-    await expect(page.get_by_test_id("call")).to_have_attribute("data-state", "relay")
-    await expect(page.get_by_test_id("call-leave")).to_be_visible()
-    await page.screenshot(path=artifact("call-relay-unavailable-360.png"))
 
 
 async def test_widget_panel_on_a_phone_joins_the_call(server_factory: ServerFactory, browsers: Browsers) -> None:

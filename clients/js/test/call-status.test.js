@@ -6,7 +6,7 @@ import { loudestBlock } from "../src/call/mesh.js";
 
 const STUN = [{ urls: ["stun:127.0.0.1:3478"] }];
 const TURN = [...STUN, { urls: ["turn:127.0.0.1:3478?transport=udp"], username: "9:bo", credential: "c2VjcmV0" }];
-const joined = (extra) => ({ phase: "joined", mode: "mesh", ice: STUN, peers: [], relayAvailable: false, ...extra });
+const joined = (extra) => ({ phase: "joined", mode: "mesh", ice: STUN, peers: [], relay: null, others: 0, ...extra });
 
 describe("call status", () => {
   it("maps getUserMedia errors", () => {
@@ -27,9 +27,15 @@ describe("call status", () => {
     expect(callStatus(joined({ peers, ice: TURN }))).toEqual({ state: "unreachable", failed: ["ana"] });
   });
 
-  it("says relay mode is not available unless a relay path exists", () => {
-    expect(callStatus(joined({ mode: "relay" })).state).toBe("relay");
-    expect(callStatus(joined({ mode: "relay", relayAvailable: true })).state).toBe("waiting");
+  it("follows the relay connection in relay mode", () => {
+    const relay = (extra) => callStatus(joined({ mode: "relay", others: 2, ...extra })).state;
+    expect(callStatus(joined({ mode: "relay" })).state).toBe("waiting"); // alone with the relay
+    expect(relay({ relay: null })).toBe("connecting"); // its offer has not come yet
+    expect(relay({ relay: "connecting" })).toBe("connecting");
+    expect(relay({ relay: "connected" })).toBe("connected");
+    expect(relay({ relay: "failed" })).toBe("relay-failed");
+    // switching from mesh: the mesh connections still carry the call
+    expect(relay({ relay: "connecting", peers: [{ member: "ana", state: "connected" }] })).toBe("connected");
   });
 
   it("waits, connects, and is connected", () => {

@@ -1,5 +1,6 @@
-// The room's call in the browser, mesh mode (protocol/SPEC.md section 14): one
-// RTCPeerConnection per other participant, signaled over the room connection.
+// The room's call in the browser (protocol/SPEC.md section 14). Mesh mode: one
+// RTCPeerConnection per other participant, signaled over the room connection; relay mode
+// (`call {mode: relay}`): one connection to the server's relay (relay.js).
 //
 // Joining asks for the camera and/or microphone (getUserMedia), then sends `call.join`;
 // the server's `call` roster says who is in the call in join order, and of two
@@ -7,12 +8,14 @@
 // `welcome.ice`; candidates trickle as `signal candidate` (`""` = end of candidates);
 // leaving sends `bye` to every peer and `call.leave`. Mute and camera switch the local
 // tracks on or off (no renegotiation) and go to the room as `call.state`; a WebAudio level
-// meter on the local microphone sends `speaking` (throttled). When the server asks for its
-// relay (`call {mode: relay}`) and this build has no path to it, the existing peer
-// connections are kept and the state says so. All browser APIs come from `env` (tests).
+// meter on the local microphone sends `speaking` (throttled). A switch between mesh and
+// relay keeps the old connections until the new ones are up (relay.js switchPlan). All
+// browser APIs come from `env` (tests).
 
 import { call } from "../core/protocol.js";
-import { SpeakingDetector, Throttle, callStatus, iceServers, mediaError } from "./status.js";
+import { CONNECT_TIMEOUT_MS, addTracks, answerOffer, closePeer, enqueue, flushCandidates, openPeer, remoteCandidate } from "./peer.js";
+import { RELAY, RelayLink, switchPlan } from "./relay.js";
+import { SpeakingDetector, Throttle, callStatus, mediaError } from "./status.js";
 
 // The level is the loudest ~10 ms block of the last ~85 ms (4096 samples at 48 kHz), read
 // every 80 ms: windows overlap, so a short sound (a word's onset, Chromium's 20 ms fake
@@ -21,9 +24,6 @@ const LEVEL_EVERY_MS = 80;
 const LEVEL_WINDOW = 4096;
 const LEVEL_BLOCK = 512;
 const SPEAKING_MIN_MS = 500; // at most two `speaking` changes a second
-// A peer not connected this long is unreachable: with no usable candidate pair (a relay
-// needed and none configured) ICE may stay "checking" for ever instead of failing.
-const CONNECT_TIMEOUT_MS = 20000;
 
 export class CallMesh {
   /**
@@ -39,7 +39,6 @@ export class CallMesh {
     this._AudioContext = env.AudioContext || globalThis.AudioContext || globalThis.webkitAudioContext;
     this._MediaStream = env.MediaStream || globalThis.MediaStream;
     this._connectTimeout = env.connectTimeoutMs || CONNECT_TIMEOUT_MS;
-    this.relayAvailable = false; // the server's relay (aiortc) has no client path yet
     this.wanted = { audio: true, video: true }; // what the last join asked for
     this.phase = "idle"; // idle | starting | denied | nodevice | joined
     this.local = null; // MediaStream
@@ -51,7 +50,8 @@ export class CallMesh {
     this.level = 0;
     this.mode = "mesh";
     this.members = []; // the roster: member ids in join order
-    this.peers = new Map(); // member -> {member, pc, state, stream, remoteSet, queued, chain, tracksAdded}
+    this.peers = new Map(); // mesh: member -> {member, pc, state, stream, remoteSet, queued, chain, tracksAdded}
+    this.relay = new RelayLink(this); // relay mode: the one connection to the server's relay
     this._handlers = new Set();
     this._level = null; // {ctx, analyser, buf, timer}
     this._speak = new SpeakingDetector();
@@ -82,7 +82,20 @@ export class CallMesh {
   /** {state, failed}: see status.js callStatus. */
   get status() {
     const peers = [...this.peers.values()].map((p) => ({ member: p.member, state: p.state }));
-    return callStatus({ phase: this.phase, mode: this.mode, ice: this.conn.ice, peers, relayAvailable: this.relayAvailable });
+    const others = this.members.filter((m) => m !== this.conn.member).length;
+    return callStatus({ phase: this.phase, mode: this.mode, ice: this.conn.ice, peers, relay: this.relay.state, others });
+  }
+
+  /** A participant's media and link: through the relay once it carries them (or when no
+   * mesh connection to them is left), else through the mesh connection. */
+  remote(member) {
+    const peer = this.peers.get(member);
+    const relay = this.relay;
+    if (relay.peer && (!peer || (relay.state === "connected" && relay.streams.has(member)))) {
+      return { stream: relay.streams.get(member) || null, state: relay.state };
+    }
+    if (peer) return { stream: peer.stream, state: peer.state };
+    return { stream: null, state: this.mode === "relay" && relay.state === "failed" ? "failed" : "connecting" };
   }
 
   // ---- joining and leaving --------------------------------------------------------------
@@ -134,9 +147,10 @@ export class CallMesh {
     const joined = this.phase === "joined";
     for (const peer of this.peers.values()) {
       if (joined) this.conn.sendSignal(call.bye(peer.member));
-      this._close(peer);
+      closePeer(peer);
     }
     this.peers.clear();
+    this.relay.close(joined && this.mode === "relay");
     this._stopLevel();
     if (this.local) for (const track of this.local.getTracks()) track.stop();
     this.local = null;
@@ -197,11 +211,13 @@ export class CallMesh {
     const mine = this.members.indexOf(me);
     for (const [member, peer] of [...this.peers]) {
       if (!this.members.includes(member)) {
-        this._close(peer);
+        closePeer(peer);
         this.peers.delete(member);
       }
     }
-    // in relay mode without a relay, keep the connections there are, open no new ones
+    this.relay.prune(this.members);
+    // relay mode: the relay offers; the mesh connections stay until its connection is up
+    if (this.mode === "relay" && mine >= 0) this.relay.expect();
     if (this.mode === "mesh" && mine >= 0) {
       this.members.forEach((member, i) => {
         if (member === me || this.peers.has(member)) return;
@@ -209,54 +225,44 @@ export class CallMesh {
         if (mine > i) this._enqueue(peer, () => this._offer(peer)); // the later joiner offers
       });
     }
+    this._settle();
     this._changed();
+  }
+
+  /** Close what a switch of topology left behind, once its replacement is up. */
+  _settle() {
+    if (this.phase !== "joined") return;
+    const peers = [...this.peers.values()].map((p) => ({ member: p.member, state: p.state }));
+    const others = this.members.filter((m) => m !== this.conn.member);
+    const plan = switchPlan({ mode: this.mode, relay: this.relay.state, peers, others, carried: this.relay.carried() });
+    for (const member of plan.closeMesh) {
+      this.conn.sendSignal(call.bye(member));
+      closePeer(this.peers.get(member));
+      this.peers.delete(member);
+    }
+    if (plan.closeRelay) this.relay.close(false); // mesh mode: the relay let us go already
+    if (plan.closeMesh.length || plan.closeRelay) this._changed();
   }
 
   // ---- peer connections -----------------------------------------------------------------
 
   _makePeer(member) {
-    const pc = new this._PC({ iceServers: iceServers(this.conn.ice) });
-    const peer = { member, pc, state: "connecting", stream: null, remoteSet: false, queued: [], chain: Promise.resolve(), tracksAdded: false };
-    this.peers.set(member, peer);
-    peer.timer = setTimeout(() => {
-      peer.timedOut = true;
-      update();
-    }, this._connectTimeout);
-    pc.onicecandidate = (ev) => {
-      const c = ev.candidate;
-      if (this.peers.get(member) !== peer) return;
-      if (c && c.candidate) this.conn.sendSignal(call.candidate(member, c.candidate, c.sdpMid, c.sdpMLineIndex));
-      else if (!c) this.conn.sendSignal(call.candidate(member, ""));
-    };
-    pc.ontrack = (ev) => {
-      if (!peer.stream) peer.stream = ev.streams && ev.streams[0] ? ev.streams[0] : new this._MediaStream();
-      if (!peer.stream.getTracks().includes(ev.track)) peer.stream.addTrack(ev.track);
-      this._changed();
-    };
-    const update = () => {
-      const c = pc.connectionState;
-      const ice = pc.iceConnectionState;
-      let state = c === "failed" || ice === "failed" ? "failed" : c === "connected" || ice === "connected" || ice === "completed" ? "connected" : "connecting";
-      if (state === "connecting" && peer.timedOut) state = "failed"; // it may still connect later
-      if (state !== peer.state && this.peers.get(member) === peer) {
-        peer.state = state;
+    const peer = openPeer(this, member, {
+      current: (p) => this.peers.get(member) === p,
+      track: (p, ev) => {
+        if (!p.stream) p.stream = ev.streams && ev.streams[0] ? ev.streams[0] : new this._MediaStream();
+        if (!p.stream.getTracks().includes(ev.track)) p.stream.addTrack(ev.track);
         this._changed();
-      }
-    };
-    pc.onconnectionstatechange = update;
-    pc.oniceconnectionstatechange = update;
+      },
+      state: () => this._settle(),
+    });
+    this.peers.set(member, peer);
     return peer;
-  }
-
-  _addTracks(peer) {
-    if (peer.tracksAdded || !this.local) return;
-    peer.tracksAdded = true;
-    for (const track of this.local.getTracks()) peer.pc.addTrack(track, this.local);
   }
 
   async _offer(peer) {
     const pc = peer.pc;
-    this._addTracks(peer);
+    addTracks(peer, this.local);
     // receive what we do not send, so an audio-only caller still gets the others' video
     if (!this.audio) pc.addTransceiver("audio", { direction: "recvonly" });
     if (!this.video) pc.addTransceiver("video", { direction: "recvonly" });
@@ -266,7 +272,7 @@ export class CallMesh {
 
   /** Run `step` after the peer's earlier signals (an answer before its candidates). */
   _enqueue(peer, step) {
-    peer.chain = peer.chain.then(step).catch((err) => {
+    enqueue(peer, step, (err) => {
       if (this.peers.get(peer.member) !== peer) return;
       console.warn("cosession call: signaling with", peer.member, "failed", err);
       peer.state = "failed";
@@ -275,11 +281,15 @@ export class CallMesh {
   }
 
   _onSignal(msg) {
-    if (this.phase !== "joined" || !msg.from) return; // "" is the relay: no path to it here
+    if (this.phase !== "joined") return;
+    if (msg.from === RELAY) {
+      this.relay.signal(msg);
+      return;
+    }
     let peer = this.peers.get(msg.from);
     if (msg.kind === "bye") {
       if (peer) {
-        this._close(peer);
+        closePeer(peer);
         this.peers.delete(msg.from);
         this._changed();
       }
@@ -289,7 +299,7 @@ export class CallMesh {
       return; // both offered (a cluster's nodes ordered two joins differently): the smaller id's offer wins
     }
     if (msg.kind === "offer" && peer && (peer.remoteSet || peer.pc.signalingState !== "stable")) {
-      this._close(peer); // a fresh offer (the peer started over, or won a glare): a fresh connection
+      closePeer(peer); // a fresh offer (the peer started over, or won a glare): a fresh connection
       this.peers.delete(msg.from);
       peer = null;
     }
@@ -300,51 +310,13 @@ export class CallMesh {
 
   async _handle(peer, msg) {
     const pc = peer.pc;
-    if (msg.kind === "offer") {
-      await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
-      peer.remoteSet = true;
-      this._addTracks(peer); // after the offer: our tracks take its transceivers
-      await pc.setLocalDescription(await pc.createAnswer());
-      this.conn.sendSignal(call.answer(peer.member, pc.localDescription.sdp));
-      await this._flushCandidates(peer);
-    } else if (msg.kind === "answer") {
+    if (msg.kind === "offer") await answerOffer(this, peer, msg.sdp);
+    else if (msg.kind === "answer") {
       if (pc.signalingState !== "have-local-offer") return;
       await pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
       peer.remoteSet = true;
-      await this._flushCandidates(peer);
-    } else if (msg.kind === "candidate") {
-      if (peer.remoteSet) await this._candidate(pc, msg);
-      else peer.queued.push(msg);
-    }
-  }
-
-  async _flushCandidates(peer) {
-    const queued = peer.queued;
-    peer.queued = [];
-    for (const msg of queued) await this._candidate(peer.pc, msg);
-  }
-
-  async _candidate(pc, msg) {
-    try {
-      if (!msg.candidate) await pc.addIceCandidate();
-      else {
-        const mline = msg.mline ?? (msg.mid == null ? 0 : null);
-        await pc.addIceCandidate({ candidate: msg.candidate, sdpMid: msg.mid ?? null, sdpMLineIndex: mline });
-      }
-    } catch (err) {
-      console.warn("cosession call: candidate refused", err); // one bad candidate is not fatal
-    }
-  }
-
-  _close(peer) {
-    clearTimeout(peer.timer);
-    const pc = peer.pc;
-    pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
-    try {
-      pc.close();
-    } catch {
-      // already closed
-    }
+      await flushCandidates(peer);
+    } else if (msg.kind === "candidate") await remoteCandidate(peer, msg);
   }
 
   // ---- speaking -------------------------------------------------------------------------

@@ -28,15 +28,23 @@ export function mediaError(err) {
 /**
  * The call's state for the UI, in order of importance:
  *   phase "idle" | "starting" | "denied" | "nodevice" | "joined";
- *   when joined: "relay" (the server asks for its relay, which this client has no path to),
- *   "turn-needed" (a peer failed and no TURN server is configured), "unreachable" (a peer
- *   failed though TURN is there), "connecting" (some peer not up yet), "connected".
- * @param {object} f  {phase, mode, ice, peers: [{member, state}], relayAvailable}
+ *   when joined: "relay-failed" (relay mode, and the connection to the server's relay failed
+ *   or its offer never came), "turn-needed" (a peer failed and no TURN server is
+ *   configured), "unreachable" (a peer failed though TURN is there), "connecting" (some
+ *   peer, or the relay, not up yet), "connected", "waiting" (nobody else in the call).
+ * @param {object} f  {phase, mode, ice, peers: [{member, state}], relay: state | null,
+ *   others: how many others are in the call}
  * @returns {{state: string, failed: string[]}}  failed: the members that could not be reached
  */
 export function callStatus(f) {
   if (f.phase !== "joined") return { state: f.phase, failed: [] };
-  if (f.mode === "relay" && !f.relayAvailable) return { state: "relay", failed: [] };
+  if (f.mode === "relay") {
+    if (f.relay === "failed") return { state: "relay-failed", failed: [] };
+    // while switching from mesh, the mesh connections still carry the call
+    const up = f.relay === "connected" || (f.peers.length > 0 && f.peers.every((p) => p.state === "connected"));
+    const state = !f.others ? "waiting" : up ? "connected" : "connecting";
+    return { state, failed: [] };
+  }
   const failed = f.peers.filter((p) => p.state === "failed").map((p) => p.member);
   if (failed.length) return { state: hasTurn(f.ice) ? "unreachable" : "turn-needed", failed };
   if (f.peers.some((p) => p.state !== "connected")) return { state: "connecting", failed };

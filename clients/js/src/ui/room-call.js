@@ -1,8 +1,9 @@
-// Room view: the call (voice and video, mesh mode: ../call/mesh.js). A bar above the
+// Room view: the call (voice and video, mesh or relay mode: ../call/mesh.js). A bar above the
 // panels with the call's state (a polite status line), the call buttons (video call, voice
 // only; once in: mute, stop video, leave) and a grid of tiles — our own preview first,
 // then one per participant with their name, muted / camera off / speaking (from presence)
-// and whether their connection is up. Tiles are keyed by member and updated in place, so a
+// and whether their connection is up (tiles follow the call's roster; in relay mode a tile
+// shows the relayed tracks whose msid names its member). Tiles are keyed by member and updated in place, so a
 // focused button and a playing <video> survive every render. Clear states for a refused
 // camera/microphone, an unreachable peer and a missing TURN server. Functions take the
 // RoomView (`v`).
@@ -62,8 +63,8 @@ function statusText(v, status, others) {
       return t("call.denied");
     case "nodevice":
       return t("call.nodevice");
-    case "relay":
-      return t("call.relay");
+    case "relay-failed":
+      return t("call.relayFailed");
     case "turn-needed":
       return t("call.turnNeeded", { names: names(status.failed) });
     case "unreachable":
@@ -93,7 +94,7 @@ export function renderCall(v) {
   const others = inCall(v).filter((p) => p.member !== conn.member);
   section.dataset.state = status.state;
   setText(e.callStatus, statusText(v, status, others));
-  e.callStatus.dataset.kind = ["denied", "nodevice", "relay", "turn-needed", "unreachable"].includes(status.state) ? "problem" : "";
+  e.callStatus.dataset.kind = ["denied", "nodevice", "relay-failed", "turn-needed", "unreachable"].includes(status.state) ? "problem" : "";
   const idle = mesh.phase === "idle";
   e.callJoin.hidden = !idle;
   e.callAudio.hidden = !idle;
@@ -129,8 +130,8 @@ function updateTile(v, li, x) {
   const self = x.key === SELF;
   const p = v.conn.presence.get(x.member);
   const state = (p && p.call) || {};
-  const peer = self ? null : mesh.peers.get(x.member);
-  const stream = self ? mesh.local : peer && peer.stream;
+  const remote = self ? null : mesh.remote(x.member);
+  const stream = self ? mesh.local : remote.stream;
   if (r.video.srcObject !== (stream || null)) {
     r.video.srcObject = stream || null;
     if (stream) r.video.play().catch(() => {}); // a muted preview always plays; others after the click
@@ -141,7 +142,7 @@ function updateTile(v, li, x) {
   const muted = self ? mesh.muted : !!state.muted;
   const cameraOn = self ? mesh.video && mesh.camera : !!(state.video && state.camera);
   const speaking = self ? mesh.speaking : !!state.speaking;
-  const link = self ? "connected" : peer ? peer.state : "connecting";
+  const link = self ? "connected" : remote.state;
   li.dataset.muted = String(muted);
   li.dataset.camera = String(cameraOn);
   li.dataset.speaking = String(speaking);
