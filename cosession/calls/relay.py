@@ -202,7 +202,10 @@ class CallRelay:
                 # an offer from a participant: the relay always offers itself, ignored
             except Exception as exc:  # a bad answer ends that participant's connection only
                 log.warning("relay: signal refused", member=member, kind=msg.kind, error=repr(exc))
-                await self._close_pc(participant)
+                if msg.kind == "answer":  # maybe to an offer of the relay's previous node: anew
+                    await self._offer_locked(member)
+                else:
+                    await self._close_pc(participant)
 
     async def _close_pc(self, participant: Participant) -> None:
         pc, participant.pc = participant.pc, None
