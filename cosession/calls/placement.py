@@ -101,12 +101,16 @@ class Relay(Protocol):
 class RemoteRelay:
     """The relay as seen from a node that does not host it."""
 
-    def __init__(self, node_id: str, holder: str, max_participants: int, publish: Callable[[bytes], None]) -> None:
+    def __init__(
+        self, node_id: str, holder: str, max_participants: int, publish: Callable[[bytes], None], members: list[str]
+    ) -> None:
         self.node_id = node_id
         self.holder = holder
         self.max = max_participants
-        self.members: list[str] = []
-        self._fresh: set[str] = set()  # added by the last roster change: a first join, not a re-join
+        self.members = members[:max_participants]
+        # added by the last roster change: ``RoomCalls.join`` changes the roster before it
+        # asks ``serves``, so a member in here is joining for the first time, not re-joining
+        self._fresh: set[str] = set()
         self._publish = publish
 
     def roster(self, members: list[str]) -> None:
@@ -305,7 +309,8 @@ class RelayPlacement:
                 relay = _new_relay(calls, self._send)
             else:
                 assert self.holder is not None
-                relay = RemoteRelay(self.node_id, self.holder, self._settings.call_relay_max, self._publish)
+                max_participants = self._settings.call_relay_max
+                relay = RemoteRelay(self.node_id, self.holder, max_participants, self._publish, self._members)
             calls.relay = relay
         if relay is not None:
             relay.roster(self._members)

@@ -99,6 +99,7 @@ async def test_one_node_relays_for_all_and_another_takes_over(
                 now = calls[hearer].frames[ids[speaker]]["audio"]
                 remaining = max(1.0, TAKEOVER_S - (time.monotonic() - killed_at))
                 assert await calls[hearer].wait_frames(ids[speaker], "audio", now + FRAMES, timeout=remaining)
+            print(f"relay takeover: frames again {time.monotonic() - killed_at:.1f} s after the kill")
             for i in survivors:
                 await calls[i].wait_for(lambda i=i: sorted(calls[i].members) == sorted(ids[j] for j in survivors))
             hosts = [nodes[i].workdir.name for i in survivors if PLACED in nodes[i].log_tail(2000)]
