@@ -9,13 +9,16 @@ call connection to the holder on the room's channel (message ``V``), in order, t
 the room's ordered queue (the one relayed signals take). The relay's own signals reach
 each participant through the room's per-member routing (``route_signal``).
 
-Claims: a node that needs a relay (relay mode, someone in the call) claims as soon as it
-needs one and on every heartbeat; a claim returns the holder. The node that wins says so
-on the channel (``L``) before its relay's first offer. A holder that stops needing the
-relay or unloads the room deletes the key and says so (``L`` with no holder), and a node
-that still needs one claims at once; a holder whose heartbeat expired is replaced by the
-first claim after a survivor's sweep noticed it (``node_dropped``). The new holder's relay
-offers every participant a new connection: media stops for about one set-up.
+Claims: a node that holds a participant's call connection claims as soon as the call
+needs a relay (relay mode, someone in it), so the relay starts where the call started;
+every node that needs one and holds a participant or knows the holder claims again on
+each heartbeat (which keeps the holder's key alive). A claim returns the holder. The
+node that wins says so on the channel (``L``) before its relay's first offer. A holder
+that stops needing the relay or unloads the room deletes the key and says so (``L`` with
+no holder), and a node that still needs one claims at once; a holder whose heartbeat
+expired is replaced by the first claim after a survivor's sweep noticed it
+(``node_dropped``). The new holder's relay offers every participant a new connection:
+media stops for about one set-up.
 """
 
 from __future__ import annotations
@@ -176,13 +179,13 @@ class RelayPlacement:
         if not members and self.holder == self.node_id:
             self.holder = None
             self._spawn(self._release())
-        elif members and self.holder is None:
+        elif members and self.holder is None and self._calls.call_conns:
             self._claim_soon()
         self._apply()
 
     async def heartbeat(self) -> None:
         """Claim or keep the key while a relay is needed (the node heartbeat calls this)."""
-        if self._members and not self._closed and relay_available():
+        if self._members and not self._closed and relay_available() and self._may_claim():
             await self._claim()
 
     def node_dropped(self, node: str) -> None:
@@ -200,11 +203,10 @@ class RelayPlacement:
                 self._claim_soon()
             elif holder:
                 self._learn(holder)
-            elif sender == self.holder:  # released: whoever still needs a relay claims it
-                if self._members:
+            elif sender == self.holder:  # released: a node that still needs a relay claims it
+                self.holder = None
+                if self._members and self._may_claim():
                     self._claim_soon()
-                else:
-                    self.holder = None
             return
         holder, member, origin, msg = _via_decoder.decode(data[1:])
         relay = self._calls.relay
@@ -227,6 +229,12 @@ class RelayPlacement:
             task.add_done_callback(_detached.discard)
 
     # ---- claims ---------------------------------------------------------------------------------
+
+    def _may_claim(self) -> bool:
+        """The relay goes to a node that holds a participant's call connection (the first
+        one to need it: where the call started); any node of the room that knew the
+        holder replaces it when it is gone."""
+        return bool(self._calls.call_conns) or self.holder is not None
 
     def _claim_soon(self) -> None:
         if self._claiming or self._closed or not relay_available():
