@@ -5,6 +5,7 @@ another one takes over and media flows again."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,7 @@ async def test_relay_signals_from_other_nodes_and_bad_ones(
     """Raw participants on three nodes, the relay bounded to two: the relay's offers reach
     participants on other nodes; a re-join from a connection on another node gets a fresh
     offer there; ``to: ""`` from beyond the bound or from outside the call is ``not_found``
-    on a node that does not host the relay."""
+    on a node that does not host the relay; the relay's node drains and another takes over."""
     cluster = Cluster(tmp_path, redis_server.url, postgres_url, 3, *RELAY_ARGS, "--call-relay-max", "2")
     await cluster.start()
     try:
@@ -164,5 +165,14 @@ async def test_relay_signals_from_other_nodes_and_bad_ones(
         assert not [m for m in bob_tab.seen if isinstance(m, Error)]
         assert not [m for m in cyc.seen if isinstance(m, SignalRelay)]
         assert [n.workdir.name for n in cluster.nodes if PLACED in n.log_tail(2000)] == ["node0"]
+
+        # the relay's node drains: another node takes the key; Ana is gone, so Cy is now
+        # within the bound and gets the new relay's offer
+        assert n0.proc is not None
+        n0.proc.send_signal(signal.SIGTERM)
+        assert await _holder(redis_server.url, room["room"], timeout=30, other_than="node0") in {"node1", "node2"}
+        await roster(cyc, [bo_id, cy_id], timeout=30)
+        offer = await cyc.expect(SignalRelay, timeout=30, from_="", kind="offer")
+        assert offer.sdp
     finally:
         cluster.kill()
