@@ -34,6 +34,7 @@ import msgspec
 import structlog
 
 from cosession.hub.hub_redis import REDIS_FAILURES, HubUnavailable, RedisHub
+from cosession.rooms.cluster_presence import node_key
 from protocol.messages import Signal, SignalRelay
 
 if TYPE_CHECKING:
@@ -252,7 +253,7 @@ class RelayPlacement:
         try:
             holder = await self._run_claim("")
             if holder != self.node_id:
-                alive = await self._redis.redis.exists(f"cosession:node:{holder}")
+                alive = await self._redis.redis.exists(node_key(holder))
                 if not alive:  # its node's heartbeat expired: the key outlived it a little
                     holder = await self._run_claim(holder)
         except (HubUnavailable, *REDIS_FAILURES) as exc:
