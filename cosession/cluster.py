@@ -75,6 +75,7 @@ class ClusterNode:
         await self.hub.redis.set(node_key(self.hub.node_id), b"1", px=int(self.settings.node_ttl * 1000))
         alive: dict[str, bool] = {}
         for room in self._rooms():
+            await room.relay_placement.heartbeat()  # the call relay's key lives as long as the node's
             try:
                 alive = await room.online.reconcile(alive)
             except (HubUnavailable, *REDIS_FAILURES) as exc:

@@ -18,8 +18,8 @@ negotiated m-lines in order and appends new transceivers (bundled on the existin
 transport), and ``setRemoteDescription(answer)`` starts the new senders. It cannot reject
 an m-line (``port 0``) nor recycle one, so inactive m-lines stay in every later offer. A
 NEW connection (new certificate, new ICE set-up) is offered only for the first offer, a
-rejoin from another connection, after an answer the relay could not apply (on the next
-change), past ``max_inactive`` inactive m-lines, or when the inactive m-lines alone would
+rejoin from another connection, at once after an answer the relay could not apply (one to
+an offer of a previous node, or garbage), past ``max_inactive`` inactive m-lines, or when the inactive m-lines alone would
 push the offer past ``max_sdp_bytes``. An offer made while an earlier one awaits its
 answer waits for it: an answer always matches the relay's current offer.
 
@@ -276,7 +276,10 @@ class CallRelay:
                 # an offer from a participant: the relay always offers itself, ignored
             except Exception as exc:  # a bad answer ends that participant's connection only
                 log.warning("relay: signal refused", member=member, kind=msg.kind, error=repr(exc))
-                await self._close_pc(participant)
+                if msg.kind == "answer":  # maybe to an offer of the relay's previous node: anew
+                    await self._new_pc(participant)
+                else:
+                    await self._close_pc(participant)
 
     async def _close_pc(self, participant: Participant) -> None:
         pc, participant.pc = participant.pc, None

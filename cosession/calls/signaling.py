@@ -15,7 +15,7 @@ cluster) and sequences ``call.start`` / ``call.end``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
@@ -36,6 +36,7 @@ from protocol.messages import (
 from protocol.reducer import Rejection
 
 if TYPE_CHECKING:
+    from cosession.calls.placement import Relay, RelayPlacement
     from cosession.calls.relay import CallRelay
     from cosession.rooms.room import Room, RoomConnection
 
@@ -57,7 +58,8 @@ class RoomCalls:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._active: bool | None = None  # call.start/end asked for and not yet folded
         self._since: int = 0  # ts of the call.start this node asked for
-        self.relay: CallRelay | None = None  # the server relay, while the call is in relay mode
+        self.relay: Relay | None = None  # the server relay, while the call is in relay mode
+        self.placement: RelayPlacement | None = None  # cluster: which node hosts the relay
 
     # ---- requests from a connection -------------------------------------------------
 
@@ -228,6 +230,9 @@ class RoomCalls:
 
     def _steer_relay(self, info: CallInfo) -> None:
         """Start, feed or stop the relay after the roster or the mode changed."""
+        if self.placement is not None:  # cluster: one node hosts it (calls/placement.py)
+            self.placement.steer(info.members if info.mode == "relay" else [])
+            return
         if info.mode != "relay" or not info.members:
             if self.relay is not None:
                 self.relay.close()
@@ -236,7 +241,7 @@ class RoomCalls:
         if self.relay is None:
             self.relay = _new_relay(self)
         if self.relay is not None:
-            # participants whose call connection is here (cluster placement: not built yet)
+            # participants whose call connection is here: on one node, all but those in grace
             self.relay.roster([m for m in info.members if m in self.call_conns])
 
     def folded(self, body: CallStart | CallEnd) -> None:
@@ -280,9 +285,10 @@ def _roster(participants: Iterable[tuple[str, CallState]]) -> list[str]:
 _relay_missing_logged = False
 
 
-def _new_relay(calls: RoomCalls) -> CallRelay | None:
-    """A relay for the room, or None (logged once per process) when aiortc is missing:
-    signals to ``""`` then stay ``not_found``."""
+def _new_relay(calls: RoomCalls, send: Callable[[str, SignalRelay], None] | None = None) -> CallRelay | None:
+    """A relay for the room sending through ``send`` (default: this node's call
+    connections), or None (logged once per process) when aiortc is missing: signals to
+    ``""`` then stay ``not_found``."""
     global _relay_missing_logged
     try:
         from cosession.calls import relay
@@ -297,4 +303,4 @@ def _new_relay(calls: RoomCalls) -> CallRelay | None:
         return None
     settings = calls.room.settings
     relay.restrict_host_addresses(settings.call_relay_addresses)
-    return relay.CallRelay(calls.deliver_relayed, settings.call_relay_max)
+    return relay.CallRelay(send or calls.deliver_relayed, settings.call_relay_max)

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import msgspec
 import structlog
 
+from cosession.calls.placement import RelayPlacement
 from cosession.config import Settings
 from cosession.hub.hub_memory import MemoryHub
 from cosession.hub.hub_redis import HubUnavailable, RedisHub
@@ -108,6 +109,10 @@ class ClusterRoom(Room):
         self.rates = ClusterRates(settings.ops_per_second, settings.ops_burst, redis_hub, self.id)
         self._direct: deque[bytes] = deque()  # relayed signals for other nodes, in order
         self._direct_task: asyncio.Task[None] | None = None
+        self.relay_placement = RelayPlacement(
+            self.id, redis_hub, settings, self.calls, self.route_signal, self.send_ordered, self._spawn
+        )
+        self.calls.placement = self.relay_placement
         redis_hub.subscribe(self.id, self._on_raw, self._schedule_repair)
 
     @property
@@ -255,6 +260,8 @@ class ClusterRoom(Room):
         elif kind == b"D":
             to, signal = _direct_decoder.decode(data[1:])
             self.calls.deliver(to, signal)
+        elif kind in (b"V", b"L"):  # for the room's call relay, or who hosts it
+            self.relay_placement.received(data)
         elif kind == b"C":
             origin, member, seq = _cursor_decoder.decode(data[1:])
             if origin != self.node_id and self.cursors.heard(member, seq):
@@ -569,12 +576,15 @@ class ClusterRoom(Room):
         """To the addressee's call connection: here, or published for the node holding it
         (every node of the room hears it; only that node has the connection). One task
         publishes them one after another, so a peer gets offer and candidates in order."""
-        if self.calls.deliver(to, message):
-            return
+        if not self.calls.deliver(to, message):
+            self.send_ordered(b"D" + _payload_encoder.encode((to, message)))
+
+    def send_ordered(self, data: bytes) -> None:
+        """Publish on the room's channel after everything queued before (call signals)."""
         if len(self._direct) >= DIRECT_QUEUE_MAX:
             log.warning("relayed signal dropped: Redis is not keeping up", room=self.id)
             return
-        self._direct.append(b"D" + _payload_encoder.encode((to, message)))
+        self._direct.append(data)
         if self._direct_task is None:
             self._direct_task = asyncio.create_task(self._drain_direct())
             self._tasks.add(self._direct_task)
@@ -657,6 +667,7 @@ class ClusterRoom(Room):
         """A node's heartbeat expired: its members are gone."""
         gone = list(self.remote.get(node, {}).values())
         self.online.drop_node(node)
+        self.relay_placement.node_dropped(node)
         for entry in gone:
             if not any(entry.member in entries for entries in self.remote.values()):
                 # every survivor derives the same key: one member.left row
@@ -670,6 +681,7 @@ class ClusterRoom(Room):
 
     def unload(self) -> None:
         super().unload()
+        self.relay_placement.close()
         self._redis.unsubscribe(self.id)
         for task in self._tasks:
             task.cancel()
