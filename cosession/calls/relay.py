@@ -1,7 +1,8 @@
 """The server's media relay for one room's call (SPEC section 14.6, ``relay`` mode).
 
 Each participant holds ONE ``RTCPeerConnection`` to the server (signals ``to: ""``,
-answered ``from: ""``). The server always offers: the first two m-lines receive the
+answered ``from: ""``), with every m-line bundled on one transport (``max-bundle``).
+The server always offers: the first two m-lines receive the
 participant's own audio and video, then one ``sendonly`` m-line per track of every other
 participant, labelled in the SDP ``msid``: stream id = the member id, track id =
 ``<member id>:<kind>``.
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
@@ -219,7 +220,11 @@ class CallRelay:
     async def _new_pc(self, participant: Participant) -> None:
         """A new peer connection (a new DTLS certificate, a new ICE set-up) and its offer."""
         await self._close_pc(participant)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # max-bundle: every m-line on the first one's transport from the start. With aiortc's
+        # default (balanced) the 2nd+ m-line of a kind shares the 1st one's transport and is
+        # marked bundled, so when the answer moves the 1st video m-line onto the BUNDLE
+        # transport (mid 0, audio) the others stay on the discarded one: no video but the 1st.
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         participant.pc = pc
 
         @pc.on("track")

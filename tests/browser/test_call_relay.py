@@ -1,9 +1,9 @@
 """Relay mode in real Chromium (SPEC section 14.6): the room page holds ONE peer connection to
 the server's relay, answers its offers, and shows every relayed track in the tile of the
 member its msid names. Three participants (two pages and the aiortc Python client) each get
-the other two's media through the relay; a call that grows past ``--call-mesh-max`` moves
-from mesh to the relay and back without dropping the pages' media; a server with no relay
-shows a clear state."""
+the other two's media through the relay (a page receives video from both others); a call
+that grows past ``--call-mesh-max`` moves from mesh to the relay and back without dropping
+the pages' media; a server with no relay shows a clear state."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from cosession_client.call import Call
+from cosession_client.call_media import PatternTrack, ToneTrack
 from cosession_client.client import RoomClient
 from tests.browser.conftest import WEBRTC_FLAGS, Browsers, artifact
 from tests.browser.test_call_mesh import CALL_TIMEOUT_MS, join_room, tile
@@ -24,6 +25,7 @@ from tests.support.server import ServerProcess
 
 RELAY_ARGS = ("--call-relay-address", "127.0.0.1")
 FRAMES = 25  # half a second of 20 ms audio frames
+VIDEO_FRAMES = 10  # a third of a second of 30 fps video
 
 # bytes received per member and kind over the page's relay connection (mid -> member by msid)
 RELAYED = """async () => {
@@ -95,7 +97,8 @@ async def test_three_participants_through_the_relay(server_factory: ServerFactor
     bo = await join_room(browsers, invite, "Bo", WEBRTC_FLAGS)
     ids = {"Ana": await member_of(ana), "Bo": await member_of(bo), "Kiosk": joined["member"]}
     with loopback_only():
-        kiosk = Call(client, audio=True, video=False, ice_servers=[])
+        # the kiosk's camera too (small frames: the relay re-encodes every video per receiver)
+        kiosk = Call(client, video=True, tracks=[ToneTrack(), PatternTrack(96, 64)], ice_servers=[])
         try:
             await ana.get_by_test_id("call-join").click()  # Ana's camera goes through the relay
             await expect(ana.get_by_test_id("call-status")).to_have_text(re.compile("Waiting for others"))
@@ -112,7 +115,11 @@ async def test_three_participants_through_the_relay(server_factory: ServerFactor
                 streams = dict(await page.evaluate(TILE_STREAMS))
                 assert streams == {ids[n]: ids[n] for n in others}
             await expect(tile(bo, "Ana")).to_have_attribute("data-camera", "true")
-            await expect(tile(ana, "Kiosk")).to_have_attribute("data-camera", "false")
+            await expect(tile(ana, "Bo")).to_have_attribute("data-camera", "false")
+            # video: Bo (voice only) gets both others' cameras, Ana the kiosk's, the kiosk Ana's
+            await hears_through_relay(bo, [ids["Ana"], ids["Kiosk"]], ("audio", "video"))
+            await hears_through_relay(ana, [ids["Kiosk"]], ("video",))
+            assert await kiosk.wait_frames(ids["Ana"], "video", VIDEO_FRAMES, timeout=30) >= VIDEO_FRAMES
             # Chromium's fake microphone beeps: Ana's level meter says she speaks (presence)
             await expect(tile(bo, "Ana")).to_have_attribute("data-speaking", "true", timeout=CALL_TIMEOUT_MS)
             for name in ("Ana", "Bo"):

@@ -1,5 +1,5 @@
 """Relay mode (SPEC section 14.6): three aiortc participants, each holding one peer
-connection to the server, receive the other two's audio through the server's relay; a
+connection to the server, receive the other two's audio (and video) through the server's relay; a
 participant who leaves stops its tracks for the others and the call goes on; a roster change
 renegotiates each participant's existing connection in place; signals to the relay from
 outside the call or oversized are refused."""
@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from cosession_client.call import RELAY, Call
+from cosession_client.call_media import PatternTrack, ToneTrack
 from cosession_client.client import RoomClient
 from protocol.errors import ErrorCode
 from protocol.messages import CallJoin, Error, Signal, SignalRelay
@@ -19,6 +20,7 @@ from tests.support.raw import RawClient
 from tests.support.server import ServerProcess
 
 FRAMES = 25  # half a second of 20 ms audio frames
+VIDEO_FRAMES = 10  # a third of a second of 30 fps video
 RELAY_ARGS = ("--call-mode", "relay", "--call-relay-address", "127.0.0.1")
 
 
@@ -57,6 +59,44 @@ async def test_three_participants_through_the_relay(server_factory) -> None:  # 
             await ana.wait_frames(ids[1], "audio", ana.frames[ids[1]]["audio"] + FRAMES)
             assert ana.frames[ids[2]]["audio"] == cy_heard  # nothing more from Cy
             assert ana.errors == [] and bob.errors == []
+        finally:
+            for call in calls:
+                await call.leave()
+            for client in clients:
+                await client.close()
+
+
+async def test_video_through_the_relay(server_factory) -> None:  # type: ignore[no-untyped-def]
+    """Three participants with camera each receive video frames from both others through
+    the relay (every participant's video is on the 2nd+ video m-line of someone's connection),
+    and still after a fourth joins in place: the newcomer gets the three, they get it."""
+    server: ServerProcess = await server_factory(*RELAY_ARGS)
+    clients = await _members(server, ["Bo", "Cy", "Dee"])
+    ids = [c.member for c in clients]
+    with loopback_only():  # small frames: four encoders per participant on a shared machine
+        calls = [Call(c, video=True, tracks=[ToneTrack(), PatternTrack(96, 64)], ice_servers=[]) for c in clients]
+        first, dee = calls[:3], calls[3]
+        try:
+            for call in first:
+                await call.join()
+            for me, call in zip(ids, first, strict=False):
+                for other in ids[:3]:
+                    if other != me:
+                        assert await call.wait_frames(other, "video", VIDEO_FRAMES, timeout=30) >= VIDEO_FRAMES
+                assert call.frames[me]["video"] == 0
+            pcs = [call.peers[RELAY].pc for call in first]
+            seen = [{o: call.frames[o]["video"] for o in ids[:3]} for call in first]
+            await dee.join()  # the fourth, in place on the others' connections
+            for other in ids[:3]:
+                assert await dee.wait_frames(other, "video", VIDEO_FRAMES, timeout=30) >= VIDEO_FRAMES
+            for i, (me, call) in enumerate(zip(ids, first, strict=False)):
+                assert await call.wait_frames(ids[3], "video", VIDEO_FRAMES, timeout=30) >= VIDEO_FRAMES
+                assert call.peers[RELAY].pc is pcs[i] and call.relay_connections == 1
+                for other in ids[:3]:
+                    if other != me:  # the video of the first three keeps coming
+                        goal = seen[i][other] + VIDEO_FRAMES
+                        assert await call.wait_frames(other, "video", goal, timeout=30) >= goal
+            assert all(call.errors == [] for call in calls)
         finally:
             for call in calls:
                 await call.leave()

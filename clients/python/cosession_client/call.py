@@ -38,7 +38,7 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.rtcconfiguration import RTCIceTransportPolicy
+from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.sdp import candidate_from_sdp
 
 from cosession_client.call_media import synthetic_tracks
@@ -256,14 +256,18 @@ class Call:
 
     # ---- peers ---------------------------------------------------------------------------------
 
-    def _configuration(self) -> RTCConfiguration:
+    def _configuration(self, member: str) -> RTCConfiguration:
         servers = self.client.ice_servers if self._ice is None else self._ice
         ice = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential) for s in servers]
         policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
-        return RTCConfiguration(iceServers=ice, iceTransportPolicy=policy)
+        # The relay's offer has many m-lines of one kind. With aiortc's default (balanced) the
+        # 2nd+ of a kind would share the 1st one's transport, be marked bundled, and stay on that
+        # transport when BUNDLE moves the 1st onto mid 0's: the relay's video but the 1st is lost.
+        bundle = RTCBundlePolicy.MAX_BUNDLE if member == RELAY else RTCBundlePolicy.BALANCED
+        return RTCConfiguration(iceServers=ice, iceTransportPolicy=policy, bundlePolicy=bundle)
 
     def _peer(self, member: str) -> Peer:
-        pc = RTCPeerConnection(self._configuration())
+        pc = RTCPeerConnection(self._configuration(member))
         peer = Peer(member, pc)
         self.peers[member] = peer
         if member == RELAY:
