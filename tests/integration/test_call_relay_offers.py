@@ -126,10 +126,14 @@ async def test_offers_in_place_wait_for_answers_and_start_over_when_needed() -> 
             relay.roster(["a", "b", "c"])  # c again: a and b re-offered in place
             for who in (a, b):
                 assert fingerprints(await next_offer(who.member)) == fingerprints(who.offer)
-            relay.signal("b", Signal(to="", kind="answer", sdp="not sdp"))  # unusable: b's connection closes
+            relay.signal("b", Signal(to="", kind="answer", sdp="not sdp"))  # unusable: a new connection at once
+            renewed = await next_offer("b")
+            assert fingerprints(renewed) != fingerprints(b.offer)
+            await b.answer(renewed)
+            assert b.connections == 3
             await c.answer(await next_offer("c"))
-            relay.roster(["a", "b"])  # the next change offers b a new connection
-            assert fingerprints(await next_offer("b")) != fingerprints(b.offer)
+            relay.roster(["a", "b"])  # the next change: in place on b's new connection
+            assert fingerprints(await next_offer("b")) == fingerprints(renewed)
             assert relay.serves("b") and not relay.serves("c")
         finally:
             relay.close()
