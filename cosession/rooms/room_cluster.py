@@ -43,6 +43,7 @@ from protocol.codec import JSON, MSGPACK
 from protocol.erasure import scrub_event
 from protocol.errors import CloseCode, ErrorCode
 from protocol.messages import (
+    CallStart,
     Error,
     Event,
     EventBody,
@@ -599,11 +600,16 @@ class ClusterRoom(Room):
             self._direct_task = None
 
     def sequence_system(self, body: EventBody) -> None:
-        self._spawn(self._write_system(body))
+        self._spawn(self._write_system(body, (self.head, 1)))  # the head it was decided at
 
-    async def _write_system(self, body: EventBody) -> None:
+    async def _write_system(self, body: EventBody, guard: Guard) -> None:
+        """call.start / call.end, appended only if no event landed since this replica's head:
+        otherwise checked again on the caught-up replica, so of two nodes that saw the call
+        start (or end) at once, only the first one's event is logged (SPEC 14.4)."""
         try:
-            seq, fresh, ts, epoch = await self._append("", None, body)
+            seq, fresh, ts, epoch = await self._append("", None, body, guard, lambda: self._recheck_call(body))
+        except _Refused:
+            return  # another node logged it first
         except Exception as exc:  # Redis away past the write timeout: the call event is lost
             log.warning("call event not sequenced", room=self.id, op=type(body).__name__, error=repr(exc))
             return
@@ -613,6 +619,11 @@ class ClusterRoom(Room):
                 PendingEvent(room_id=self.id, event=event, ref=None, body=_event_encoder.encode(event), epoch=epoch),
                 _noop,
             )
+
+    def _recheck_call(self, body: EventBody) -> Guard:
+        if (self.state.call is not None) == isinstance(body, CallStart):
+            raise _Refused(Rejection(ErrorCode.NOT_FOUND, "the call's start or end is already in the log"))
+        return (self.head, 1)
 
     def _cursor_moved(self, member: str, seq: int) -> None:
         """SPEC 15: the member's connections on other nodes hear its cursor moved."""
