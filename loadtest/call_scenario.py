@@ -159,8 +159,8 @@ def call(params: dict[str, str]) -> Scenario:
     return Scenario(
         name="call",
         description=(
-            f"rooms of callers in the room's call (mesh, aiortc, synthetic audio{' + video' if video else ''}): "
-            "set-up time, frames/packets received, failures"
+            f"rooms of callers in the room's call (mesh or relay, aiortc, synthetic audio{' + video' if video else ''}"
+            "): set-up time, frames sent/received and delivered ratio, failures"
         ),
         shoppers=[Caller],
         rooms=4,
