@@ -189,6 +189,13 @@ def setup(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
                     f"p95 {_fmt(s.setup_p95)} ms, failures {s.failures}, server CPU {_fmt(s.server_cpu)}%",
                     flush=True,
                 )
+    print("\n| rooms x callers | run | mode | set-up p50 ms | p95 ms | failures | CPU: server / generator |")
+    print("|---|---|---|---|---|---|---|")
+    for r in out:
+        print(
+            f"| {r['shape']} | {r['run']} | {r['mode'] or r['asked'] + '?'} | {_fmt(r['setup_p50'])} | "
+            f"{_fmt(r['setup_p95'])} | {r['failures']} | {_fmt(r['server_cpu'])}% / {_fmt(r['generator_cpu'])}% |"
+        )
     return out
 
 
