@@ -2,6 +2,11 @@
 
     .venv/bin/python -m benchmarks.call_relay_capacity setup [--shapes 2x2,2x3] [--repeat 2]
     .venv/bin/python -m benchmarks.call_relay_capacity capacity [--video] [--max-steps 6] [--budget 600]
+    .venv/bin/python -m benchmarks.call_relay_capacity codecs
+
+``codecs``: CPU time per frame of aiortc's Opus and VP8 encoders and decoders on the
+callers' synthetic media, in this process: what one forwarded stream costs the relay in
+codec work alone (the rest of its CPU is RTP, SRTP, RTCP and the event loop).
 
 Every step is one run of the load tool's ``call`` scenario (``python -m loadtest run call``,
 one spawned node, aiortc callers on 127.0.0.1), its JSON result read back.
@@ -62,6 +67,11 @@ class Step:
     @property
     def dropping(self) -> bool:
         return bool(self.error) or self.failures > 0 or self.ratio is None or self.ratio < DROP_RATIO
+
+    @property
+    def streams(self) -> int:
+        """Tracks (of one kind) the relay sends: each participant's to every other one of its room."""
+        return self.rooms * self.members * (self.members - 1)
 
     @property
     def limit(self) -> str:
@@ -156,10 +166,10 @@ def capacity(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
         out.append({"ladder": name, "stopped": reason, "steps": [vars(s) | {"limit": s.limit} for s in steps]})
         print(f"\n{name} ({'audio + video' if args.video else 'audio'}): stopped: {reason}")
         print(
-            "| rooms x participants | delivered ratio | frames sent / received per s | server CPU (core 0) | "
-            "generator CPU (core 1) | busy | failures |"
+            "| rooms x participants | forwarded streams | delivered ratio | frames sent / received per s | "
+            "server CPU (core 0) | per stream | generator CPU (core 1) | busy | failures |"
         )
-        print("|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for s in steps:
             print(f"| {_row(s)} |")
     return out
@@ -167,10 +177,12 @@ def capacity(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
 
 def _row(s: Step) -> str:
     if s.error:
-        return f"{s.rooms} x {s.members} | run failed: {s.error} | | | | | |"
+        return f"{s.rooms} x {s.members} | {s.streams} | run failed: {s.error} | | | | | | |"
+    per_stream = s.server_cpu / s.streams if s.server_cpu is not None and s.streams else None
     return (
-        f"{s.rooms} x {s.members} | {_fmt(s.ratio, 3)} | {_fmt(s.sent_per_s)} / {_fmt(s.received_per_s)} | "
-        f"{_fmt(s.server_cpu)}% | {_fmt(s.generator_cpu)}% | {s.limit} | {s.failures}"
+        f"{s.rooms} x {s.members} | {s.streams} | {_fmt(s.ratio, 3)} | {_fmt(s.sent_per_s)} / "
+        f"{_fmt(s.received_per_s)} | {_fmt(s.server_cpu)}% | {_fmt(per_stream, 1)}% | {_fmt(s.generator_cpu)}% | "
+        f"{s.limit} | {s.failures}"
     )
 
 
@@ -199,11 +211,47 @@ def setup(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     return out
 
 
+def codecs(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
+    import asyncio
+
+    from aiortc.codecs import depayload, get_decoder, get_encoder
+    from aiortc.jitterbuffer import JitterFrame
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+    from loadtest.call_media import PacedPattern, PacedTone, parse_size
+
+    async def frames() -> tuple[list[Any], list[Any]]:
+        tone, pattern = PacedTone(), PacedPattern(*parse_size(args.video_size), fps=10_000.0)
+        return [await tone.recv() for _ in range(50)], [await pattern.recv() for _ in range(48)]
+
+    audio, video = asyncio.run(frames())
+    out = []
+    kinds = (
+        ("Opus", RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48_000, channels=2), audio, 1_000),
+        (f"VP8 {args.video_size}", RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000), video, 300),
+    )
+    for name, codec, source, count in kinds:
+        encoder, decoder = get_encoder(codec), get_decoder(codec)
+        began, encoded = time.process_time(), []
+        for i in range(count):
+            payloads, timestamp = encoder.encode(source[i % len(source)], force_keyframe=i == 0)
+            # what a receiver reassembles: the payloads without their RTP payload descriptors
+            encoded.append((b"".join(depayload(codec, p) for p in payloads), timestamp))
+        encode_us = (time.process_time() - began) / count * 1e6
+        began = time.process_time()
+        for data, timestamp in encoded:
+            decoder.decode(JitterFrame(data=data, timestamp=timestamp))
+        decode_us = (time.process_time() - began) / count * 1e6
+        out.append({"codec": name, "encode_us": round(encode_us), "decode_us": round(decode_us)})
+        print(f"{name}: encode {encode_us:,.0f} µs, decode {decode_us:,.0f} µs CPU per frame")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.call_relay_capacity", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("what", choices=["setup", "capacity"])
+    parser.add_argument("what", choices=["setup", "capacity", "codecs"])
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per run (default 20)")
     parser.add_argument("--video", action="store_true", help="callers send video too")
     parser.add_argument("--video-size", default="320x240")
@@ -220,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="call-relay-bench-") as tmp:
-        steps = (capacity if args.what == "capacity" else setup)(args, Path(tmp))
+        steps = {"capacity": capacity, "setup": setup, "codecs": codecs}[args.what](args, Path(tmp))
     print(f"\nstarted {started}, load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
     if args.json is not None:
         record = {"what": args.what, "args": vars(args) | {"json": str(args.json)}, "started": started}

@@ -40,6 +40,7 @@ def test_which_side_was_busy() -> None:
     assert _step(server_cpu=50.0, generator_cpu=99.0).limit == "generator"
     assert _step(server_cpu=90.0, generator_cpu=90.0).limit == "both"
     assert _step(server_cpu=None, generator_cpu=10.0).limit == "neither"
+    assert Step(rooms=2, members=3).streams == 12 and Step(rooms=1, members=4).streams == 12
 
 
 def test_step_from_a_load_tool_result() -> None:
