@@ -31,6 +31,8 @@ CALL_COUNTERS: Final = (
     "call_errors",  # errors the Python client's Call recorded (a peer's signaling or connection)
     "call_audio_sent",  # frames the callers' own tracks handed out (each goes to every other caller)
     "call_video_sent",
+    "call_audio_packets_lost",  # RTP sequence gaps seen by the callers (getStats inbound-rtp packetsLost)
+    "call_video_packets_lost",
 )
 # per-second deltas of these go into the time series rows
 CALL_ROW_COUNTERS: Final = (
@@ -135,6 +137,7 @@ def call_summary(
             out[f"{kind}_{what}"] = n
             out[f"{kind}_{what}_per_peer_s"] = _rate(n, peer_seconds)  # ~50 audio frames/s at 20 ms
             out[f"{kind}_{what}_per_s"] = _rate(n, mean_window)  # the whole run, all callers
+        out[f"{kind}_packets_lost"] = counters.get(f"call_{kind}_packets_lost", 0)
     out["steady"] = steady_call(rows, load_seconds, room_size) if rows else None
     return out
 
@@ -159,7 +162,8 @@ def describe_call(call: dict[str, Any] | None) -> list[str]:
         if call[f"{kind}_frames"] and per_peer is not None:
             rates.append(
                 f"{kind} {per_peer:.1f} frames/s and {call[f'{kind}_packets_per_peer_s'] or 0:.1f} packets/s per peer "
-                f"({call[f'{kind}_frames_per_s'] or 0:,.0f} frames/s in all)"
+                f"({call[f'{kind}_frames_per_s'] or 0:,.0f} frames/s in all, "
+                f"{call.get(f'{kind}_packets_lost', 0):,} packets lost)"
             )
     if rates:
         lines.append("received: " + "; ".join(rates))

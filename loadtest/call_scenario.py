@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import aioice.ice
 
 from cosession_client.call import Call
-from loadtest.call_media import PacedPattern, PacedTone, parse_size, skip_decoding
+from loadtest.call_media import PacedPattern, PacedTone, fast_audio_level, parse_size, skip_decoding
 from loadtest.scenario import Scenario, Shopper
 from loadtest.stamps import now_ns
 
@@ -66,6 +66,7 @@ class Caller(Shopper):
 
     async def on_start(self) -> None:
         _loopback_ice()
+        fast_audio_level()
         if not _truthy(self.params.get("decode", "1")):
             skip_decoding()
         video = _truthy(self.params.get("video", "0"))
@@ -149,6 +150,7 @@ class Caller(Shopper):
                     for stats in report.values():
                         if getattr(stats, "type", "") == "inbound-rtp" and stats.kind in ("audio", "video"):
                             meter.c[f"call_{stats.kind}_packets"] += int(stats.packetsReceived or 0)
+                            meter.c[f"call_{stats.kind}_packets_lost"] += max(0, int(stats.packetsLost or 0))
         with contextlib.suppress(Exception):
             async with asyncio.timeout(LEAVE_TIMEOUT):
                 await call.leave()

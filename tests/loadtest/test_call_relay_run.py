@@ -164,3 +164,22 @@ def test_skip_decoding_hands_on_encoded_frames() -> None:
         assert decoder.decode(b"vp8 frame") == [b"vp8 frame"]
     finally:
         receiver.get_decoder = original
+
+
+async def test_fast_audio_level_equals_aiortcs() -> None:
+    import numpy as np
+    from aiortc import rtp
+    from av import AudioFrame
+
+    from loadtest.call_media import audio_level_dbov
+
+    tone = PacedTone()
+    frames = [await tone.recv() for _ in range(3)]
+    tone.stop()
+    quiet = AudioFrame.from_ndarray(np.zeros((1, 960), dtype=np.int16), format="s16", layout="mono")
+    loud = AudioFrame.from_ndarray(np.full((1, 1920), 32767, dtype=np.int16), format="s16", layout="stereo")
+    noise = AudioFrame.from_ndarray(
+        np.random.default_rng(1).integers(-3000, 3000, (1, 1920), dtype=np.int16), format="s16", layout="stereo"
+    )
+    for frame in [*frames, quiet, loud, noise]:
+        assert audio_level_dbov(frame) == rtp.compute_audio_level_dbov(frame)
