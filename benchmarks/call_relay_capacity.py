@@ -153,7 +153,7 @@ def capacity(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
         (f"rooms of {args.room_size}", [(r, args.room_size) for r in ROOMS]),
     ]
     began, out = time.monotonic(), []
-    for name, shapes in ladders:
+    for ladder, (name, shapes) in enumerate(ladders, 1):
         steps: list[Step] = []
         reason = None
         for rooms, members in shapes:
@@ -166,7 +166,7 @@ def capacity(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
             )
             if reason:
                 break
-            result = run_call(rooms, members, extra, args.duration, work / f"cap-{rooms}x{members}.json")
+            result = run_call(rooms, members, extra, args.duration, work / f"cap{ladder}-{rooms}x{members}.json")
             steps.append(step_from_result(rooms, members, result))
             print(f"  -> {_row(steps[-1])}", flush=True)
         if reason is None:  # every shape ran: did the last one drop?
@@ -202,7 +202,8 @@ def setup(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
         rooms, members = (int(x) for x in shape.lower().split("x"))
         for i in range(args.repeat):
             for mode, extra in (("mesh", []), ("relay", list(RELAY_ARGS))):
-                result = run_call(rooms, members, [*extra, "--workers=2", *video], args.duration, work / "setup.json")
+                path = work / f"setup-{shape}-{mode}-{i + 1}.json"
+                result = run_call(rooms, members, [*extra, "--workers=2", *video], args.duration, path)
                 s = step_from_result(rooms, members, result)
                 out.append({"shape": shape, "run": i + 1, "asked": mode} | vars(s))
                 print(
@@ -271,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", default="2x2,2x3", help="setup: RxM,RxM …")
     parser.add_argument("--repeat", type=int, default=2, help="setup: runs per shape and mode")
     parser.add_argument("--json", type=Path, help="write the steps here")
+    parser.add_argument("--runs-dir", type=Path, help="keep each run's load-tool JSON here")
     parser.add_argument("--relay-bundle-fix", action="store_true", help="the relay with bundlePolicy=max-bundle")
     args = parser.parse_args(argv)
     if args.relay_bundle_fix:
@@ -281,11 +283,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("capacity needs two CPUs (the server on one, the callers on the other)")
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="call-relay-bench-") as tmp:
-        steps = {"capacity": capacity, "setup": setup, "codecs": codecs}[args.what](args, Path(tmp))
+    run = {"capacity": capacity, "setup": setup, "codecs": codecs}[args.what]
+    if args.runs_dir is not None:  # keep every run's JSON result
+        args.runs_dir.mkdir(parents=True, exist_ok=True)
+        steps = run(args, args.runs_dir)
+    else:
+        with tempfile.TemporaryDirectory(prefix="call-relay-bench-") as tmp:
+            steps = run(args, Path(tmp))
     print(f"\nstarted {started}, load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
     if args.json is not None:
-        record = {"what": args.what, "args": vars(args) | {"json": str(args.json)}, "started": started}
+        record = {"what": args.what, "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
+        record["started"] = started
         args.json.write_text(json.dumps(record | {"results": steps}, indent=1), encoding="utf-8")
     return 0
 
