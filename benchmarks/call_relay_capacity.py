@@ -189,7 +189,8 @@ def _row(s: Step) -> str:
         return f"{s.rooms} x {s.members} | {s.streams} | run failed: {s.error} | | | | | | |"
     per_stream = s.server_cpu / s.streams if s.server_cpu is not None and s.streams else None
     return (
-        f"{s.rooms} x {s.members} | {s.streams} | {_fmt(s.ratio, 3)} | {_fmt(s.sent_per_s)} / "
+        f"{s.rooms} x {s.members} | {s.streams} | {_fmt(s.ratio, 3) if s.ratio is not None else 'no steady phase'} | "
+        f"{_fmt(s.sent_per_s)} / "
         f"{_fmt(s.received_per_s)} | {_fmt(s.server_cpu)}% | {_fmt(per_stream, 1)}% | {_fmt(s.generator_cpu)}% | "
         f"{s.limit} | {s.failures}"
     )
