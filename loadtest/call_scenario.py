@@ -151,8 +151,8 @@ class Caller(Shopper):
                 self.counted[kind] = total
 
     async def _count_received(self) -> None:
-        while True:  # cancelled in on_stop
-            await asyncio.sleep(COUNT_EVERY)
+        while self.time_left > 0:  # then on_stop cancels it and flushes the rest
+            await asyncio.sleep(min(COUNT_EVERY, max(0.01, self.time_left)))
             self._flush_received()
 
     async def on_stop(self) -> None:
