@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadtest import ipc
+from loadtest.call_metrics import CALL_ROW_COUNTERS
 from loadtest.histogram import Histogram
 from loadtest.meter import COUNTERS, HISTOGRAMS
 
@@ -28,6 +29,7 @@ class Aggregator:
         self.done_seconds = 0
         self.extra: dict[int, dict[str, Any]] = {}  # second -> controller samples (cpu)
         self.dead: set[int] = set()
+        self._calling = False  # call counters moved: the rows carry them from then on
 
     def tick(self, tick: ipc.Tick) -> None:
         self._ticks.setdefault(tick.second, {})[tick.worker] = tick
@@ -77,6 +79,9 @@ class Aggregator:
         row: dict[str, Any] = {"t": second, "clients": connected}
         for key in RATE_COUNTERS:
             row[key] = deltas.get(key, 0)
+        if any(deltas.get(key, 0) for key in CALL_ROW_COUNTERS) or self._calling:  # the `call` scenario
+            self._calling = True
+            row.update({key: deltas.get(key, 0) for key in CALL_ROW_COUNTERS})
         row["joined"] = sum(t.counters.get("members_joined", 0) for t in ticks.values())
         # members whose arrival is over: joined, failed to join, or too late to start
         row["settled"] = sum(t.counters.get(key, 0) for t in ticks.values() for key in _SETTLED)

@@ -30,6 +30,20 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _cpus(text: str) -> set[int]:
+    from loadtest.spawn import parse_cpus
+
+    try:
+        cpus = parse_cpus(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not cpus <= os.sched_getaffinity(0):
+        raise argparse.ArgumentTypeError(
+            f"CPUs {sorted(cpus)} are not all available here ({sorted(os.sched_getaffinity(0))})"
+        )
+    return cpus
+
+
 def _param(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -68,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--spawn-redis", action="store_true", help="with --spawn 1: a one-node cluster behind a redis-server"
     )
+    target.add_argument(
+        "--spawn-cpus", type=_cpus, metavar="LIST", help="run the --spawn nodes on these CPUs only (0 / 0,1 / 0-3)"
+    )
     shape = run.add_argument_group("load shape (defaults: the scenario's)")
     shape.add_argument("--rooms", type=int, metavar="R")
     shape.add_argument("--members", type=int, metavar="M", help="members per room")
@@ -82,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--video", action="store_true", help="`call` scenario: callers send video too (-p video=1)")
     gen = run.add_argument_group("generator and output")
     gen.add_argument("--workers", type=int, metavar="W", help=f"worker processes (default: cores = {os.cpu_count()})")
+    gen.add_argument(
+        "--cpus", type=_cpus, metavar="LIST", help="run the load generator on these CPUs only (0 / 0,1 / 0-3)"
+    )
     gen.add_argument("--json", type=Path, metavar="OUT.json", help="write every metric and finding as JSON")
     gen.add_argument("--html", type=Path, metavar="OUT.html", help="write a self-contained HTML report")
     gen.add_argument("--slo", action="append", default=[], metavar="EXPR", help="e.g. 'op_ack.p99 < 50ms' (repeat)")
@@ -127,8 +147,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[s
         parser.error("give either --url (one or more) or --spawn N")
     if args.spawn is not None and args.spawn < 1:
         parser.error("--spawn needs N >= 1")
-    if not args.spawn and (args.spawn_redis or args.spawn_db != "sqlite" or args.spawn_arg):
-        parser.error("--spawn-db, --spawn-redis and --spawn-arg need --spawn N")
+    if not args.spawn and (args.spawn_redis or args.spawn_db != "sqlite" or args.spawn_arg or args.spawn_cpus):
+        parser.error("--spawn-db, --spawn-redis, --spawn-arg and --spawn-cpus need --spawn N")
     for flag in ("rooms", "members", "workers", "payload_bytes"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -175,6 +195,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[s
         argv=["cosession-loadtest", *argv],
         storms=storms,
         cpu_warn=args.cpu_warn,
+        spawn_cpus=args.spawn_cpus,
+        cpus=args.cpus,
     )
     try:
         result = _execute(cfg, live=False if args.no_live else None)

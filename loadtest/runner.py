@@ -47,7 +47,7 @@ from loadtest.resources import ResourceSampler, Sample, redis_commandstats, redi
 from loadtest.rest import create_room, get_snapshot, new_http
 from loadtest.scenario import Scenario, ScenarioError
 from loadtest.slo import Slo, evaluate
-from loadtest.spawn import LocalCluster, SpawnError
+from loadtest.spawn import LocalCluster, SpawnError, pin_process
 from loadtest.stamps import now_ns
 from loadtest.worker import worker_main
 
@@ -97,6 +97,8 @@ class RunConfig:
     argv: list[str] = field(default_factory=list)
     storms: list[float] = field(default_factory=list)
     cpu_warn: float = 90.0  # % of one core, for SATURATED_SECONDS in a row
+    spawn_cpus: set[int] | None = None  # --spawn-cpus: the spawned nodes run on these CPUs only
+    cpus: set[int] | None = None  # --cpus: the controller and its workers run on these CPUs only
 
     def arrival_offset(self, a: int, total: int) -> float:
         if self.arrival_rate:
@@ -161,6 +163,8 @@ class Controller:
         load_before = os.getloadavg()
         began = time.monotonic()
         try:
+            if self.cfg.cpus:
+                pin_process(self.cfg.cpus)  # before the workers start: they inherit it
             self._boot_workers(max(1, min(self.cfg.workers, self.cfg.rooms * self.cfg.members)))
             urls = await self._target()  # (the workers import meanwhile)
             await self._prepare(urls)
@@ -206,7 +210,7 @@ class Controller:
         cfg = self.cfg
         if cfg.spawn:
             self.cluster = LocalCluster(
-                cfg.spawn, server_args=cfg.spawn_args, database=cfg.spawn_db, redis=cfg.spawn_redis
+                cfg.spawn, server_args=cfg.spawn_args, database=cfg.spawn_db, redis=cfg.spawn_redis, cpus=cfg.spawn_cpus
             )
             self.display.note(f"starting a local cluster: {self.cluster.describe()} …")
             try:
@@ -667,6 +671,8 @@ class Controller:
                 "spawn_args": cfg.spawn_args,
                 "spawn_db": cfg.spawn_db,
                 "spawn_redis": cfg.spawn_redis,
+                "spawn_cpus": sorted(cfg.spawn_cpus or ()),
+                "cpus": sorted(cfg.cpus or ()),
             },
             "target": {
                 "urls": urls,
@@ -698,7 +704,9 @@ class Controller:
             "timeseries": rows,
             "cpu_peaks": self.cpu_peaks,
             "resources": resources,
-            "call": call_summary(counters, latency.get("call_setup")),
+            "call": call_summary(
+                counters, latency.get("call_setup"), rows, load_seconds=load_seconds, room_size=cfg.members
+            ),
             "help": help_summary(
                 counters, latency.get("help_claim"), latency.get("help_fanout"), self.phases.get("load", cfg.duration)
             ),
@@ -736,10 +744,20 @@ class Controller:
             delivered=sum(r["delivered"] for r in steady),
             ops=sum(r["ops_acked"] for r in steady),
         )
+        out["affinity"] = self._affinity()
         if "start" in self.redis_stats and "end" in self.redis_stats:
             ops = sum(r["ops_acked"] for r in rows if r["t"] > self.redis_second)
             out["redis"] = redis_costs(self.redis_stats["start"], self.redis_stats["end"], ops=ops)
             out["redis"]["from_second"] = self.redis_second
+        return out
+
+    def _affinity(self) -> dict[str, list[int]]:
+        """The CPUs the nodes and the generator's workers may run on, read back from /proc."""
+        out: dict[str, list[int]] = {}
+        procs = [("nodes", p) for p in self.server_procs] + [("generator", w.ps) for w in self.workers if w.ps]
+        for role, proc in procs:
+            with contextlib.suppress(psutil.Error):
+                out[role] = sorted(set(out.get(role, [])) | set(proc.cpu_affinity() or []))
         return out
 
     def _correctness(

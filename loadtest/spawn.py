@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -58,6 +59,33 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
+def parse_cpus(text: str) -> set[int]:
+    """``"0"``, ``"0,2"``, ``"0-3"`` → CPU numbers (for ``--spawn-cpus`` / ``--cpus``)."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        if not lo.isdigit() or (sep and not hi.isdigit()):
+            raise ValueError(f"expected CPU numbers like 0 or 0,1 or 0-3, got {text!r}")
+        cpus.update(range(int(lo), int(hi if sep else lo) + 1))
+    return cpus
+
+
+def pin_process(cpus: set[int]) -> None:
+    """Run every thread of this process (and what it starts from now on) on ``cpus`` only."""
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(tid), cpus)
+
+
+def _child_setup(cpus: set[int] | None) -> Callable[[], None]:
+    def setup() -> None:  # runs in the child between fork and exec
+        _die_with_parent()
+        if cpus:
+            os.sched_setaffinity(0, cpus)  # inherited by the server's every thread
+
+    return setup
+
+
 def redis_binary() -> str | None:
     override = os.environ.get("REDIS_SERVER_BIN")
     if override:
@@ -66,10 +94,11 @@ def redis_binary() -> str | None:
 
 
 class _Proc:
-    def __init__(self, name: str, cmd: list[str], workdir: Path) -> None:
+    def __init__(self, name: str, cmd: list[str], workdir: Path, cpus: set[int] | None = None) -> None:
         self.name = name
         self.cmd = cmd
         self.workdir = workdir
+        self.cpus = cpus
         self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -82,7 +111,7 @@ class _Proc:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=_child_setup(self.cpus) if sys.platform == "linux" else None,
             )
 
     @property
@@ -122,6 +151,7 @@ class LocalCluster:
         keep_dir: bool = False,
         database: str = "sqlite",
         redis: bool | None = None,
+        cpus: set[int] | None = None,
     ) -> None:
         if nodes < 1:
             raise ValueError("--spawn needs at least 1 node")
@@ -132,6 +162,7 @@ class LocalCluster:
         self.with_redis = bool(redis) or nodes > 1
         self.postgres: PostgresServer | None = None
         self.server_args = list(server_args or [])
+        self.cpus = cpus  # the nodes run on these CPUs only (sched_setaffinity before exec)
         self.keep_dir = keep_dir
         self.workdir = Path(tempfile.mkdtemp(prefix="cosession-loadtest-"))
         self.secret = secrets.token_hex(16)
@@ -180,7 +211,7 @@ class LocalCluster:
                 await self._start_redis()
             for i in range(self.size):
                 self.ports.append(free_port())
-                self.nodes.append(_Proc(f"node{i}", self._node_cmd(i), self.workdir))
+                self.nodes.append(_Proc(f"node{i}", self._node_cmd(i), self.workdir, self.cpus))
             # the first node runs the database migrations alone, the others start together
             self.nodes[0].start()
             await self._ready(self.nodes[0], self.ports[0], timeout)
