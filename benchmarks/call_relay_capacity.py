@@ -25,11 +25,6 @@ after ``--max-steps`` steps, or when the time ``--budget`` would be exceeded
 (``next_stop``). Each row says which side was busy: the server's core, the generator's,
 or neither (then the drop is not a CPU limit of either process).
 
-``--relay-bundle-fix``: the node's relay runs with ``bundlePolicy=max-bundle``
-(benchmarks/call_relay_bundle_fix/sitecustomize.py, on ``PYTHONPATH``): without it the
-relay as of this writing forwards no video, so ``capacity --video`` needs it until
-cosession/calls/relay.py carries the fix (the results record whether it was on).
-
 All traffic stays on 127.0.0.1; every step is bounded in time.
 """
 
@@ -52,8 +47,6 @@ STEP_OVERHEAD = 25.0  # seconds a run takes beyond its --duration (spawn, worker
 ONE_ROOM = (2, 3, 4, 5, 6, 8, 10, 12)
 ROOMS = (1, 2, 3, 4, 6, 8, 10, 12)
 RELAY_ARGS = ("--spawn-arg=--call-mode=relay", "--spawn-arg=--call-relay-address=127.0.0.1")
-BUNDLE_FIX = Path(__file__).resolve().parent / "call_relay_bundle_fix"
-_env: dict[str, str] | None = None  # the load tool's environment (None: ours)
 
 
 @dataclass
@@ -127,9 +120,7 @@ def run_call(rooms: int, members: int, extra: list[str], duration: float, out: P
     cmd += [f"-p=media_timeout={max(5.0, duration / 2):g}", *extra]
     print("$", " ".join(cmd[1:]), flush=True)
     try:
-        subprocess.run(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=duration + 180, check=False, env=_env
-        )
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=duration + 180, check=False)
     except subprocess.TimeoutExpired:
         return {"exit_code": 3, "error": "timed out"}
     try:
@@ -274,12 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="setup: runs per shape and mode")
     parser.add_argument("--json", type=Path, help="write the steps here")
     parser.add_argument("--runs-dir", type=Path, help="keep each run's load-tool JSON here")
-    parser.add_argument("--relay-bundle-fix", action="store_true", help="the relay with bundlePolicy=max-bundle")
     args = parser.parse_args(argv)
-    if args.relay_bundle_fix:
-        global _env
-        path = os.pathsep.join(filter(None, [str(BUNDLE_FIX), os.environ.get("PYTHONPATH", "")]))
-        _env = {**os.environ, "PYTHONPATH": path}
     if args.what == "capacity" and len(os.sched_getaffinity(0)) < 2:
         parser.error("capacity needs two CPUs (the server on one, the callers on the other)")
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())

@@ -8,9 +8,8 @@
 * ``skip_decoding()``: received RTP is reassembled into frames as usual but not decoded
   (each encoded frame counts as one frame): a caller that only counts what it receives
   then costs far less than the server relay that decodes and re-encodes (``-p decode=0``).
-* ``fast_audio_level()``: aiortc computes the RFC 6465 audio level of every audio frame
-  it sends in pure Python on the event loop (about 1-2 ms per 20 ms frame here, several
-  times the Opus encoding); the same value computed with numpy (always, in callers).
+* (callers also install ``cosession.calls.audio_level``: aiortc's per-frame audio level
+  with numpy, the same value for a fraction of the CPU.)
 
 Process-wide patches, for load-tool worker processes only. Needs the ``calls`` extra.
 """
@@ -123,22 +122,6 @@ def skip_decoding() -> None:
 
     module: Any = aiortc.rtcrtpreceiver  # the receiver's decoder threads look the factory up here
     module.get_decoder = lambda codec: _CountOnly()
-
-
-def audio_level_dbov(frame: AudioFrame) -> int:
-    """aiortc's ``rtp.compute_audio_level_dbov`` (RFC 6465, Appendix A), vectorised: the
-    same sum over every sample of the first plane, the same division by ``frame.samples``."""
-    samples = np.frombuffer(bytes(frame.planes[0]), dtype=np.int16).astype(np.float64)
-    rms = math.sqrt(float(np.dot(samples, samples)) / (frame.samples * 32767 * 32767))
-    return round(min(max(20 * math.log10(rms), -127), 0)) if rms > 0 else -127
-
-
-def fast_audio_level() -> None:
-    """aiortc's senders compute the audio level with ``audio_level_dbov`` (this process only)."""
-    import aiortc.rtp
-
-    module: Any = aiortc.rtp  # RTCRtpSender calls rtp.compute_audio_level_dbov(frame)
-    module.compute_audio_level_dbov = audio_level_dbov
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -26,11 +26,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aioice.ice
-from aiortc import RTCConfiguration
-from aiortc.rtcconfiguration import RTCBundlePolicy
 
+from cosession.calls import audio_level
 from cosession_client.call import Call
-from loadtest.call_media import PacedPattern, PacedTone, fast_audio_level, parse_size, skip_decoding
+from loadtest.call_media import PacedPattern, PacedTone, parse_size, skip_decoding
 from loadtest.scenario import Scenario, Shopper
 from loadtest.stamps import now_ns
 
@@ -52,26 +51,6 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-class LoadCall(Call):
-    """The client's ``Call``; its relay connection bundles every m-line on one transport.
-
-    aiortc's default bundle policy (balanced) gives the answerer's second m-line of a kind
-    the transport of the first one of that kind, marks it bundled, then discards that
-    transport when the offer's BUNDLE group moves the first m-line to the primary
-    transport: with a relay offer [own audio, own video, A's audio, A's video …] every
-    other participant's VIDEO m-line is answered on a dead transport (port 9) and no video
-    comes down (audio, the primary's kind, is spared). ``max-bundle`` puts every new m-line
-    on the first one's transport. To be fixed in the client itself (its relay path); this
-    keeps the load tool measuring relay video meanwhile.
-    """
-
-    def _configuration(self) -> RTCConfiguration:
-        config = super()._configuration()
-        if self.mode == "relay":  # the relay offer is answered on a new connection, in relay mode
-            config.bundlePolicy = RTCBundlePolicy.MAX_BUNDLE
-        return config
-
-
 def _counter(meter: Meter, name: str) -> Callable[[], None]:
     def count() -> None:
         meter.c[name] += 1
@@ -88,7 +67,7 @@ class Caller(Shopper):
 
     async def on_start(self) -> None:
         _loopback_ice()
-        fast_audio_level()
+        audio_level.install()
         if not _truthy(self.params.get("decode", "1")):
             skip_decoding()
         video = _truthy(self.params.get("video", "0"))
@@ -99,7 +78,7 @@ class Caller(Shopper):
             width, height = parse_size(self.params.get("video_size", "320x240"))
             fps = float(self.params.get("video_fps", "30"))
             tracks.append(PacedPattern(width, height, fps, on_frame=_counter(meter, "call_video_sent")))
-        self.call = call = LoadCall(self.client, audio=True, video=video, tracks=tracks, ice_servers=[])
+        self.call = call = Call(self.client, audio=True, video=video, tracks=tracks, ice_servers=[])
         self.counted: dict[str, int] = {"audio": 0, "video": 0}
         self.counting = asyncio.create_task(self._count_received())
         self.appeared: dict[str, int] = {}  # peer -> when it was first in my roster (ns)

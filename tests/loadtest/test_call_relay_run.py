@@ -56,14 +56,10 @@ async def test_relay_run_reports_delivered_ratio_and_server_cpu(tmp_path: Path) 
     assert "steady call phase" in out and "server CPU" in out
 
 
-async def test_relay_run_with_video(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Video through the relay: the callers answer the relay's offer with max-bundle
-    (``LoadCall``; aiortc's balanced policy left every other participant's video m-line on
-    a discarded transport), and the node gets the same fix from
-    benchmarks/call_relay_bundle_fix (its own relay.py does not carry it yet)."""
-    from benchmarks.call_relay_capacity import BUNDLE_FIX
-
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(BUNDLE_FIX), os.environ.get("PYTHONPATH")])))
+async def test_relay_run_with_video(tmp_path: Path) -> None:
+    """Video through the relay: both aiortc ends of a relay connection bundle every m-line on
+    one transport (max-bundle; aiortc's balanced policy left every other participant's video
+    m-line on a discarded transport: 0 video frames)."""
     out_json = tmp_path / "r.json"
     rc, out, err = await cli(
         "run", "call", "--spawn", "1", "--rooms", "1", "--members", "3", "--duration", "10", "--ramp", "0.5",
@@ -205,7 +201,7 @@ async def test_fast_audio_level_equals_aiortcs() -> None:
     from aiortc import rtp
     from av import AudioFrame
 
-    from loadtest.call_media import audio_level_dbov
+    from cosession.calls.audio_level import audio_level_dbov
 
     tone = PacedTone()
     frames = [await tone.recv() for _ in range(3)]
